@@ -1,0 +1,99 @@
+"""Every check CI runs, one session per concern: ``pip install nox && nox``.
+
+- ``lint``: ruff check + ruff format --check
+- ``typecheck``: mypy --strict on the package and on an API-usage file
+- ``tests``: pytest (warnings are errors) with branch coverage >= 95%, contract tests included:
+  the session installs Prism from npm (pinned) and the tests start and stop it themselves.
+- ``bench`` (not run by default): the benchmarks in ``benchmarks/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).parent
+PRISM_VERSION = "5.16.0"  # @stoplight/prism-cli; bump deliberately, the contract tests pin it
+PRISM_DIR = ROOT / ".nox" / f"prism-{PRISM_VERSION}"
+
+
+def _prism(session: nox.Session) -> Path:
+    """Install Prism (once) into .nox and return the path to its binary."""
+    binary = PRISM_DIR / "node_modules" / ".bin" / "prism"
+    if not binary.exists():
+        if shutil.which("npm") is None:
+            session.error("npm is needed for the contract tests (Prism); install Node.js 18+")
+        PRISM_DIR.mkdir(parents=True, exist_ok=True)
+        session.run(
+            "npm",
+            "install",
+            "--prefix",
+            str(PRISM_DIR),
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            f"@stoplight/prism-cli@{PRISM_VERSION}",
+            external=True,
+        )
+    return binary
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package, and on a file that uses the public API as users do."""
+    session.install("-e", ".", "mypy>=1.11")
+    session.run("mypy", "--strict", "telnyx_messaging")
+    session.run("mypy", "--strict", "tests/typing/api_usage.py")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """pytest with branch coverage (fail under 95%), contract tests against Prism included."""
+    session.install("-e", ".[tests]")
+    prism = _prism(session)
+    session.run(
+        "pytest",
+        "--cov",
+        "--cov-branch",
+        "--cov-report=term-missing",
+        "--cov-fail-under=95",
+        *session.posargs,
+        env={"PRISM_BIN": str(prism), "TELNYX_REQUIRE_CONTRACT": "1"},
+    )
+
+
+@nox.session
+def contract(session: nox.Session) -> None:
+    """Only the contract tests: every endpoint against Prism serving the OpenAPI spec."""
+    session.install("-e", ".[tests]")
+    prism = _prism(session)
+    session.run(
+        "pytest",
+        "-m",
+        "contract",
+        *session.posargs,
+        env={"PRISM_BIN": str(prism), "TELNYX_REQUIRE_CONTRACT": "1"},
+    )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmarks: client CPU per send and webhook verify+parse, against their floors."""
+    session.install("-e", ".", "telnyx>=4,<5")
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        session.run("python", str(script), *session.posargs, env=dict(os.environ))

@@ -1,0 +1,121 @@
+"""Checks on what callers pass, made before anything is sent.
+
+Cheap isinstance checks only: they catch the mistakes that would otherwise reach Telnyx as a
+422 (or worse, a wrong message), and say what to write instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from ._errors import InvalidArgumentError
+
+__all__ = [
+    "body_of",
+    "flag",
+    "mapping",
+    "optional_string",
+    "optional_string_or_empty",
+    "optional_when",
+    "path_id",
+    "string",
+    "string_list",
+    "string_or_empty",
+    "when",
+]
+
+
+def string(name: str, value: Any) -> str:
+    """A required, non-empty string argument."""
+    if not isinstance(value, str):
+        raise InvalidArgumentError(
+            f"{name} must be a string, got {type(value).__name__}: {value!r}"
+        )
+    if not value:
+        raise InvalidArgumentError(f"{name} must not be empty")
+    return value
+
+
+def string_or_empty(name: str, value: Any) -> str:
+    """A string argument where ``""`` means something (e.g. "no profile")."""
+    if not isinstance(value, str):
+        raise InvalidArgumentError(
+            f"{name} must be a string, got {type(value).__name__}: {value!r}"
+        )
+    return value
+
+
+def optional_string_or_empty(name: str, value: Any) -> str | None:
+    """An optional string argument where ``""`` means something."""
+    return None if value is None else string_or_empty(name, value)
+
+
+def optional_string(name: str, value: Any) -> str | None:
+    """An optional string argument: ``None`` (not given) or a non-empty string."""
+    return None if value is None else string(name, value)
+
+
+def flag(name: str, value: Any) -> bool | None:
+    """An optional boolean argument (``"false"`` is truthy in Python, so refuse strings)."""
+    if value is not None and not isinstance(value, bool):
+        raise InvalidArgumentError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def optional_when(name: str, value: Any) -> str | None:
+    """An optional aware ``datetime`` as ISO 8601."""
+    return None if value is None else when(name, value)
+
+
+def string_list(name: str, value: Any, *, allow_empty: bool = False) -> list[str]:
+    """A list of strings (a lone string is the usual mistake, so say so)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise InvalidArgumentError(
+            f"{name} must be a list of strings, got {type(value).__name__}: "
+            f"wrap a single value in a list, e.g. {name}=[{value!r}]"
+        )
+    if not value and not allow_empty:
+        raise InvalidArgumentError(f"{name} must not be empty")
+    for item in value:
+        if not isinstance(item, str):
+            raise InvalidArgumentError(
+                f"every item of {name} must be a string, got {type(item).__name__}: {item!r}"
+            )
+    return list(value)
+
+
+def when(name: str, value: Any) -> str:
+    """An aware ``datetime`` as ISO 8601; naive ones are refused rather than guessed at."""
+    if not isinstance(value, datetime):
+        raise InvalidArgumentError(
+            f"{name} must be a datetime, got {type(value).__name__}: {value!r}"
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidArgumentError(
+            f"{name} must be timezone-aware (a naive datetime is ambiguous): "
+            f"use e.g. datetime.now(timezone.utc) or .replace(tzinfo=timezone.utc)"
+        )
+    return value.isoformat()
+
+
+def path_id(name: str, value: Any) -> str:
+    """An id for a URL path segment, percent-escaped so ``/``, ``?`` and ``#`` stay inside it."""
+    return quote(string(name, value), safe="")
+
+
+def body_of(**fields: Any) -> dict[str, Any]:
+    """A request body from keyword arguments: ``None`` means not given and is not sent;
+    a trailing ``_`` (``from_``) is dropped to give the wire name."""
+    return {(k[:-1] if k.endswith("_") else k): v for k, v in fields.items() if v is not None}
+
+
+def mapping(name: str, value: Any) -> Mapping[str, Any]:
+    """A JSON object argument."""
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(
+            f"{name} must be a mapping (a JSON object), got {type(value).__name__}"
+        )
+    return value

@@ -1,0 +1,204 @@
+"""Every exception the SDK raises.
+
+The tree says whose fault a failure is, as h11 does (``LocalProtocolError`` against
+``RemoteProtocolError``): something to fix in the calling code, something Telnyx answered,
+or the network between the two::
+
+    TelnyxError
+    ├── InvalidArgumentError        you passed something the API cannot take (also a ValueError
+    │                               and a TypeError, so ``except ValueError`` keeps working)
+    ├── ConfigurationError          no API key / public key, or a client used after close()
+    ├── WebhookVerificationError    a webhook's signature, timestamp or key did not check out
+    ├── APIError                    Telnyx (or the network to it) failed the call
+    │   ├── APIConnectionError      no answer: refused, reset, dropped mid-answer, DNS
+    │   │   └── APITimeoutError     no answer within the timeout
+    │   ├── APIResponseValidationError  an answer that is not what the spec promises
+    │   └── APIStatusError          an HTTP error status; ``.status``, ``.errors``, ``.headers``
+    │       ├── BadRequestError             400
+    │       ├── AuthenticationError         401
+    │       ├── PermissionDeniedError       403
+    │       ├── NotFoundError               404
+    │       ├── ConflictError               409
+    │       ├── UnprocessableEntityError    422
+    │       ├── RateLimitError              429 (``.retry_after``)
+    │       └── InternalServerError         >= 500
+
+Every ``APIError`` knows how many attempts were made (``.attempts``) and, where an answer
+arrived, the raw response (``.response``). No exception text ever holds the API key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._http import Response
+    from ._models import ErrorDetail
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "TelnyxError",
+    "UnprocessableEntityError",
+    "WebhookVerificationError",
+]
+
+
+class TelnyxError(Exception):
+    """The root of every exception this SDK raises."""
+
+
+class InvalidArgumentError(TelnyxError, ValueError, TypeError):
+    """An argument the API cannot take; raised before anything is sent."""
+
+
+class ConfigurationError(TelnyxError):
+    """The client is not set up to do what was asked (a key is missing, or it is closed)."""
+
+
+class WebhookVerificationError(TelnyxError):
+    """A webhook did not verify. ``reason`` says what to fix; the key is never in it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class APIError(TelnyxError):
+    """A call to the Telnyx API failed.
+
+    ``attempts`` counts every try made for this call, retries included.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        attempts: int = 1,
+        response: Response | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.url = url
+        self.attempts = attempts
+        self.response = response
+
+    def __str__(self) -> str:
+        tries = "" if self.attempts == 1 else f" (after {self.attempts} attempts)"
+        return f"{self.message}{tries}"
+
+
+class APIConnectionError(APIError):
+    """No usable answer arrived: the connection failed, was reset, or the answer was cut off."""
+
+
+class APITimeoutError(APIConnectionError):
+    """No answer arrived within the timeout."""
+
+
+class APIResponseValidationError(APIError):
+    """Telnyx answered with a body that is not what the API spec promises.
+
+    The raw body is kept in ``.response.body`` so nothing is lost.
+    """
+
+
+class APIStatusError(APIError):
+    """Telnyx answered with an HTTP error status.
+
+    ``errors`` holds Telnyx's parsed error list (``code``, ``title``, ``detail``, ``source``).
+    """
+
+    status: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status: int,
+        headers: Mapping[str, str],
+        errors: Sequence[ErrorDetail] = (),
+        attempts: int = 1,
+        response: Response | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url, attempts=attempts, response=response)
+        self.status = status
+        self.headers = headers
+        self.errors = tuple(errors)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Telnyx's error codes (``"10011"``...), in the order they came."""
+        return tuple(e.code for e in self.errors if e.code is not None)
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not do this (or the number/profile is not yours)."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such message, number or order."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's state."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: Telnyx understood the request but will not do it; ``errors`` says why."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. ``retry_after`` is the wait Telnyx asked for, in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """5xx: Telnyx failed; usually worth retrying, which the client does for you."""
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def error_class_for_status(status: int) -> type[APIStatusError]:
+    """The most specific exception class for an HTTP error status."""
+    if status >= 500:
+        return InternalServerError
+    return _STATUS_ERRORS.get(status, APIStatusError)

@@ -1,0 +1,52 @@
+"""What every list endpoint shares: query encoding, page-size checks, the pager."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from telnyx_messaging._errors import InvalidArgumentError
+from telnyx_messaging._http import encode_query
+from telnyx_messaging._pagination import AsyncPager, Page, decode_page
+
+if TYPE_CHECKING:
+    from telnyx_messaging._client import AsyncClient
+
+__all__ = ["list_pages"]
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 250  # the spec's maximum for page[size]
+
+
+def _page_arg(name: str, value: Any, *, maximum: int | None = None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(f"{name} must be a whole number >= 1, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise InvalidArgumentError(f"{name} must be at most {maximum}, got {value}")
+
+
+def list_pages(
+    client: AsyncClient,
+    path: str,
+    item_cls: type[T],
+    filters: Mapping[str, Any],
+    *,
+    page_size: int | None,
+    page_number: int | None,
+) -> AsyncPager[T]:
+    """A pager over ``GET path`` with ``filters`` (wire names) and ``page[...]`` added per page."""
+    _page_arg("page_size", page_size, maximum=MAX_PAGE_SIZE)
+    _page_arg("page_number", page_number)
+    base = encode_query(filters)
+    if page_size is not None:
+        base.append(("page[size]", str(page_size)))
+
+    async def fetch(number: int) -> Page[T]:
+        query = [*base, ("page[number]", str(number))]
+        response = await client._request("GET", path, query=query)
+        return decode_page(response, item_cls, fetch)
+
+    return AsyncPager(fetch, page_number or 1)

@@ -1,0 +1,389 @@
+"""``client.messages``: send (in every flavour), schedule, retrieve and cancel messages.
+
+Every call that creates a message sends an ``Idempotency-Key`` (yours, or a fresh UUID4) that
+all retries of that call reuse, so a retried send reaches the phone once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from telnyx_messaging import _args
+from telnyx_messaging._errors import InvalidArgumentError
+from telnyx_messaging._models import Message, WhatsAppMessage
+
+if TYPE_CHECKING:
+    from telnyx_messaging._client import AsyncClient
+
+__all__ = ["Messages"]
+
+
+def _content(
+    text: str | None, media_urls: Sequence[str] | None, *, required: bool = True
+) -> tuple[str | None, list[str] | None]:
+    if text is not None and not isinstance(text, str):
+        raise InvalidArgumentError(f"text must be a string, got {type(text).__name__}")
+    urls = None if media_urls is None else _args.string_list("media_urls", media_urls)
+    if required and not text and not urls:
+        raise InvalidArgumentError(
+            "a message needs content: pass text=... (SMS) and/or media_urls=[...] (MMS)"
+        )
+    return text, urls
+
+
+def _common(
+    *,
+    subject: str | None,
+    type: str | None,
+    encoding: str | None,
+    auto_detect: bool | None,
+    use_profile_webhooks: bool | None,
+    webhook_url: str | None,
+    webhook_failover_url: str | None,
+) -> dict[str, Any]:
+    return _args.body_of(
+        subject=_args.optional_string("subject", subject),
+        type=_args.optional_string("type", type),
+        encoding=_args.optional_string("encoding", encoding),
+        auto_detect=_args.flag("auto_detect", auto_detect),
+        use_profile_webhooks=_args.flag("use_profile_webhooks", use_profile_webhooks),
+        webhook_url=_args.optional_string("webhook_url", webhook_url),
+        webhook_failover_url=_args.optional_string("webhook_failover_url", webhook_failover_url),
+    )
+
+
+class Messages:
+    """Send, schedule, retrieve and cancel SMS/MMS (and send WhatsApp)."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def _create(
+        self, path: str, body: dict[str, Any], idempotency_key: str | None
+    ) -> Message:
+        return await self._client._call(
+            "POST",
+            path,
+            Message,
+            body=body,
+            idempotency_key=_args.optional_string("idempotency_key", idempotency_key),
+            creates_message=True,
+        )
+
+    async def send(
+        self,
+        *,
+        to: str,
+        from_: str | None = None,
+        text: str | None = None,
+        media_urls: Sequence[str] | None = None,
+        messaging_profile_id: str | None = None,
+        send_at: datetime | None = None,
+        subject: str | None = None,
+        type: str | None = None,
+        encoding: str | None = None,
+        auto_detect: bool | None = None,
+        use_profile_webhooks: bool | None = None,
+        webhook_url: str | None = None,
+        webhook_failover_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Send an SMS or MMS (``POST /messages``) and return the message as Telnyx queued it.
+
+        ``from_`` is one of your numbers (E.164), an alphanumeric sender ID or a short code;
+        with ``messaging_profile_id`` instead, Telnyx picks the sender from the profile.
+        ``send_at`` (a timezone-aware ``datetime``) schedules it. ``type`` is ``"SMS"`` or
+        ``"MMS"``; ``encoding`` is ``"auto"``, ``"gsm7"`` or ``"ucs2"``.
+
+        Retries reuse one ``Idempotency-Key``: pass ``idempotency_key`` to make a send safe to
+        repeat across process restarts too (e.g. your own order id).
+        """
+        _args.string("to", to)
+        if from_ is None and messaging_profile_id is None:
+            raise InvalidArgumentError(
+                "say who sends it: pass from_=<one of your numbers> or messaging_profile_id=..."
+            )
+        text, urls = _content(text, media_urls)
+        body = _args.body_of(
+            to=to,
+            from_=_args.optional_string("from_", from_),
+            text=text,
+            media_urls=urls,
+            messaging_profile_id=_args.optional_string(
+                "messaging_profile_id", messaging_profile_id
+            ),
+            send_at=_args.optional_when("send_at", send_at),
+        )
+        body.update(
+            _common(
+                subject=subject,
+                type=type,
+                encoding=encoding,
+                auto_detect=auto_detect,
+                use_profile_webhooks=use_profile_webhooks,
+                webhook_url=webhook_url,
+                webhook_failover_url=webhook_failover_url,
+            )
+        )
+        return await self._create("/messages", body, idempotency_key)
+
+    async def retrieve(self, id: str) -> Message:
+        """Fetch a message by id (``GET /messages/{id}``), outbound or inbound."""
+        path = "/messages/" + _args.path_id("id", id)
+        return await self._client._call("GET", path, Message)
+
+    async def cancel_scheduled(self, id: str) -> Message:
+        """Cancel a scheduled message before it is sent (``DELETE /messages/{id}``)."""
+        path = "/messages/" + _args.path_id("id", id)
+        # The one answer without a {"data": ...} envelope (see tests/spec/README.md).
+        return await self._client._call("DELETE", path, Message, envelope=False)
+
+    async def send_whatsapp(
+        self,
+        *,
+        from_: str,
+        to: str,
+        whatsapp_message: Mapping[str, Any],
+        type: str | None = None,
+        messaging_profile_id: str | None = None,
+        webhook_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> WhatsAppMessage:
+        """Send a WhatsApp message (``POST /messages/whatsapp``).
+
+        ``whatsapp_message`` is the content object of the spec's ``WhatsappMessageContent``,
+        e.g. ``{"type": "text", "text": {"body": "Hi"}}``.
+        """
+        body = _args.body_of(
+            from_=_args.string("from_", from_),
+            to=_args.string("to", to),
+            whatsapp_message=dict(_args.mapping("whatsapp_message", whatsapp_message)),
+            type=_args.optional_string("type", type),
+            messaging_profile_id=_args.optional_string(
+                "messaging_profile_id", messaging_profile_id
+            ),
+            webhook_url=_args.optional_string("webhook_url", webhook_url),
+        )
+        return await self._client._call(
+            "POST",
+            "/messages/whatsapp",
+            WhatsAppMessage,
+            body=body,
+            idempotency_key=_args.optional_string("idempotency_key", idempotency_key),
+            creates_message=True,
+        )
+
+    async def send_group_mms(
+        self,
+        *,
+        from_: str,
+        to: Sequence[str],
+        text: str | None = None,
+        media_urls: Sequence[str] | None = None,
+        subject: str | None = None,
+        use_profile_webhooks: bool | None = None,
+        webhook_url: str | None = None,
+        webhook_failover_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Send one MMS to a group conversation (``POST /messages/group_mms``)."""
+        text, urls = _content(text, media_urls)
+        body = _args.body_of(
+            from_=_args.string("from_", from_),
+            to=_args.string_list("to", to),
+            text=text,
+            media_urls=urls,
+        )
+        body.update(
+            _common(
+                subject=subject,
+                type=None,
+                encoding=None,
+                auto_detect=None,
+                use_profile_webhooks=use_profile_webhooks,
+                webhook_url=webhook_url,
+                webhook_failover_url=webhook_failover_url,
+            )
+        )
+        return await self._create("/messages/group_mms", body, idempotency_key)
+
+    async def send_long_code(
+        self,
+        *,
+        from_: str,
+        to: str,
+        text: str | None = None,
+        media_urls: Sequence[str] | None = None,
+        subject: str | None = None,
+        type: str | None = None,
+        encoding: str | None = None,
+        auto_detect: bool | None = None,
+        use_profile_webhooks: bool | None = None,
+        webhook_url: str | None = None,
+        webhook_failover_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Send from a long code (``POST /messages/long_code``)."""
+        return await self._send_from(
+            "/messages/long_code",
+            from_=from_,
+            to=to,
+            text=text,
+            media_urls=media_urls,
+            idempotency_key=idempotency_key,
+            common=_common(
+                subject=subject,
+                type=type,
+                encoding=encoding,
+                auto_detect=auto_detect,
+                use_profile_webhooks=use_profile_webhooks,
+                webhook_url=webhook_url,
+                webhook_failover_url=webhook_failover_url,
+            ),
+        )
+
+    async def send_short_code(
+        self,
+        *,
+        from_: str,
+        to: str,
+        text: str | None = None,
+        media_urls: Sequence[str] | None = None,
+        subject: str | None = None,
+        type: str | None = None,
+        encoding: str | None = None,
+        auto_detect: bool | None = None,
+        use_profile_webhooks: bool | None = None,
+        webhook_url: str | None = None,
+        webhook_failover_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Send from a short code (``POST /messages/short_code``)."""
+        return await self._send_from(
+            "/messages/short_code",
+            from_=from_,
+            to=to,
+            text=text,
+            media_urls=media_urls,
+            idempotency_key=idempotency_key,
+            common=_common(
+                subject=subject,
+                type=type,
+                encoding=encoding,
+                auto_detect=auto_detect,
+                use_profile_webhooks=use_profile_webhooks,
+                webhook_url=webhook_url,
+                webhook_failover_url=webhook_failover_url,
+            ),
+        )
+
+    async def _send_from(
+        self,
+        path: str,
+        *,
+        from_: str,
+        to: str,
+        text: str | None,
+        media_urls: Sequence[str] | None,
+        idempotency_key: str | None,
+        common: dict[str, Any],
+    ) -> Message:
+        text, urls = _content(text, media_urls)
+        body = _args.body_of(
+            from_=_args.string("from_", from_),
+            to=_args.string("to", to),
+            text=text,
+            media_urls=urls,
+        )
+        body.update(common)
+        return await self._create(path, body, idempotency_key)
+
+    async def send_number_pool(
+        self,
+        *,
+        messaging_profile_id: str,
+        to: str,
+        text: str | None = None,
+        media_urls: Sequence[str] | None = None,
+        subject: str | None = None,
+        type: str | None = None,
+        encoding: str | None = None,
+        auto_detect: bool | None = None,
+        use_profile_webhooks: bool | None = None,
+        webhook_url: str | None = None,
+        webhook_failover_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Send from the profile's number pool, Telnyx picking the sender
+        (``POST /messages/number_pool``)."""
+        text, urls = _content(text, media_urls)
+        body = _args.body_of(
+            messaging_profile_id=_args.string("messaging_profile_id", messaging_profile_id),
+            to=_args.string("to", to),
+            text=text,
+            media_urls=urls,
+        )
+        body.update(
+            _common(
+                subject=subject,
+                type=type,
+                encoding=encoding,
+                auto_detect=auto_detect,
+                use_profile_webhooks=use_profile_webhooks,
+                webhook_url=webhook_url,
+                webhook_failover_url=webhook_failover_url,
+            )
+        )
+        return await self._create("/messages/number_pool", body, idempotency_key)
+
+    async def schedule(
+        self,
+        *,
+        to: str,
+        send_at: datetime | None = None,
+        from_: str | None = None,
+        messaging_profile_id: str | None = None,
+        text: str | None = None,
+        media_urls: Sequence[str] | None = None,
+        subject: str | None = None,
+        type: str | None = None,
+        auto_detect: bool | None = None,
+        use_profile_webhooks: bool | None = None,
+        webhook_url: str | None = None,
+        webhook_failover_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Schedule a message for ``send_at`` (``POST /messages/schedule``); cancel it with
+        :meth:`cancel_scheduled` before then."""
+        _args.string("to", to)
+        if from_ is None and messaging_profile_id is None:
+            raise InvalidArgumentError(
+                "say who sends it: pass from_=<one of your numbers> or messaging_profile_id=..."
+            )
+        text, urls = _content(text, media_urls)
+        body = _args.body_of(
+            to=to,
+            send_at=_args.optional_when("send_at", send_at),
+            from_=_args.optional_string("from_", from_),
+            messaging_profile_id=_args.optional_string(
+                "messaging_profile_id", messaging_profile_id
+            ),
+            text=text,
+            media_urls=urls,
+        )
+        body.update(
+            _common(
+                subject=subject,
+                type=type,
+                encoding=None,
+                auto_detect=auto_detect,
+                use_profile_webhooks=use_profile_webhooks,
+                webhook_url=webhook_url,
+                webhook_failover_url=webhook_failover_url,
+            )
+        )
+        return await self._create("/messages/schedule", body, idempotency_key)

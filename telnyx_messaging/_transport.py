@@ -1,0 +1,116 @@
+"""The aiohttp edge: the only client-side module that touches the network.
+
+One method, :meth:`AiohttpTransport.send`, turns bytes and headers into a :class:`Response` or
+one of our connection errors. Everything around it (what to send, what the answer means,
+whether to retry) lives in the pure core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+
+import aiohttp
+from yarl import URL
+
+from ._errors import APIConnectionError, APITimeoutError
+from ._http import Response
+
+__all__ = ["AiohttpTransport"]
+
+#: aiohttp's own default, and a comfortable ceiling for fan-out: Telnyx accepts about
+#: 50 SMS/s per account, so more open sockets buy queueing, not throughput.
+DEFAULT_MAX_CONNECTIONS = 100
+
+
+class AiohttpTransport:
+    """Sends requests over one pooled ``aiohttp.ClientSession``.
+
+    A session passed in is borrowed and never closed here; otherwise one is created on first
+    use, inside the running event loop (creating it earlier binds it to the wrong loop).
+    """
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._max_connections = max_connections
+        self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    def _timeout(self, total: float | None, connect: float | None) -> aiohttp.ClientTimeout:
+        # ClientTimeout is immutable; the same few values recur on every call.
+        key = (total, connect)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            if len(self._timeouts) > 64:  # budgets shrink across retries: keep the cache small
+                self._timeouts.clear()
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(total=total, connect=connect)
+        return timeout
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: bytes | None = None,
+        query: Sequence[tuple[str, str]] | None = None,
+        timeout: float | None,
+        connect_timeout: float | None,
+        attempt: int = 1,
+    ) -> Response:
+        """Send one request and read the whole answer; network failures become our errors."""
+        session = self._session or self._open()
+        started = time.monotonic()
+        try:
+            async with session.request(
+                method,
+                # The path is escaped already (ids are percent-encoded by the caller).
+                URL(url, encoded=True),
+                headers=headers,
+                data=body,
+                params=query,
+                timeout=self._timeout(timeout, connect_timeout),
+            ) as answer:
+                content = await answer.read()
+                return Response(
+                    status=answer.status,
+                    headers=answer.headers,
+                    body=content,
+                    method=method,
+                    url=url,
+                    attempt=attempt,
+                    elapsed=time.monotonic() - started,
+                )
+        except asyncio.TimeoutError as exc:
+            raise APITimeoutError(
+                f"{method} {url} timed out after {time.monotonic() - started:.1f}s "
+                f"(timeout {timeout}s, connect timeout {connect_timeout}s); "
+                "raise it with timeout=Timeout(...) if calls are legitimately slow",
+                method=method,
+                url=url,
+                attempts=attempt,
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise APIConnectionError(
+                f"{method} {url} failed: {type(exc).__name__}: {exc}",
+                method=method,
+                url=url,
+                attempts=attempt,
+            ) from exc
+
+    async def close(self) -> None:
+        """Close the session if we made it; a borrowed one is the lender's to close."""
+        if self._owns_session and self._session is not None:
+            session, self._session = self._session, None
+            await session.close()

@@ -1,0 +1,91 @@
+"""Shared fixtures: a FakeTelnyx on loopback, a client pointed at it, and Prism for contracts."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import stamina
+
+from telnyx_messaging import AsyncClient
+from telnyx_messaging.testing import FakeTelnyx
+
+SPEC = Path(__file__).parent / "spec" / "telnyx-messaging-openapi.json"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's real Telnyx settings."""
+    for name in ("TELNYX_API_KEY", "TELNYX_BASE_URL", "TELNYX_PUBLIC_KEY", "TELNYX_LOG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _instant_retries() -> Iterator[None]:
+    """Retries keep their attempt counts but skip the sleeps (stamina's testing mode)."""
+    stamina.set_testing(True, attempts=100, cap=True)
+    yield
+    stamina.set_testing(False)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelnyx]:
+    async with FakeTelnyx() as server:
+        yield server
+
+
+@pytest.fixture
+async def client(fake: FakeTelnyx) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(api_key=fake.api_key, base_url=fake.base_url) as c:
+        yield c
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def prism_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Prism mocking the copied OpenAPI spec on loopback; started here, stopped after."""
+    binary = os.environ.get("PRISM_BIN")
+    if not binary:
+        if os.environ.get("TELNYX_REQUIRE_CONTRACT"):
+            pytest.fail("PRISM_BIN is not set but contract tests are required")
+        pytest.skip("set PRISM_BIN (nox -s tests does) to run the contract tests")
+    port = _free_port()
+    # A file, not a pipe: Prism logs every request, and a full pipe would stall it.
+    log_path = tmp_path_factory.mktemp("prism") / "prism.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(  # noqa: S603 - our own pinned binary and arguments
+        [binary, "mock", "--host", "127.0.0.1", "--port", str(port), str(SPEC)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"Prism exited early:\n{log_path.read_text()}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        else:
+            pytest.fail("Prism did not start listening within 60 s")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - only if Prism ignores SIGTERM
+            proc.kill()
+            proc.wait()
+        log.close()
