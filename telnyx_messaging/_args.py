@@ -103,7 +103,11 @@ def when(name: str, value: Any) -> str:
 
 def path_id(name: str, value: Any) -> str:
     """An id for a URL path segment, percent-escaped so ``/``, ``?`` and ``#`` stay inside it."""
-    return quote(string(name, value), safe="")
+    text = string(name, value)
+    if text in (".", ".."):
+        # Escaping cannot help: servers and proxies read %2E as "." and resolve the segment.
+        raise InvalidArgumentError(f"{name} cannot be {text!r}: it would name another path")
+    return quote(text, safe="")
 
 
 def body_of(**fields: Any) -> dict[str, Any]:

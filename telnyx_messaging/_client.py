@@ -7,9 +7,9 @@ import logging
 import os
 import platform
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
+from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,7 +17,14 @@ from attrs import evolve, field, frozen
 
 from . import _logging
 from ._errors import APIError, APITimeoutError, ConfigurationError, InvalidArgumentError
-from ._http import DEFAULT_BASE_URL, Response, decode_model, encode_body, error_from_response
+from ._http import (
+    DEFAULT_BASE_URL,
+    Response,
+    decode_model,
+    encode_body,
+    error_from_response,
+    new_idempotency_key,
+)
 from ._retry import backoff_seconds, is_retryable, server_wait
 from ._transport import DEFAULT_MAX_CONNECTIONS, AiohttpTransport
 from ._version import __version__
@@ -249,55 +256,50 @@ class AsyncClient:
         await self.close()
 
     # -- resources -----------------------------------------------------------------------
-    # Built on first use and cached in the instance dict: most programs touch one or two.
+    # Built on first use and cached in the instance dict (cached_property), so the hot path
+    # `client.messages.send` is a plain attribute look-up.
 
-    @property
+    @cached_property
     def messages(self) -> Messages:
         """Send, schedule, retrieve and cancel messages."""
         from ._resources.messages import Messages
 
-        return self._namespace("messages", Messages)
+        return Messages(self)
 
-    @property
+    @cached_property
     def messaging_optouts(self) -> MessagingOptouts:
         """Recipients who opted out of your messages."""
         from ._resources.optouts import MessagingOptouts
 
-        return self._namespace("messaging_optouts", MessagingOptouts)
+        return MessagingOptouts(self)
 
-    @property
+    @cached_property
     def phone_numbers(self) -> PhoneNumbers:
         """Messaging settings of your phone numbers (``client.phone_numbers.messaging``)."""
         from ._resources.numbers import PhoneNumbers
 
-        return self._namespace("phone_numbers", PhoneNumbers)
+        return PhoneNumbers(self)
 
-    @property
+    @cached_property
     def mobile_phone_numbers(self) -> MobilePhoneNumbers:
         """Messaging settings of your mobile numbers (``.mobile_phone_numbers.messaging``)."""
         from ._resources.numbers import MobilePhoneNumbers
 
-        return self._namespace("mobile_phone_numbers", MobilePhoneNumbers)
+        return MobilePhoneNumbers(self)
 
-    @property
+    @cached_property
     def messaging_numbers_bulk_updates(self) -> MessagingNumbersBulkUpdates:
         """Move many numbers to a messaging profile in one order."""
         from ._resources.bulk_updates import MessagingNumbersBulkUpdates
 
-        return self._namespace("messaging_numbers_bulk_updates", MessagingNumbersBulkUpdates)
+        return MessagingNumbersBulkUpdates(self)
 
-    @property
+    @cached_property
     def webhooks(self) -> ClientWebhooks:
         """Verify and parse webhooks with the client's ``public_key``."""
         from .webhooks import ClientWebhooks
 
-        return self._namespace("webhooks", ClientWebhooks)
-
-    def _namespace(self, name: str, cls: type[T]) -> T:
-        found = self.__dict__.get(name)
-        if found is None:
-            found = self.__dict__[name] = cls(self)  # type: ignore[call-arg]
-        return found
+        return ClientWebhooks(self)
 
     # -- the request loop ----------------------------------------------------------------
 
@@ -347,7 +349,7 @@ class AsyncClient:
             headers, data = shared.body_headers, encode_body(body)
         if creates_message:
             # Every attempt of one send carries the same key, so Telnyx creates it once.
-            key = idempotency_key if idempotency_key is not None else str(uuid.uuid4())
+            key = idempotency_key if idempotency_key is not None else new_idempotency_key()
             headers = {**headers, "Idempotency-Key": key}
         url = self._base_url + path
         deadline = None if self._timeout.total is None else time.monotonic() + self._timeout.total
@@ -427,8 +429,10 @@ class AsyncClient:
         deadline: float | None,
     ) -> Response:
         timeout = self._timeout
-        limit = timeout.per_attempt
-        if deadline is not None:
+        limit = timeout.per_attempt or timeout.total
+        if attempt > 1 and deadline is not None:
+            # Later attempts get only what is left of the call's budget. (The first gets all of
+            # it; computing it there would also defeat the transport's ClientTimeout cache.)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise APITimeoutError(

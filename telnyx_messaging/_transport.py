@@ -54,7 +54,10 @@ class AiohttpTransport:
         if timeout is None:
             if len(self._timeouts) > 64:  # budgets shrink across retries: keep the cache small
                 self._timeouts.clear()
-            timeout = self._timeouts[key] = aiohttp.ClientTimeout(total=total, connect=connect)
+            # sock_connect, not connect: aiohttp's `connect` also counts the wait for a free
+            # pooled connection, which a large fan-out legitimately spends; it would also arm
+            # a timer on every request, even on a reused connection.
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(total=total, sock_connect=connect)
         return timeout
 
     async def send(

@@ -20,21 +20,24 @@ if TYPE_CHECKING:
 __all__ = ["Messages"]
 
 
-def _content(
-    text: str | None, media_urls: Sequence[str] | None, *, required: bool = True
-) -> tuple[str | None, list[str] | None]:
-    if text is not None and not isinstance(text, str):
-        raise InvalidArgumentError(f"text must be a string, got {type(text).__name__}")
-    urls = None if media_urls is None else _args.string_list("media_urls", media_urls)
-    if required and not text and not urls:
+def _add_content(
+    body: dict[str, Any], text: str | None, media_urls: Sequence[str] | None
+) -> dict[str, Any]:
+    if text is not None:
+        if not isinstance(text, str):
+            raise InvalidArgumentError(f"text must be a string, got {type(text).__name__}")
+        body["text"] = text
+    if media_urls is not None:
+        body["media_urls"] = _args.string_list("media_urls", media_urls)
+    if not text and not media_urls:
         raise InvalidArgumentError(
             "a message needs content: pass text=... (SMS) and/or media_urls=[...] (MMS)"
         )
-    return text, urls
+    return body
 
 
-def _common(
-    *,
+def _add_options(
+    body: dict[str, Any],
     subject: str | None,
     type: str | None,
     encoding: str | None,
@@ -43,15 +46,36 @@ def _common(
     webhook_url: str | None,
     webhook_failover_url: str | None,
 ) -> dict[str, Any]:
-    return _args.body_of(
-        subject=_args.optional_string("subject", subject),
-        type=_args.optional_string("type", type),
-        encoding=_args.optional_string("encoding", encoding),
-        auto_detect=_args.flag("auto_detect", auto_detect),
-        use_profile_webhooks=_args.flag("use_profile_webhooks", use_profile_webhooks),
-        webhook_url=_args.optional_string("webhook_url", webhook_url),
-        webhook_failover_url=_args.optional_string("webhook_failover_url", webhook_failover_url),
-    )
+    # Plain ifs, not a generic helper: this runs on every send and most options are absent.
+    if subject is not None:
+        body["subject"] = _args.string("subject", subject)
+    if type is not None:
+        body["type"] = _args.string("type", type)
+    if encoding is not None:
+        body["encoding"] = _args.string("encoding", encoding)
+    if auto_detect is not None:
+        body["auto_detect"] = _args.flag("auto_detect", auto_detect)
+    if use_profile_webhooks is not None:
+        body["use_profile_webhooks"] = _args.flag("use_profile_webhooks", use_profile_webhooks)
+    if webhook_url is not None:
+        body["webhook_url"] = _args.string("webhook_url", webhook_url)
+    if webhook_failover_url is not None:
+        body["webhook_failover_url"] = _args.string("webhook_failover_url", webhook_failover_url)
+    return body
+
+
+def _sender(
+    body: dict[str, Any], from_: str | None, messaging_profile_id: str | None
+) -> dict[str, Any]:
+    if from_ is None and messaging_profile_id is None:
+        raise InvalidArgumentError(
+            "say who sends it: pass from_=<one of your numbers> or messaging_profile_id=..."
+        )
+    if from_ is not None:
+        body["from"] = _args.string("from_", from_)
+    if messaging_profile_id is not None:
+        body["messaging_profile_id"] = _args.string("messaging_profile_id", messaging_profile_id)
+    return body
 
 
 class Messages:
@@ -102,32 +126,19 @@ class Messages:
         Retries reuse one ``Idempotency-Key``: pass ``idempotency_key`` to make a send safe to
         repeat across process restarts too (e.g. your own order id).
         """
-        _args.string("to", to)
-        if from_ is None and messaging_profile_id is None:
-            raise InvalidArgumentError(
-                "say who sends it: pass from_=<one of your numbers> or messaging_profile_id=..."
-            )
-        text, urls = _content(text, media_urls)
-        body = _args.body_of(
-            to=to,
-            from_=_args.optional_string("from_", from_),
-            text=text,
-            media_urls=urls,
-            messaging_profile_id=_args.optional_string(
-                "messaging_profile_id", messaging_profile_id
-            ),
-            send_at=_args.optional_when("send_at", send_at),
-        )
-        body.update(
-            _common(
-                subject=subject,
-                type=type,
-                encoding=encoding,
-                auto_detect=auto_detect,
-                use_profile_webhooks=use_profile_webhooks,
-                webhook_url=webhook_url,
-                webhook_failover_url=webhook_failover_url,
-            )
+        body = _sender({"to": _args.string("to", to)}, from_, messaging_profile_id)
+        _add_content(body, text, media_urls)
+        if send_at is not None:
+            body["send_at"] = _args.when("send_at", send_at)
+        _add_options(
+            body,
+            subject,
+            type,
+            encoding,
+            auto_detect,
+            use_profile_webhooks,
+            webhook_url,
+            webhook_failover_url,
         )
         return await self._create("/messages", body, idempotency_key)
 
@@ -191,23 +202,10 @@ class Messages:
         idempotency_key: str | None = None,
     ) -> Message:
         """Send one MMS to a group conversation (``POST /messages/group_mms``)."""
-        text, urls = _content(text, media_urls)
-        body = _args.body_of(
-            from_=_args.string("from_", from_),
-            to=_args.string_list("to", to),
-            text=text,
-            media_urls=urls,
-        )
-        body.update(
-            _common(
-                subject=subject,
-                type=None,
-                encoding=None,
-                auto_detect=None,
-                use_profile_webhooks=use_profile_webhooks,
-                webhook_url=webhook_url,
-                webhook_failover_url=webhook_failover_url,
-            )
+        body = {"from": _args.string("from_", from_), "to": _args.string_list("to", to)}
+        _add_content(body, text, media_urls)
+        _add_options(
+            body, subject, None, None, None, use_profile_webhooks, webhook_url, webhook_failover_url
         )
         return await self._create("/messages/group_mms", body, idempotency_key)
 
@@ -235,14 +233,14 @@ class Messages:
             text=text,
             media_urls=media_urls,
             idempotency_key=idempotency_key,
-            common=_common(
-                subject=subject,
-                type=type,
-                encoding=encoding,
-                auto_detect=auto_detect,
-                use_profile_webhooks=use_profile_webhooks,
-                webhook_url=webhook_url,
-                webhook_failover_url=webhook_failover_url,
+            options=(
+                subject,
+                type,
+                encoding,
+                auto_detect,
+                use_profile_webhooks,
+                webhook_url,
+                webhook_failover_url,
             ),
         )
 
@@ -270,14 +268,14 @@ class Messages:
             text=text,
             media_urls=media_urls,
             idempotency_key=idempotency_key,
-            common=_common(
-                subject=subject,
-                type=type,
-                encoding=encoding,
-                auto_detect=auto_detect,
-                use_profile_webhooks=use_profile_webhooks,
-                webhook_url=webhook_url,
-                webhook_failover_url=webhook_failover_url,
+            options=(
+                subject,
+                type,
+                encoding,
+                auto_detect,
+                use_profile_webhooks,
+                webhook_url,
+                webhook_failover_url,
             ),
         )
 
@@ -290,16 +288,11 @@ class Messages:
         text: str | None,
         media_urls: Sequence[str] | None,
         idempotency_key: str | None,
-        common: dict[str, Any],
+        options: tuple[Any, ...],
     ) -> Message:
-        text, urls = _content(text, media_urls)
-        body = _args.body_of(
-            from_=_args.string("from_", from_),
-            to=_args.string("to", to),
-            text=text,
-            media_urls=urls,
-        )
-        body.update(common)
+        body = {"from": _args.string("from_", from_), "to": _args.string("to", to)}
+        _add_content(body, text, media_urls)
+        _add_options(body, *options)
         return await self._create(path, body, idempotency_key)
 
     async def send_number_pool(
@@ -320,23 +313,20 @@ class Messages:
     ) -> Message:
         """Send from the profile's number pool, Telnyx picking the sender
         (``POST /messages/number_pool``)."""
-        text, urls = _content(text, media_urls)
-        body = _args.body_of(
-            messaging_profile_id=_args.string("messaging_profile_id", messaging_profile_id),
-            to=_args.string("to", to),
-            text=text,
-            media_urls=urls,
-        )
-        body.update(
-            _common(
-                subject=subject,
-                type=type,
-                encoding=encoding,
-                auto_detect=auto_detect,
-                use_profile_webhooks=use_profile_webhooks,
-                webhook_url=webhook_url,
-                webhook_failover_url=webhook_failover_url,
-            )
+        body = {
+            "messaging_profile_id": _args.string("messaging_profile_id", messaging_profile_id),
+            "to": _args.string("to", to),
+        }
+        _add_content(body, text, media_urls)
+        _add_options(
+            body,
+            subject,
+            type,
+            encoding,
+            auto_detect,
+            use_profile_webhooks,
+            webhook_url,
+            webhook_failover_url,
         )
         return await self._create("/messages/number_pool", body, idempotency_key)
 
@@ -359,31 +349,18 @@ class Messages:
     ) -> Message:
         """Schedule a message for ``send_at`` (``POST /messages/schedule``); cancel it with
         :meth:`cancel_scheduled` before then."""
-        _args.string("to", to)
-        if from_ is None and messaging_profile_id is None:
-            raise InvalidArgumentError(
-                "say who sends it: pass from_=<one of your numbers> or messaging_profile_id=..."
-            )
-        text, urls = _content(text, media_urls)
-        body = _args.body_of(
-            to=to,
-            send_at=_args.optional_when("send_at", send_at),
-            from_=_args.optional_string("from_", from_),
-            messaging_profile_id=_args.optional_string(
-                "messaging_profile_id", messaging_profile_id
-            ),
-            text=text,
-            media_urls=urls,
-        )
-        body.update(
-            _common(
-                subject=subject,
-                type=type,
-                encoding=None,
-                auto_detect=auto_detect,
-                use_profile_webhooks=use_profile_webhooks,
-                webhook_url=webhook_url,
-                webhook_failover_url=webhook_failover_url,
-            )
+        body = _sender({"to": _args.string("to", to)}, from_, messaging_profile_id)
+        if send_at is not None:
+            body["send_at"] = _args.when("send_at", send_at)
+        _add_content(body, text, media_urls)
+        _add_options(
+            body,
+            subject,
+            type,
+            None,
+            auto_detect,
+            use_profile_webhooks,
+            webhook_url,
+            webhook_failover_url,
         )
         return await self._create("/messages/schedule", body, idempotency_key)

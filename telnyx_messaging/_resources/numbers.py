@@ -61,9 +61,7 @@ class PhoneNumbersMessaging:
             messaging_profile_id=messaging_profile_id,
             tags=None if tags is None else _args.string_list("tags", tags, allow_empty=True),
         )
-        return await self._client._call(
-            "PATCH", path, PhoneNumberMessagingSettings, body=body
-        )
+        return await self._client._call("PATCH", path, PhoneNumberMessagingSettings, body=body)
 
     def list(
         self,
@@ -116,9 +114,7 @@ class MobilePhoneNumbersMessaging:
     async def retrieve(self, id: str) -> MobilePhoneNumberMessagingSettings:
         """One mobile number's messaging settings (``GET /mobile_phone_numbers/{id}/messaging``)."""
         path = f"/mobile_phone_numbers/{_args.path_id('id', id)}/messaging"
-        return await self._client._call(
-            "GET", path, MobilePhoneNumberMessagingSettings
-        )
+        return await self._client._call("GET", path, MobilePhoneNumberMessagingSettings)
 
     def list(
         self, *, page_size: int | None = None, page_number: int | None = None
