@@ -31,6 +31,7 @@ from ._errors import (
     RateLimitError,
     TelnyxError,
     UnprocessableEntityError,
+    WebhookParseError,
     WebhookVerificationError,
 )
 from ._http import Response
@@ -90,6 +91,7 @@ __all__ = [
     "TelnyxError",
     "Timeout",
     "UnprocessableEntityError",
+    "WebhookParseError",
     "WebhookVerificationError",
     "WhatsAppMessage",
     "__version__",

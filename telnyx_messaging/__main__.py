@@ -19,11 +19,9 @@ from .testing import FakeTelnyx
 __all__ = ["main"]
 
 
-async def demo(out: object = None) -> None:
+async def demo() -> None:
     """Send, read back and list against a local fake of the Telnyx API."""
-
-    def say(text: str) -> None:
-        print(text, file=out or sys.stdout)  # type: ignore[call-overload]
+    say = print
 
     async with (
         FakeTelnyx() as fake,

@@ -7,7 +7,7 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from functools import cached_property
 from types import TracebackType
@@ -357,7 +357,7 @@ class AsyncClient:
             # The first attempt runs outside the retry machinery: stamina's setup costs ~18us a
             # call (measured, benchmarks/README.md), a tenth of a whole send, for nothing when
             # the call succeeds.
-            return await self._attempt(method, url, headers, data, query, 1, deadline)
+            return self._finish(await self._attempt(method, url, headers, data, query, 1, deadline))
         except APIError as exc:
             if self._max_retries == 0 or not is_retryable(exc):
                 raise
@@ -415,10 +415,15 @@ class AsyncClient:
                 if attempt.num == 1:
                     # Replay the first attempt's failure so stamina schedules the first wait.
                     raise first_failure
-                return await self._attempt(method, url, headers, data, query, attempt.num, deadline)
+                return self._finish(
+                    await self._attempt(method, url, headers, data, query, attempt.num, deadline)
+                )
         raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
 
-    async def _attempt(
+    # _attempt and _finish are plain functions around the transport's coroutine, not a coroutine
+    # of their own: every extra frame is walked again each time aiohttp resumes the request.
+
+    def _attempt(
         self,
         method: str,
         url: str,
@@ -427,7 +432,8 @@ class AsyncClient:
         query: Sequence[tuple[str, str]] | None,
         attempt: int,
         deadline: float | None,
-    ) -> Response:
+    ) -> Coroutine[Any, Any, Response]:
+        """Start one try: the transport's coroutine with this attempt's timeout."""
         timeout = self._timeout
         limit = timeout.per_attempt or timeout.total
         if attempt > 1 and deadline is not None:
@@ -445,7 +451,7 @@ class AsyncClient:
             limit = left if limit is None else min(limit, left)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s (attempt %d)", method, url, attempt)
-        response = await self._shared.transport.send(
+        return self._shared.transport.send(
             method,
             url,
             headers=headers,
@@ -455,6 +461,10 @@ class AsyncClient:
             connect_timeout=timeout.connect,
             attempt=attempt,
         )
+
+    @staticmethod
+    def _finish(response: Response) -> Response:
+        """Record the answer for capture_responses; turn an error status into its exception."""
         captured = _captured.get()
         if captured is not None:
             captured.append(response)

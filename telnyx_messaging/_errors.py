@@ -9,6 +9,7 @@ or the network between the two::
     │                               and a TypeError, so ``except ValueError`` keeps working)
     ├── ConfigurationError          no API key / public key, or a client used after close()
     ├── WebhookVerificationError    a webhook's signature, timestamp or key did not check out
+    ├── WebhookParseError           a (verified) webhook body this SDK cannot read; a ValueError
     ├── APIError                    Telnyx (or the network to it) failed the call
     │   ├── APIConnectionError      no answer: refused, reset, dropped mid-answer, DNS
     │   │   └── APITimeoutError     no answer within the timeout
@@ -53,6 +54,7 @@ __all__ = [
     "RateLimitError",
     "TelnyxError",
     "UnprocessableEntityError",
+    "WebhookParseError",
     "WebhookVerificationError",
 ]
 
@@ -71,6 +73,18 @@ class ConfigurationError(TelnyxError):
 
 class WebhookVerificationError(TelnyxError):
     """A webhook did not verify. ``reason`` says what to fix; the key is never in it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class WebhookParseError(TelnyxError, ValueError):
+    """A webhook body that is not one this SDK can read: not JSON, or no ``data`` object.
+
+    Raised by ``webhooks.parse``, and by ``webhooks.unwrap`` for a body that verified but does
+    not parse. Also a ``ValueError``, as ``json.loads`` would raise.
+    """
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -9,6 +9,7 @@ every transport.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Mapping
@@ -169,7 +170,8 @@ def _header_float(headers: Mapping[str, str], name: str) -> float | None:
         number = float(value)
     except ValueError:
         return None
-    return number if number == number and number >= 0 else None  # NaN and negatives: ignore
+    # NaN, infinities and negatives are not waits anyone meant: ignore them.
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None) -> float | None:

@@ -39,6 +39,6 @@ def backoff_seconds(failed_attempt: int) -> float:
 
     Jitter spreads a fan-out's retries so a thousand failed sends do not return in lockstep.
     """
-    base = min(MAX_BACKOFF, INITIAL_BACKOFF * 2.0 ** (failed_attempt - 1))
+    base = min(MAX_BACKOFF, INITIAL_BACKOFF * 2.0 ** min(failed_attempt - 1, 32))
     jitter: float = random.uniform(0, JITTER)  # noqa: S311 - jitter, not cryptography
     return base + jitter

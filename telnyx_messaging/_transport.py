@@ -44,8 +44,14 @@ class AiohttpTransport:
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
-        self._session = aiohttp.ClientSession(connector=connector)
-        return self._session
+        session = aiohttp.ClientSession(connector=connector)
+        # aiohttp quietly resends a GET/DELETE once when a pooled connection turns out closed.
+        # Our retry policy decides resends, and counts them in `attempts`; aiohttp's own test
+        # utilities switch this off the same way.
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        self._session = session
+        return session
 
     def _timeout(self, total: float | None, connect: float | None) -> aiohttp.ClientTimeout:
         # ClientTimeout is immutable; the same few values recur on every call.

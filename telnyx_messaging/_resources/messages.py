@@ -6,7 +6,7 @@ all retries of that call reuse, so a retried send reaches the phone once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -86,10 +86,11 @@ class Messages:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
-    async def _create(
+    def _create(
         self, path: str, body: dict[str, Any], idempotency_key: str | None
-    ) -> Message:
-        return await self._client._call(
+    ) -> Coroutine[Any, Any, Message]:
+        # A plain function handing back the client's coroutine: one frame less per send.
+        return self._client._call(
             "POST",
             path,
             Message,
