@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 import os
 import platform
@@ -68,6 +69,15 @@ class Timeout:
 
 
 DEFAULT_TIMEOUT = Timeout()
+
+
+class _Unset(enum.Enum):
+    """Marks an option that was not given (``None`` is a meaningful timeout)."""
+
+    UNSET = enum.auto()
+
+
+_UNSET = _Unset.UNSET
 
 _captured: ContextVar[list[Response] | None] = ContextVar("telnyx_captured", default=None)
 
@@ -201,18 +211,23 @@ class AsyncClient:
         return self._max_retries
 
     def with_options(
-        self, *, timeout: float | Timeout | None = None, max_retries: int | None = None
+        self,
+        *,
+        timeout: float | Timeout | _Unset | None = _UNSET,
+        max_retries: int | _Unset = _UNSET,
     ) -> AsyncClient:
         """A copy with other timeouts or retries that shares this client's connection pool.
 
-        Closing the copy does not close the pool; closing the original does, for both.
+        ``timeout`` means what it means for the constructor (``None``: no limit); an option
+        not given keeps this client's value. Closing the copy does not close the pool;
+        closing the original does, for both.
         """
         copy = object.__new__(AsyncClient)
         copy.__dict__.update(self.__dict__)
-        copy._borrowed = True
-        if timeout is not None:
+        copy._borrowed = True  # copies borrow the pool, never close it
+        if not isinstance(timeout, _Unset):
             copy._timeout = _coerce_timeout(timeout)
-        if max_retries is not None:
+        if not isinstance(max_retries, _Unset):
             copy._max_retries = _coerce_retries(max_retries)
         # Namespaces cache a reference to the client they were made for.
         for name in _NAMESPACES:

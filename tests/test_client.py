@@ -131,6 +131,12 @@ async def test_with_options_shares_the_pool_and_keeps_the_original(client: Async
     assert copy._shared is client._shared
 
 
+async def test_with_options_none_timeout_means_no_limit(client: AsyncClient) -> None:
+    """with_options(timeout=None) lifts the limits, as None does in the constructor."""
+    assert client.with_options(timeout=None).timeout == Timeout(total=None, connect=None)
+    assert client.with_options(max_retries=5).timeout == client.timeout
+
+
 async def test_closing_a_copy_leaves_the_pool_open(client: AsyncClient) -> None:
     """Closing a with_options copy does not close the original client's pool."""
     copy = client.with_options(max_retries=1)
