@@ -27,7 +27,7 @@ from ._http import (
     new_idempotency_key,
 )
 from ._retry import backoff_seconds, is_retryable, server_wait
-from ._transport import DEFAULT_MAX_CONNECTIONS, AiohttpTransport
+from ._transport import DEFAULT_MAX_CONNECTIONS, AiohttpTransport, HeaderMap, header_map
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -126,8 +126,8 @@ class _Shared:
     """What a client and its ``with_options`` copies share: the pool and its open/closed state."""
 
     transport: AiohttpTransport
-    base_headers: Mapping[str, str]
-    body_headers: Mapping[str, str]
+    base_headers: HeaderMap
+    body_headers: HeaderMap
     closed: list[bool] = field(factory=lambda: [False])
 
 
@@ -188,8 +188,8 @@ class AsyncClient:
         self._borrowed = False
         self._shared = _Shared(
             transport=AiohttpTransport(session=session, max_connections=max_connections),
-            base_headers=base,
-            body_headers={**base, "Content-Type": "application/json"},
+            base_headers=header_map(base),
+            body_headers=header_map({**base, "Content-Type": "application/json"}),
         )
         _logging.configure_from_env()
 
@@ -365,7 +365,8 @@ class AsyncClient:
         if creates_message:
             # Every attempt of one send carries the same key, so Telnyx creates it once.
             key = idempotency_key if idempotency_key is not None else new_idempotency_key()
-            headers = {**headers, "Idempotency-Key": key}
+            headers = headers.copy()
+            headers["Idempotency-Key"] = key
         url = self._base_url + path
         deadline = None if self._timeout.total is None else time.monotonic() + self._timeout.total
         try:

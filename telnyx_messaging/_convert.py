@@ -111,7 +111,7 @@ def _variadic_tuple_hook(tp: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
     def structure_tuple(value: Any, _: Any) -> tuple[Any, ...]:
         # Telnyx sends `null` for empty lists now and then; that is an empty list, not an error.
         if value.__class__ is list:
-            return tuple([item(v, item_type) for v in value])
+            return tuple([item(v, item_type) for v in value]) if value else ()
         if value is None:
             return ()
         if isinstance(value, (str, bytes, Mapping)):
