@@ -39,7 +39,8 @@ __all__ = [
 EMPTY_RAW: Mapping[str, Any] = MappingProxyType({})
 
 
-def _raw() -> Any:
+def raw_field() -> Any:
+    """The ``raw`` field every model has: the JSON it came from, outside equality and repr."""
     return field(default=EMPTY_RAW, eq=False, repr=False, kw_only=True)
 
 
@@ -56,7 +57,7 @@ class Address:
     status: str | None = None
     carrier: str | None = None
     line_type: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
@@ -65,7 +66,7 @@ class Money:
 
     amount: Decimal | None = None
     currency: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
@@ -74,7 +75,7 @@ class CostBreakdown:
 
     carrier_fee: Money | None = None
     rate: Money | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
@@ -89,7 +90,7 @@ class Media:
     size: int | None = None
     sha256: str | None = None
     hash_sha256: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
@@ -101,7 +102,7 @@ class ErrorDetail:
     detail: str | None = None
     source: Mapping[str, Any] | None = None
     meta: Mapping[str, Any] | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
     def __str__(self) -> str:
         where = ""
@@ -152,7 +153,7 @@ class Message:
     tcr_campaign_registered: str | None = None
     smart_encoding_applied: bool | None = None
     wait_seconds: float | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
@@ -171,7 +172,7 @@ class WhatsAppMessage:
     organization_id: str | None = None
     received_at: datetime | None = None
     wait_seconds: float | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
@@ -183,7 +184,7 @@ class OptOut:
     keyword: str | None = None
     messaging_profile_id: str | None = None
     created_at: datetime | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
@@ -193,7 +194,7 @@ class MessagingFeatures:
     domestic_two_way: bool | None = None
     international_inbound: bool | None = None
     international_outbound: bool | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
@@ -202,7 +203,7 @@ class FeatureSet:
 
     sms: MessagingFeatures | None = None
     mms: MessagingFeatures | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
@@ -213,49 +214,38 @@ class NumberHealth:
     inbound_outbound_ratio: float | None = None
     success_ratio: float | None = None
     spam_ratio: float | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
-class PhoneNumberMessagingSettings:
+class _NumberMessagingSettings:
+    id: str | None = None
+    record_type: str | None = None
+    phone_number: str | None = None
+    messaging_profile_id: str | None = None
+    messaging_product: str | None = None
+    country_code: str | None = None
+    type: str | None = None
+    traffic_type: str | None = None
+    organization_id: str | None = None
+    tags: tuple[str, ...] = ()
+    features: FeatureSet | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    raw: Mapping[str, Any] = raw_field()
+
+
+@frozen(kw_only=True)
+class PhoneNumberMessagingSettings(_NumberMessagingSettings):
     """A phone number's messaging settings: its profile, product, features and health."""
 
-    id: str | None = None
-    record_type: str | None = None
-    phone_number: str | None = None
-    messaging_profile_id: str | None = None
-    messaging_product: str | None = None
     eligible_messaging_products: tuple[str, ...] = ()
-    country_code: str | None = None
-    type: str | None = None
-    traffic_type: str | None = None
-    organization_id: str | None = None
-    tags: tuple[str, ...] = ()
-    features: FeatureSet | None = None
     health: NumberHealth | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    raw: Mapping[str, Any] = _raw()
 
 
 @frozen(kw_only=True)
-class MobilePhoneNumberMessagingSettings:
+class MobilePhoneNumberMessagingSettings(_NumberMessagingSettings):
     """A mobile phone number's messaging settings."""
-
-    id: str | None = None
-    record_type: str | None = None
-    phone_number: str | None = None
-    messaging_profile_id: str | None = None
-    messaging_product: str | None = None
-    country_code: str | None = None
-    type: str | None = None
-    traffic_type: str | None = None
-    organization_id: str | None = None
-    tags: tuple[str, ...] = ()
-    features: FeatureSet | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    raw: Mapping[str, Any] = _raw()
 
 
 @frozen(kw_only=True)
@@ -267,7 +257,7 @@ class BulkUpdate:
     success: tuple[str, ...] = ()
     pending: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
@@ -278,4 +268,4 @@ class PaginationMeta:
     page_size: int | None = None
     total_pages: int | None = None
     total_results: int | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = raw_field()

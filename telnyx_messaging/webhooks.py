@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from attrs import field, frozen
+from attrs import frozen
 
 from . import _models
 from ._convert import converter
@@ -69,21 +69,28 @@ log = logging.getLogger("telnyx_messaging")
 Body: TypeAlias = bytes | bytearray | memoryview | str
 
 
-def _raw() -> Any:
-    return field(default=_models.EMPTY_RAW, eq=False, repr=False, kw_only=True)
-
-
 @frozen(kw_only=True)
 class EventMeta:
     """How Telnyx delivered a webhook: ``attempt`` 1 is the first try, and the URL it hit."""
 
     attempt: int | None = None
     delivered_to: str | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = _models.raw_field()
 
 
 @frozen(kw_only=True)
-class DeliveryUpdate:
+class _MessageEvent:
+    id: str | None = None
+    event_type: str | None = None
+    occurred_at: datetime | None = None
+    record_type: str | None = None
+    payload: _models.Message | None = None
+    meta: EventMeta | None = None
+    raw: Mapping[str, Any] = _models.raw_field()
+
+
+@frozen(kw_only=True)
+class DeliveryUpdate(_MessageEvent):
     """An outbound message moved on: ``message.sent``, then ``message.finalized``.
 
     ``payload`` is the same :class:`~telnyx_messaging.Message` the send call returned, as it
@@ -91,30 +98,14 @@ class DeliveryUpdate:
     set once Telnyx knows it. ``raw`` is the whole body as parsed JSON.
     """
 
-    id: str | None = None
-    event_type: str | None = None
-    occurred_at: datetime | None = None
-    record_type: str | None = None
-    payload: _models.Message | None = None
-    meta: EventMeta | None = None
-    raw: Mapping[str, Any] = _raw()
-
 
 @frozen(kw_only=True)
-class InboundMessage:
+class InboundMessage(_MessageEvent):
     """Someone sent a message to one of your numbers (``message.received``).
 
     ``payload.from_.phone_number`` is the sender, ``payload.text`` and ``payload.media``
     what they sent. ``raw`` is the whole body as parsed JSON.
     """
-
-    id: str | None = None
-    event_type: str | None = None
-    occurred_at: datetime | None = None
-    record_type: str | None = None
-    payload: _models.Message | None = None
-    meta: EventMeta | None = None
-    raw: Mapping[str, Any] = _raw()
 
 
 @frozen(kw_only=True)
@@ -135,7 +126,7 @@ class ReplacedLinkClick:
     url: str | None = None
     time_clicked: datetime | None = None
     meta: EventMeta | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = _models.raw_field()
 
 
 @frozen(kw_only=True)
@@ -152,7 +143,7 @@ class UnknownEvent:
     record_type: str | None = None
     payload: Any = None
     meta: EventMeta | None = None
-    raw: Mapping[str, Any] = _raw()
+    raw: Mapping[str, Any] = _models.raw_field()
 
 
 #: Every event :func:`parse` and :func:`unwrap` return; match on the class.
