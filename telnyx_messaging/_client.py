@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ._resources.messages import Messages
     from ._resources.numbers import MobilePhoneNumbers, PhoneNumbers
     from ._resources.optouts import MessagingOptouts
+    from ._signature import PublicKeyInput
     from .webhooks import ClientWebhooks
 
 __all__ = ["AsyncClient", "Timeout", "capture_responses"]
@@ -154,7 +155,7 @@ class AsyncClient:
         timeout: float | Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = 2,
         session: aiohttp.ClientSession | None = None,
-        public_key: Any = None,
+        public_key: PublicKeyInput | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("TELNYX_API_KEY")
