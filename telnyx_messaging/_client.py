@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
+import math
 import os
 import platform
 import time
@@ -59,14 +60,23 @@ class Timeout:
     total: float | None = 60.0
     connect: float | None = 5.0
     per_attempt: float | None = None
+    #: What the first attempt may take: per_attempt, but never more than total.
+    first_attempt: float | None = field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         for name in ("total", "connect", "per_attempt"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, (int, float)) or value <= 0):
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value <= 0
+            ):
                 raise InvalidArgumentError(
                     f"Timeout.{name} must be a positive number of seconds or None, got {value!r}"
                 )
+        limits = [v for v in (self.per_attempt, self.total) if v is not None]
+        object.__setattr__(self, "first_attempt", min(limits) if limits else None)
 
 
 DEFAULT_TIMEOUT = Timeout()
@@ -404,9 +414,8 @@ class AsyncClient:
             asked = server_wait(exc)
             wait = backoff_seconds(failed) if asked is None else asked
             if deadline is not None and time.monotonic() + wait >= deadline:
-                # Sleeping past the caller's budget only to fail later helps no one.
-                if hasattr(exc, "retry_after"):
-                    exc.retry_after = wait
+                # Sleeping past the caller's budget only to fail later helps no one. The wait the
+                # server asked for is on the error already (RateLimitError.retry_after).
                 log.info(
                     "not retrying %s %s: the %.2fs wait exceeds the time left in the budget",
                     method,
@@ -452,7 +461,7 @@ class AsyncClient:
     ) -> Coroutine[Any, Any, Response]:
         """Start one try: the transport's coroutine with this attempt's timeout."""
         timeout = self._timeout
-        limit = timeout.per_attempt or timeout.total
+        limit = timeout.first_attempt
         if attempt > 1 and deadline is not None:
             # Later attempts get only what is left of the call's budget. (The first gets all of
             # it; computing it there would also defeat the transport's ClientTimeout cache.)
@@ -465,7 +474,7 @@ class AsyncClient:
                     url=url,
                     attempts=attempt - 1,
                 )
-            limit = left if limit is None else min(limit, left)
+            limit = left if timeout.per_attempt is None else min(timeout.per_attempt, left)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s (attempt %d)", method, url, attempt)
         return self._shared.transport.send(

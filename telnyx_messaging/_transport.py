@@ -106,6 +106,8 @@ class AiohttpTransport:
                 data=body,
                 params=query,
                 timeout=self._timeout(timeout, connect_timeout),
+                # A borrowed session may raise on error statuses; we read them ourselves.
+                raise_for_status=False,
             ) as answer:
                 content = await answer.read()
                 return Response(

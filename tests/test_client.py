@@ -235,3 +235,33 @@ async def test_public_key_comes_from_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("TELNYX_PUBLIC_KEY", "cHVibGlj")
     assert AsyncClient(api_key=SECRET)._public_key == "cHVibGlj"
     assert AsyncClient(api_key=SECRET, public_key="other")._public_key == "other"
+
+
+def test_first_attempt_never_outlasts_the_budget() -> None:
+    """A per_attempt limit above total is capped at total, so total is always honoured."""
+    assert Timeout(total=0.5, per_attempt=2).first_attempt == 0.5
+    assert Timeout(total=None, per_attempt=2).first_attempt == 2
+    assert Timeout(total=3).first_attempt == 3
+    assert Timeout(total=None, connect=None).first_attempt is None
+
+
+@pytest.mark.parametrize("bad", [True, float("nan"), float("inf")])
+def test_timeout_refuses_booleans_and_non_finite(bad: float) -> None:
+    """True, NaN and infinity are not durations."""
+    with pytest.raises(InvalidArgumentError, match=r"Timeout\.total"):
+        Timeout(total=bad)
+
+
+async def test_borrowed_session_that_raises_for_status_still_maps_errors(
+    fake: FakeTelnyx,
+) -> None:
+    """A lent session with raise_for_status=True still gives our NotFoundError, once."""
+    from telnyx_messaging import NotFoundError
+
+    async with (
+        aiohttp.ClientSession(raise_for_status=True) as session,
+        AsyncClient(api_key=fake.api_key, base_url=fake.base_url, session=session) as client,
+    ):
+        with pytest.raises(NotFoundError):
+            await client.messages.retrieve("nope")
+    assert len(fake.requests) == 1

@@ -844,6 +844,8 @@ class FakeTelnyx:
             value = _string(body, field)
             if value is not None:
                 changes[field] = value
+        if changes.get("messaging_profile_id") == "":
+            changes["messaging_profile_id"] = None  # an empty id unassigns the number
         if body.get("tags") is not None:
             changes["tags"] = _strings(body, "tags")
         number.update(changes, updated_at=_iso(_now()))
@@ -857,7 +859,9 @@ class FakeTelnyx:
 
     def _bulk_update(self, request: RecordedRequest, _: str) -> _Answer:
         body = _body_object(request)
-        profile = _required_string(body, "messaging_profile_id")
+        profile = _string(body, "messaging_profile_id")
+        if profile is None:
+            raise _missing("/messaging_profile_id")
         requested = _strings(body, "numbers")
         if not requested:
             raise _missing("/numbers")
@@ -865,7 +869,8 @@ class FakeTelnyx:
         stamp = _iso(_now())
         for phone_number in requested:
             if phone_number in known:
-                known[phone_number].update(messaging_profile_id=profile, updated_at=stamp)
+                # An empty profile id unassigns the number, as Telnyx documents.
+                known[phone_number].update(messaging_profile_id=profile or None, updated_at=stamp)
         order_id = str(uuid.uuid4())
         self.bulk_updates[order_id] = {
             "order_id": order_id,
