@@ -48,7 +48,7 @@ def _prism(session: nox.Session) -> Path:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
-    session.install("ruff>=0.6")
+    session.install("ruff==0.17.6")  # pinned: formatting changes between releases
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -56,7 +56,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package, and on a file that uses the public API as users do."""
-    session.install("-e", ".", "mypy>=1.11")
+    session.install("-e", ".", "mypy==2.4.1")
     session.run("mypy", "--strict", "telnyx_messaging")
     session.run("mypy", "--strict", "tests/typing/api_usage.py")
 
