@@ -16,6 +16,7 @@ from ._errors import InvalidArgumentError
 __all__ = [
     "body_of",
     "flag",
+    "header_value",
     "mapping",
     "optional_string",
     "optional_string_or_empty",
@@ -68,6 +69,19 @@ def flag(name: str, value: Any) -> bool | None:
 def optional_when(name: str, value: Any) -> str | None:
     """An optional aware ``datetime`` as ISO 8601."""
     return None if value is None else when(name, value)
+
+
+def header_value(name: str, value: Any) -> str | None:
+    """An optional value sent as an HTTP header: printable ASCII, so it arrives as given."""
+    if value is None:
+        return None
+    text = string(name, value)
+    if not (text.isascii() and text.isprintable()) or len(text) > 255:
+        raise InvalidArgumentError(
+            f"{name} must be 1-255 printable ASCII characters (it is sent as a header), "
+            f"got {text!r}"
+        )
+    return text
 
 
 def string_list(name: str, value: Any, *, allow_empty: bool = False) -> list[str]:

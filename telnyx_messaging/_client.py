@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from attrs import evolve, field, frozen
 
@@ -126,6 +127,20 @@ def _coerce_timeout(timeout: float | Timeout | None) -> Timeout:
     return evolve(DEFAULT_TIMEOUT, total=float(timeout))
 
 
+def _check_base_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise ConfigurationError(
+            f"base_url must be an http(s) URL with a host, like {DEFAULT_BASE_URL!r}; got {url!r}"
+        )
+    return url.rstrip("/")
+
+
 def _coerce_retries(max_retries: int) -> int:
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise InvalidArgumentError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
@@ -137,8 +152,8 @@ class _Shared:
     """What a client and its ``with_options`` copies share: the pool and its open/closed state."""
 
     transport: AiohttpTransport
-    base_headers: HeaderMap
-    body_headers: HeaderMap
+    base_headers: HeaderMap = field(repr=False)  # they hold the API key
+    body_headers: HeaderMap = field(repr=False)
     closed: list[bool] = field(factory=lambda: [False])
 
 
@@ -188,7 +203,7 @@ class AsyncClient:
                 f"max_connections must be a whole number >= 1, got {max_connections!r}"
             )
         url = base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL
-        self._base_url = url.rstrip("/")
+        self._base_url = _check_base_url(url)
         self._timeout = _coerce_timeout(timeout)
         self._max_retries = _coerce_retries(max_retries)
         self._public_key = (

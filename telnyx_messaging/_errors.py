@@ -117,6 +117,12 @@ class APIError(TelnyxError):
         tries = "" if self.attempts == 1 else f" (after {self.attempts} attempts)"
         return f"{self.message}{tries}"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only __init__ and aiohttp's read-only header views do not pickle as they
+        # are; errors must cross process boundaries (task queues, process pools) intact.
+        state = {k: _picklable(v) for k, v in self.__dict__.items()}
+        return (_rebuild_error, (type(self), state))
+
 
 class APIConnectionError(APIError):
     """No usable answer arrived: the connection failed, was reset, or the answer was cut off."""
@@ -198,6 +204,26 @@ class RateLimitError(APIStatusError):
 
 class InternalServerError(APIStatusError):
     """5xx: Telnyx failed; usually worth retrying, which the client does for you."""
+
+
+def _picklable(value: Any) -> Any:
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    if isinstance(value, CIMultiDictProxy):
+        return CIMultiDict(value)
+    headers = getattr(value, "headers", None)
+    if isinstance(headers, CIMultiDictProxy):  # a Response
+        from attrs import evolve
+
+        return evolve(value, headers=CIMultiDict(headers))
+    return value
+
+
+def _rebuild_error(cls: type[APIError], state: dict[str, Any]) -> APIError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message"))
+    error.__dict__.update(state)
+    return error
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {

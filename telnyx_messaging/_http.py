@@ -23,6 +23,7 @@ from ._convert import structure
 from ._errors import (
     APIResponseValidationError,
     APIStatusError,
+    InvalidArgumentError,
     RateLimitError,
     error_class_for_status,
 )
@@ -102,12 +103,18 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default).encode
+# allow_nan=False: NaN and Infinity are not JSON, and Telnyx would refuse the whole body.
+_dumps = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
+).encode
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:
-    """The request body as compact UTF-8 JSON."""
-    return _dumps(body).encode()
+    """The request body as compact UTF-8 JSON; what JSON cannot hold is the caller's to fix."""
+    try:
+        return _dumps(body).encode()
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError (lone surrogates) is a ValueError
+        raise InvalidArgumentError(f"the request cannot be sent as JSON: {exc}") from None
 
 
 def _short(body: bytes, limit: int = 200) -> str:
@@ -132,7 +139,7 @@ def load_json(response: Response) -> Any:
     """The body of a successful answer as JSON, or ``APIResponseValidationError``."""
     try:
         return json.loads(response.body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise invalid_response(response, "not JSON") from None
 
 
@@ -158,7 +165,7 @@ def _error_details(body: bytes) -> tuple[ErrorDetail, ...]:
         payload = json.loads(body)
         raw = payload["errors"] if isinstance(payload, dict) else ()
         return tuple(structure(e, ErrorDetail) for e in raw if isinstance(e, dict))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return ()
 
 

@@ -100,8 +100,9 @@ class ErrorDetail:
     code: str | None = None
     title: str | None = None
     detail: str | None = None
-    source: Mapping[str, Any] | None = None
-    meta: Mapping[str, Any] | None = None
+    # JSON objects are dicts, which cannot be hashed; equality still compares them.
+    source: Mapping[str, Any] | None = field(default=None, hash=False)
+    meta: Mapping[str, Any] | None = field(default=None, hash=False)
     raw: Mapping[str, Any] = raw_field()
 
     def __str__(self) -> str:
@@ -166,7 +167,7 @@ class WhatsAppMessage:
     type: str | None = None
     from_: Address | None = None
     to: tuple[Address, ...] = ()
-    body: Mapping[str, Any] | None = None
+    body: Mapping[str, Any] | None = field(default=None, hash=False)
     encoding: str | None = None
     messaging_profile_id: str | None = None
     organization_id: str | None = None

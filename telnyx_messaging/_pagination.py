@@ -13,7 +13,7 @@ caller reads.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar
 
 from ._convert import structure
@@ -31,7 +31,7 @@ FetchPage = Callable[[int], Awaitable["Page[T]"]]
 class Page(Generic[T]):
     """One page of a list: ``data`` (the items), ``meta`` (where it sits) and the raw answer."""
 
-    __slots__ = ("_fetch", "data", "meta", "response")
+    __slots__ = ("_fetch", "data", "meta", "number", "response")
 
     def __init__(
         self,
@@ -39,10 +39,12 @@ class Page(Generic[T]):
         meta: PaginationMeta | None,
         response: Response,
         fetch: FetchPage[T],
+        number: int = 1,
     ) -> None:
         self.data = data
         self.meta = meta
         self.response = response
+        self.number = number  #: the page number asked for
         self._fetch = fetch
 
     def __repr__(self) -> str:
@@ -51,21 +53,27 @@ class Page(Generic[T]):
     def __len__(self) -> int:
         return len(self.data)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[T]:
         return iter(self.data)
 
     def has_next_page(self) -> bool:
-        """Whether the list goes on after this page."""
+        """Whether the list goes on after this page.
+
+        Only when the server says so *and* is really paging: an empty page, or an answer for
+        another page than the one asked for, ends the list, so ``async for`` always ends.
+        """
         meta = self.meta
-        if meta is None or meta.page_number is None or meta.total_pages is None:
+        if not self.data or meta is None or meta.total_pages is None:
             return False
-        return meta.page_number < meta.total_pages
+        if meta.page_number is not None and meta.page_number != self.number:
+            return False
+        return self.number < meta.total_pages
 
     async def next_page(self) -> Page[T]:
         """Fetch the page after this one (check :meth:`has_next_page` first)."""
-        if not self.has_next_page() or self.meta is None or self.meta.page_number is None:
+        if not self.has_next_page():
             raise TelnyxError("This is the last page; check page.has_next_page() before asking.")
-        return await self._fetch(self.meta.page_number + 1)
+        return await self._fetch(self.number + 1)
 
 
 class AsyncPager(Generic[T]):
@@ -94,7 +102,7 @@ class AsyncPager(Generic[T]):
                 yield item
 
 
-def decode_page(response: Response, item_cls: type[T], fetch: FetchPage[T]) -> Page[T]:
+def decode_page(response: Response, item_cls: type[T], fetch: FetchPage[T], number: int) -> Page[T]:
     """A :class:`Page` from a ``{"data": [...], "meta": {...}}`` answer."""
     payload = load_json(response)
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
@@ -105,4 +113,4 @@ def decode_page(response: Response, item_cls: type[T], fetch: FetchPage[T]) -> P
         meta = None if raw_meta is None else structure(raw_meta, PaginationMeta)
     except Exception as exc:
         raise invalid_response(response, f"page of {item_cls.__name__}: {exc}") from exc
-    return Page(data, meta, response, fetch)
+    return Page(data, meta, response, fetch, number)

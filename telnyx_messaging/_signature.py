@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, Union
 
-from attrs import frozen
+from attrs import field, frozen
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import CryptoError
 
@@ -83,7 +83,19 @@ class PublicKeys:
     are cached. Several keys cover a rotation: a signature made by any one of them passes.
     """
 
-    keys: tuple[bytes, ...]
+    keys: tuple[bytes, ...] = field()
+
+    @keys.validator
+    def _check(self, _: Any, keys: tuple[Any, ...]) -> None:
+        # libsodium reads exactly 32 bytes whatever it is handed: check before it ever does.
+        if not keys:
+            raise WebhookVerificationError("no public key given: pass at least one key")
+        for key in keys:
+            if not isinstance(key, bytes) or len(key) != 32:
+                raise WebhookVerificationError(
+                    "each decoded Ed25519 public key must be 32 raw bytes; build PublicKeys "
+                    "with PublicKeys.load(...) from the key the portal shows"
+                )
 
     @classmethod
     def load(cls, value: PublicKeyInput) -> PublicKeys:

@@ -15,7 +15,7 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
-from ._errors import APIConnectionError, APITimeoutError
+from ._errors import APIConnectionError, APITimeoutError, ConfigurationError
 from ._http import Response
 
 __all__ = ["AiohttpTransport", "HeaderMap", "header_map"]
@@ -52,6 +52,7 @@ class AiohttpTransport:
         self._max_connections = max_connections
         self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
         self._urls: dict[str, URL] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop our own session lives in
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
@@ -64,6 +65,7 @@ class AiohttpTransport:
         if hasattr(session, "_retry_connection"):
             session._retry_connection = False
         self._session = session
+        self._loop = asyncio.get_running_loop()
         return session
 
     def _timeout(self, total: float | None, connect: float | None) -> aiohttp.ClientTimeout:
@@ -93,6 +95,12 @@ class AiohttpTransport:
     ) -> Response:
         """Send one request and read the whole answer; network failures become our errors."""
         session = self._session or self._open()
+        if self._loop is not None and self._loop is not asyncio.get_running_loop():
+            raise ConfigurationError(
+                "This client's connection pool belongs to another event loop (was it used "
+                "in an earlier asyncio.run()?). Create the client inside the loop that uses it, "
+                "one client per loop."
+            )
         target = self._urls.get(url)
         if target is None:
             if len(self._urls) > 1024:  # ids make URLs unbounded; constant paths refill at once
@@ -110,6 +118,8 @@ class AiohttpTransport:
                 timeout=self._timeout(timeout, connect_timeout),
                 # A borrowed session may raise on error statuses; we read them ourselves.
                 raise_for_status=False,
+                # Never follow: a 30x to a POST would turn a send into a GET of something else.
+                allow_redirects=False,
             ) as answer:
                 content = await answer.read()
                 return Response(
@@ -130,6 +140,14 @@ class AiohttpTransport:
                 url=url,
                 attempts=attempt,
             ) from exc
+        except aiohttp.ClientResponseError as exc:
+            # Not chained: its request_info holds our request headers, the API key among them.
+            raise APIConnectionError(
+                f"{method} {url} failed: {type(exc).__name__}: {exc}",
+                method=method,
+                url=url,
+                attempts=attempt,
+            ) from None
         except aiohttp.ClientError as exc:
             raise APIConnectionError(
                 f"{method} {url} failed: {type(exc).__name__}: {exc}",
@@ -142,4 +160,5 @@ class AiohttpTransport:
         """Close the session if we made it; a borrowed one is the lender's to close."""
         if self._owns_session and self._session is not None:
             session, self._session = self._session, None
+            self._loop = None
             await session.close()

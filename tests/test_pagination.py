@@ -181,7 +181,6 @@ async def test_empty_list(client: AsyncClient, fake: FakeTelnyx) -> None:
     [
         pytest.param(None, id="no-meta"),
         pytest.param({"page_number": 1}, id="no-total-pages"),
-        pytest.param({"total_pages": 4}, id="no-page-number"),
         pytest.param({"page_number": None, "total_pages": None}, id="null-fields"),
     ],
 )
@@ -202,6 +201,48 @@ async def test_page_without_meta_has_no_next_page(
         await page.next_page()
     assert len(items) == 1
     assert len(fake.requests) == 2
+
+
+async def test_meta_without_page_number_pages_by_the_number_asked(
+    client: AsyncClient, fake: FakeTelnyx
+) -> None:
+    """Without meta.page_number the pager counts pages itself, up to total_pages."""
+    items = fake.optout_items
+
+    def answer(request: RecordedRequest) -> Respond | None:
+        number = int(request.query_dict["page[number]"])
+        return Respond(200, json={"data": [items[number]], "meta": {"total_pages": 3}})
+
+    fake.fault_hook = answer
+    seen = [o.to async for o in client.messaging_optouts.list()]
+
+    assert seen == [items[1]["to"], items[2]["to"], items[3]["to"]]
+    assert [r.query_dict["page[number]"] for r in fake.requests] == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        pytest.param({"page_number": 1, "total_pages": 2}, id="page-number-stuck"),
+        pytest.param({"page_number": 1, "total_pages": 10**9}, id="huge-total"),
+    ],
+)
+async def test_a_server_that_does_not_page_cannot_loop_forever(
+    client: AsyncClient, fake: FakeTelnyx, meta: dict[str, Any]
+) -> None:
+    """async for ends when the server answers another page than asked, or an empty page."""
+    item = fake.optout_items[0]
+
+    def answer(request: RecordedRequest) -> Respond | None:
+        number = int(request.query_dict["page[number]"])
+        data = [item] if number == 1 else []
+        return Respond(200, json={"data": data, "meta": meta})
+
+    fake.fault_hook = answer
+    seen = [o async for o in client.messaging_optouts.list()]
+
+    assert len(seen) == 1
+    assert len(fake.requests) <= 2
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,7 @@ class Messages:
             path,
             Message,
             body=body,
-            idempotency_key=_args.optional_string("idempotency_key", idempotency_key),
+            idempotency_key=_args.header_value("idempotency_key", idempotency_key),
             creates_message=True,
         )
 
@@ -185,7 +185,7 @@ class Messages:
             "/messages/whatsapp",
             WhatsAppMessage,
             body=body,
-            idempotency_key=_args.optional_string("idempotency_key", idempotency_key),
+            idempotency_key=_args.header_value("idempotency_key", idempotency_key),
             creates_message=True,
         )
 
