@@ -81,7 +81,10 @@ async def serve(host: str, port: int, api_key: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m telnyx_messaging`` and the ``telnyx-messaging`` script."""
-    parser = argparse.ArgumentParser(prog="telnyx-messaging", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="telnyx-messaging",
+        description="Try telnyx-messaging against a local fake of the Telnyx API, or serve it.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="send, read back and list against a local fake API")
     server = commands.add_parser("fake-server", help="serve the fake Telnyx API on a port")
