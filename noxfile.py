@@ -4,6 +4,7 @@
 - ``typecheck``: mypy --strict on the package and on an API-usage file
 - ``tests``: pytest (warnings are errors) with branch coverage >= 95%, contract tests included:
   the session installs Prism from npm (pinned) and the tests start and stop it themselves.
+- ``compat`` (not run by default): the suite on Python 3.10 to 3.13, where installed.
 - ``bench`` (not run by default): the benchmarks in ``benchmarks/``.
 """
 
@@ -75,6 +76,13 @@ def tests(session: nox.Session) -> None:
         *session.posargs,
         env={"PRISM_BIN": str(prism), "TELNYX_REQUIRE_CONTRACT": "1"},
     )
+
+
+@nox.session(python=["3.10", "3.11", "3.12", "3.13"])
+def compat(session: nox.Session) -> None:
+    """The test suite on every supported Python (not in the default run: CI has only 3.11)."""
+    session.install("-e", ".[tests]")
+    session.run("pytest", "-q", "-m", "not contract", *session.posargs)
 
 
 @nox.session
