@@ -140,21 +140,17 @@ class AiohttpTransport:
                 url=url,
                 attempts=attempt,
             ) from exc
-        except aiohttp.ClientResponseError as exc:
-            # Not chained: its request_info holds our request headers, the API key among them.
-            raise APIConnectionError(
-                f"{method} {url} failed: {type(exc).__name__}: {exc}",
-                method=method,
-                url=url,
-                attempts=attempt,
-            ) from None
         except aiohttp.ClientError as exc:
-            raise APIConnectionError(
+            error = APIConnectionError(
                 f"{method} {url} failed: {type(exc).__name__}: {exc}",
                 method=method,
                 url=url,
                 attempts=attempt,
-            ) from exc
+            )
+            # A ClientResponseError's request_info holds our request headers, the API key
+            # among them: it is not chained, so no traceback or debugger can show it.
+            hidden = isinstance(exc, aiohttp.ClientResponseError)
+            raise error from (None if hidden else exc)
 
     async def close(self) -> None:
         """Close the session if we made it; a borrowed one is the lender's to close."""
