@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from attrs import evolve, field, frozen
+from attrs import define, evolve, field, frozen
 
 from . import _logging
 from ._errors import APIError, APITimeoutError, ConfigurationError, InvalidArgumentError
@@ -147,14 +147,14 @@ def _coerce_retries(max_retries: int) -> int:
     return max_retries
 
 
-@frozen
+@define
 class _Shared:
     """What a client and its ``with_options`` copies share: the pool and its open/closed state."""
 
     transport: AiohttpTransport
     base_headers: HeaderMap = field(repr=False)  # they hold the API key
     body_headers: HeaderMap = field(repr=False)
-    closed: list[bool] = field(factory=lambda: [False])
+    closed: bool = False
 
 
 class AsyncClient:
@@ -262,7 +262,7 @@ class AsyncClient:
 
     def __repr__(self) -> str:
         # Never the key: reprs end up in logs and tracebacks.
-        state = " closed" if self._shared.closed[0] else ""
+        state = " closed" if self._shared.closed else ""
         return (
             f"<AsyncClient{state} base_url={self._base_url!r} "
             f"max_retries={self._max_retries} timeout={self._timeout!r}>"
@@ -273,7 +273,7 @@ class AsyncClient:
     @property
     def is_closed(self) -> bool:
         """Whether :meth:`close` has been called (on this client or the one it was copied from)."""
-        return self._shared.closed[0]
+        return self._shared.closed
 
     async def close(self) -> None:
         """Close the connection pool the client opened. Harmless to call twice.
@@ -282,7 +282,7 @@ class AsyncClient:
         """
         if self._borrowed:
             return
-        self._shared.closed[0] = True
+        self._shared.closed = True
         await self._shared.transport.close()
 
     async def __aenter__(self) -> AsyncClient:
@@ -379,7 +379,7 @@ class AsyncClient:
     ) -> Response:
         """Send a request, retrying per policy; a 2xx answer or an ``APIError``."""
         shared = self._shared
-        if shared.closed[0]:
+        if shared.closed:
             raise ConfigurationError(
                 "This AsyncClient is closed; create a new one (or keep using it inside "
                 "`async with AsyncClient() as client:`)."

@@ -312,7 +312,7 @@ class ClientWebhooks:
         now: float | None = None,
     ) -> WebhookEvent:
         """Verify a webhook with the client's key, then read it, as :func:`unwrap`."""
-        _verify_headers(body, headers, self._keys(), tolerance=tolerance, now=now)
+        self.verify(body, headers, tolerance=tolerance, now=now)
         return parse(body)
 
     def parse(self, body: Body | Mapping[str, Any]) -> WebhookEvent:

@@ -280,7 +280,7 @@ class Messages:
             ),
         )
 
-    async def _send_from(
+    def _send_from(
         self,
         path: str,
         *,
@@ -290,11 +290,12 @@ class Messages:
         media_urls: Sequence[str] | None,
         idempotency_key: str | None,
         options: tuple[Any, ...],
-    ) -> Message:
+    ) -> Coroutine[Any, Any, Message]:
+        # Plain, like _create: hands back the client's coroutine, one frame less per send.
         body = {"from": _args.string("from_", from_), "to": _args.string("to", to)}
         _add_content(body, text, media_urls)
         _add_options(body, *options)
-        return await self._create(path, body, idempotency_key)
+        return self._create(path, body, idempotency_key)
 
     async def send_number_pool(
         self,
