@@ -53,6 +53,8 @@ from ._models import (
     WhatsAppMessage,
 )
 from ._pagination import AsyncPager, Page
+from ._sync import Client
+from ._sync_pagination import SyncPage, SyncPager
 from ._version import __version__
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BulkUpdate",
+    "Client",
     "ConfigurationError",
     "ConflictError",
     "CostBreakdown",
@@ -88,6 +91,8 @@ __all__ = [
     "PhoneNumberMessagingSettings",
     "RateLimitError",
     "Response",
+    "SyncPage",
+    "SyncPager",
     "TelnyxError",
     "Timeout",
     "UnprocessableEntityError",
