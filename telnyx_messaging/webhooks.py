@@ -148,6 +148,7 @@ class UnknownEvent:
 
 #: Every event :func:`parse` and :func:`unwrap` return; match on the class.
 WebhookEvent: TypeAlias = DeliveryUpdate | InboundMessage | ReplacedLinkClick | UnknownEvent
+"""What :func:`parse` and :func:`unwrap` return: one of the event classes."""
 
 # Event types are strings, not an enum, so a new one from Telnyx becomes an UnknownEvent.
 _BY_EVENT_TYPE: dict[str, type[WebhookEvent]] = {
@@ -323,6 +324,7 @@ class ClientWebhooks:
 #: What :func:`aiohttp_handler` calls with each verified event: a coroutine function
 #: (awaited) or a plain function.
 WebhookCallback: TypeAlias = Callable[[WebhookEvent], Awaitable[object] | object]
+"""What :func:`aiohttp_handler` calls with each verified event (sync or async)."""
 
 
 def aiohttp_handler(
