@@ -3,7 +3,8 @@
 - Links from a docs page to a file outside ``docs/`` (``../benchmarks/README.md``) work on
   GitHub, where the Markdown is read too; on the site they point at the file in the repository.
 - Docstrings are written for ``help()`` and Sphinx-style readers (``:class:`Message```,
-  ``.. versionadded:: 0.2.0``); the API reference shows them as plain code and a short note.
+  ``.. versionadded:: 0.2.0``, ``::`` before an example); the API reference shows plain code,
+  a short note, and the example as a code block.
 """
 
 from __future__ import annotations
@@ -30,4 +31,6 @@ def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
         return f"<code>{shown}</code>"
 
     html = _ROLE.sub(role, html)
+    # reST's literal-block marker: a lone `::` paragraph goes, a trailing `text::` shows `text:`.
+    html = html.replace("<p>::</p>", "").replace("::</p>", ":</p>")
     return _VERSION.sub(lambda m: f"<p><em>{_WORDS[m[1]]} version {m[2]}.</em></p>", html)
