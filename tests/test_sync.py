@@ -8,6 +8,7 @@ import importlib.util
 import inspect
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -289,3 +290,129 @@ def test_a_call_in_flight_when_closed_is_cancelled(threaded_fake: FakeTelnyx) ->
         client.close()
         with pytest.raises(concurrent.futures.CancelledError):
             waiting.result(timeout=30)
+
+
+LATER = datetime.now(timezone.utc) + timedelta(days=1)
+SENDER, RECIPIENT, PROFILE = "+18445550001", "+13125550002", "4001767e-ce0f-4cae-9d5f-0d5e636e7809"
+WHATSAPP = {"type": "text", "text": {"body": "Hi"}}
+
+
+@pytest.mark.parametrize(
+    ("call", "method", "path"),
+    [
+        pytest.param(
+            lambda c, f: c.messages.send_whatsapp(
+                from_=SENDER, to=RECIPIENT, whatsapp_message=WHATSAPP
+            ),
+            "POST",
+            "/messages/whatsapp",
+            id="send_whatsapp",
+        ),
+        pytest.param(
+            lambda c, f: c.messages.send_group_mms(
+                from_=SENDER, to=[RECIPIENT, "+13125550003"], text="hi"
+            ),
+            "POST",
+            "/messages/group_mms",
+            id="send_group_mms",
+        ),
+        pytest.param(
+            lambda c, f: c.messages.send_long_code(from_=SENDER, to=RECIPIENT, text="hi"),
+            "POST",
+            "/messages/long_code",
+            id="send_long_code",
+        ),
+        pytest.param(
+            lambda c, f: c.messages.send_short_code(from_="12345", to=RECIPIENT, text="hi"),
+            "POST",
+            "/messages/short_code",
+            id="send_short_code",
+        ),
+        pytest.param(
+            lambda c, f: c.messages.send_number_pool(
+                messaging_profile_id=PROFILE, to=RECIPIENT, text="hi"
+            ),
+            "POST",
+            "/messages/number_pool",
+            id="send_number_pool",
+        ),
+        pytest.param(
+            lambda c, f: c.messages.schedule(to=RECIPIENT, from_=SENDER, send_at=LATER, text="x"),
+            "POST",
+            "/messages/schedule",
+            id="schedule",
+        ),
+        pytest.param(
+            lambda c, f: c.messages.cancel_scheduled(
+                c.messages.schedule(to=RECIPIENT, from_=SENDER, send_at=LATER, text="x").id
+            ),
+            "DELETE",
+            "/messages/",
+            id="cancel_scheduled",
+        ),
+        pytest.param(
+            lambda c, f: c.phone_numbers.messaging.retrieve(f.phone_number_settings[0]["id"]),
+            "GET",
+            "/phone_numbers/",
+            id="phone_numbers.messaging.retrieve",
+        ),
+        pytest.param(
+            lambda c, f: c.phone_numbers.messaging.update(
+                f.phone_number_settings[0]["id"], tags=["x"]
+            ),
+            "PATCH",
+            "/phone_numbers/",
+            id="phone_numbers.messaging.update",
+        ),
+        pytest.param(
+            lambda c, f: list(c.phone_numbers.messaging.list(page_size=250)),
+            "GET",
+            "/phone_numbers/messaging",
+            id="phone_numbers.messaging.list",
+        ),
+        pytest.param(
+            lambda c, f: c.mobile_phone_numbers.messaging.retrieve(
+                f.mobile_phone_number_settings[0]["id"]
+            ),
+            "GET",
+            "/mobile_phone_numbers/",
+            id="mobile_phone_numbers.messaging.retrieve",
+        ),
+        pytest.param(
+            lambda c, f: list(c.mobile_phone_numbers.messaging.list()),
+            "GET",
+            "/mobile_phone_numbers/messaging",
+            id="mobile_phone_numbers.messaging.list",
+        ),
+        pytest.param(
+            lambda c, f: c.messaging_numbers_bulk_updates.create(
+                messaging_profile_id=PROFILE, numbers=[f.phone_number_settings[0]["phone_number"]]
+            ),
+            "POST",
+            "/messaging_numbers_bulk_updates",
+            id="bulk_updates.create",
+        ),
+        pytest.param(
+            lambda c, f: c.messaging_numbers_bulk_updates.retrieve(
+                c.messaging_numbers_bulk_updates.create(
+                    messaging_profile_id=PROFILE, numbers=["+13125551002"]
+                ).order_id
+            ),
+            "GET",
+            "/messaging_numbers_bulk_updates/",
+            id="bulk_updates.retrieve",
+        ),
+    ],
+)
+def test_every_sync_method_reaches_its_endpoint(
+    sync_client: Client, threaded_fake: FakeTelnyx, call: Any, method: str, path: str
+) -> None:
+    """Each generated method sends its request and returns the model the fake answered with."""
+    result = call(sync_client, threaded_fake)
+    last = threaded_fake.requests[-1]
+    assert last.method == method
+    assert last.path.startswith(path)
+    items = result if isinstance(result, list) else [result]
+    assert items
+    for item in items:
+        assert item.raw  # a parsed model carrying the fake's answer
