@@ -27,7 +27,11 @@ from typing import Any
 from telnyx_messaging import AsyncClient
 
 TARGET = Path(__file__).resolve().parent.parent / "telnyx_messaging" / "_sync_resources.py"
-PAGER = "AsyncPager"
+#: Async return types with a hand-written sync twin: a method returning one (not a coroutine)
+#: returns the twin, built around the async object and the client's loop.
+WRAPPERS = {
+    "AsyncPager": ("SyncPager", "telnyx_messaging._sync_pagination"),
+}
 
 HEADER = '''\
 """The namespaces of the sync :class:`~telnyx_messaging.Client`.
@@ -53,7 +57,7 @@ class Imports:
     def annotation(self, text: str, scope: dict[str, Any], home: str) -> None:
         """Import every name an annotation (a string, thanks to PEP 563) mentions."""
         for node in ast.walk(ast.parse(text, mode="eval")):
-            if not isinstance(node, ast.Name) or node.id == PAGER:
+            if not isinstance(node, ast.Name) or node.id in WRAPPERS:
                 continue
             name = node.id
             if name in scope:
@@ -135,12 +139,14 @@ def _public_methods(cls: type) -> Iterator[tuple[str, Callable[..., Any]]]:
 
 
 def _kind(fn: Callable[..., Any]) -> str | None:
-    """How a method is wrapped: "call", "pager", or None (left out)."""
+    """How a method is wrapped: "call", the name of a WRAPPERS type, or None (left out)."""
     if inspect.iscoroutinefunction(fn):
         return "call"
     returns = fn.__annotations__.get("return", "")
-    if isinstance(returns, str) and returns.startswith(PAGER + "["):
-        return "pager"
+    if isinstance(returns, str):
+        outer = returns.split("[", 1)[0].strip()
+        if outer in WRAPPERS:
+            return outer
     return None
 
 
@@ -256,11 +262,12 @@ class Generator:
             sys.exit(f"{fn.__qualname__}: needs a (string) return annotation")
         self.imports.annotation(returns, scope, home)
         call = [f"                {a}," for a in args]
-        if kind == "pager":
-            returns = "SyncPager" + returns[len(PAGER) :]
-            self.imports.add("telnyx_messaging._sync_pagination", "SyncPager")
+        if kind != "call":
+            twin, module = WRAPPERS[kind]
+            returns = twin + returns[len(kind) :]
+            self.imports.add(module, twin)
             body = [
-                "        return SyncPager(",
+                f"        return {twin}(",
                 f"            self._async.{name}(",
                 *call,
                 "            ),",
