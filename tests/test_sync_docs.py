@@ -116,3 +116,17 @@ def test_the_readme_sync_example_runs_as_pasted(
     finally:
         namespace["client"].close()
     assert len(threaded_fake.messages) == 1
+
+
+def test_every_docs_page_with_python_is_checked_by_some_test() -> None:
+    """A page added to docs/ with Python in it is compiled or run by one of the docs tests."""
+    import test_docs_examples
+
+    checked = {*test_docs_examples.PAGES, *PAGES, "webhooks.md"}  # test_webhook_docs.py
+    with_python = {
+        str(page.relative_to(DOCS))
+        for page in DOCS.rglob("*.md")
+        if BLOCK.search(page.read_text(encoding="utf-8"))
+    }
+    missing = sorted(with_python - checked)
+    assert not missing, f"add {missing} to PAGES in tests/test_docs_examples.py"
