@@ -44,11 +44,12 @@ Each method runs the async method of the same name on the client's private event
 
 
 class Imports:
-    """The ``from module import name`` lines the annotations need, resolved where defined."""
+    """The import lines the annotations need, resolved where the names are defined."""
 
     def __init__(self) -> None:
-        self.runtime: dict[str, set[str]] = {}
+        self.runtime: dict[str, set[str]] = {}  # from module import names
         self.typing_only: dict[str, set[str]] = {}
+        self.modules: set[str] = set()  # import module (for `os.PathLike`), typing only
 
     def add(self, module: str, name: str, *, typing_only: bool = False) -> None:
         target = self.typing_only if typing_only else self.runtime
@@ -56,27 +57,67 @@ class Imports:
 
     def annotation(self, text: str, scope: dict[str, Any], home: str) -> None:
         """Import every name an annotation (a string, thanks to PEP 563) mentions."""
+        hidden = _typing_only_imports(home)
         for node in ast.walk(ast.parse(text, mode="eval")):
             if not isinstance(node, ast.Name) or node.id in WRAPPERS:
                 continue
             name = node.id
-            if name in scope:
+            if name in scope and not inspect.ismodule(scope[name]):
                 self.add(_defining_module(scope[name], name, home), name)
+            elif name in hidden:  # imported under `if TYPE_CHECKING:` where the method lives
+                module, original = hidden[name]
+                if original is None:
+                    self.modules.add(module)
+                else:
+                    self.add(module, original, typing_only=True)
+            elif name in scope:  # a module imported at run time
+                self.modules.add(scope[name].__name__)
             elif not hasattr(builtins, name) and name != "None":
                 sys.exit(f"cannot resolve {name!r} in annotation {text!r} of {home}")
 
     def render(self) -> list[str]:
         lines = ["from __future__ import annotations", ""]
-        for group in (_stdlib, _ours):
-            mods = sorted(m for m in self.runtime if group(m))
-            for module in mods:
-                lines += _from_import(module, self.runtime[module], indent="")
-            if mods:
-                lines.append("")
+        lines += _import_block(set(), self.runtime, indent="")
         lines += ["if TYPE_CHECKING:"]
-        for module in sorted(self.typing_only):
-            lines += _from_import(module, self.typing_only[module], indent="    ")
-        return [*lines, ""]
+        body = _import_block(self.modules, self.typing_only, indent="    ")
+        return [*lines, *body[:-1], ""]
+
+
+def _import_block(modules: set[str], froms: dict[str, set[str]], indent: str) -> list[str]:
+    """Sections as ruff's isort writes them: stdlib, then ours; `import x` before `from`."""
+    lines: list[str] = []
+    for group in (_stdlib, _ours):
+        plain = sorted(m for m in modules if group(m))
+        mods = sorted(m for m in froms if group(m))
+        lines += [f"{indent}import {m}" for m in plain]
+        for module in mods:
+            lines += _from_import(module, froms[module], indent=indent)
+        if plain or mods:
+            lines.append("")
+    return lines
+
+
+def _typing_only_imports(module_name: str) -> dict[str, tuple[str, str | None]]:
+    """Names a module imports only for type checkers: name -> (module, name or None)."""
+    module = sys.modules[module_name]
+    tree = ast.parse(inspect.getsource(module))
+    package = module_name if hasattr(module, "__path__") else module_name.rpartition(".")[0]
+    found: dict[str, tuple[str, str | None]] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)):
+            continue
+        for stmt in node.body:
+            if isinstance(stmt, ast.Import):
+                for alias in stmt.names:
+                    found[alias.asname or alias.name] = (alias.name, None)
+            elif isinstance(stmt, ast.ImportFrom):
+                base = stmt.module or ""
+                if stmt.level:
+                    parent = package.rsplit(".", stmt.level - 1)[0]
+                    base = f"{parent}.{base}" if base else parent
+                for alias in stmt.names:
+                    found[alias.asname or alias.name] = (base, alias.name)
+    return found
 
 
 def _stdlib(module: str) -> bool:
@@ -113,8 +154,14 @@ def _defining_module(obj: Any, name: str, home: str) -> str:
     return home  # an alias such as `X = A | B`: import it from the module that uses it
 
 
+def sync_doc(doc: str) -> str:
+    """An async docstring as the sync twin's: its examples drop ``async`` and ``await``."""
+    return doc.replace("async with ", "with ").replace("async for ", "for ").replace("await ", "")
+
+
 def _docstring(obj: Any, indent: str) -> list[str]:
     doc = inspect.getdoc(obj)
+    doc = doc and sync_doc(doc)
     if not doc:
         sys.exit(f"{obj!r} has no docstring; the sync client copies it, so write one")
     prefix = 'r"""' if "\\" in doc else '"""'
@@ -127,7 +174,10 @@ def _docstring(obj: Any, indent: str) -> list[str]:
 
 
 def _default(value: Any, where: str) -> str:
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if isinstance(value, str):
+        text = repr(value)  # ruff's quotes: double, unless the text holds one
+        return f'"{text[1:-1]}"' if text[0] == "'" and '"' not in value else text
+    if value is None or isinstance(value, (bool, int, float)):
         return repr(value)
     sys.exit(f"{where}: default {value!r} is not a literal; wrap this method by hand")
 
