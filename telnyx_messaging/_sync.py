@@ -61,7 +61,7 @@ class Client(ClientNamespaces):
             public_key=public_key,
             max_connections=max_connections,
         )
-        self._loop = LoopThread()
+        self._loop = LoopThread(self._async.close)
         self._borrowed = False
 
     @property
@@ -105,10 +105,11 @@ class Client(ClientNamespaces):
         """Close the connection pool and stop the client's event loop thread.
 
         Harmless to call twice. Close it once no other thread is mid-call: a call still in
-        flight ends with ``concurrent.futures.CancelledError``.
+        flight ends with ``concurrent.futures.CancelledError``. A client that is never closed
+        does the same when it is garbage-collected or the interpreter exits.
         """
         if not self._borrowed:
-            self._loop.close(self._async.close)
+            self._loop.close()
 
     def __enter__(self) -> Client:
         return self

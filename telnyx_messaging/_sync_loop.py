@@ -7,6 +7,8 @@ WSGI server shares one connection pool.
 
 The thread starts on the first call, not in the constructor: a module-level client created
 before a server forks its workers (``gunicorn --preload``) starts its loop in each worker.
+``close()``, garbage collection of a client never closed, and interpreter exit all take the
+same way out (a ``weakref.finalize``): close the pool on the loop, then stop the thread.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -28,15 +31,32 @@ async def _await(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
+Cleanup = Callable[[], Coroutine[Any, Any, None]]
+
+
 class LoopThread:
-    """An event loop on a daemon thread of its own, started on first use."""
+    """An event loop on a daemon thread of its own, started on first use.
 
-    __slots__ = ("_lock", "_loop", "_pid", "_thread", "closed")
+    ``cleanup`` (the async client's ``close``) runs on the loop before it stops.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = (
+        "__weakref__",
+        "_cleanup",
+        "_finalizer",
+        "_lock",
+        "_loop",
+        "_pid",
+        "_thread",
+        "closed",
+    )
+
+    def __init__(self, cleanup: Cleanup) -> None:
+        self._cleanup = cleanup
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         self._pid = os.getpid()
         self.closed = False
 
@@ -85,22 +105,39 @@ class LoopThread:
                     target=_serve, args=(self._loop,), name="telnyx-messaging-loop", daemon=True
                 )
                 self._thread.start()
+                # Not a method of self: the finalizer must not keep this object alive.
+                self._finalizer = weakref.finalize(
+                    self, _shutdown, self._loop, self._thread, self._cleanup, self._pid
+                )
             return self._loop
 
-    def close(self, cleanup: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Run ``cleanup`` on the loop, then stop the loop and its thread. Harmless twice."""
+    def close(self) -> None:
+        """Run the cleanup on the loop, then stop the loop and its thread. Harmless twice."""
         with self._lock:
             if self.closed:
                 return
             self.closed = True
-            loop, thread = self._loop, self._thread
-        if loop is None or thread is None or self._pid != os.getpid():
-            return  # never started here: nothing was opened in this process
+            finalizer = self._finalizer
+        if finalizer is not None:
+            finalizer()  # a finalizer runs once: close(), garbage collection or exit
+
+
+def _shutdown(
+    loop: asyncio.AbstractEventLoop, thread: threading.Thread, cleanup: Cleanup, pid: int
+) -> None:
+    if os.getpid() != pid:
+        return  # a forked child: the loop's thread, and what it opened, are the parent's
+
+    async def clean_then_stop() -> None:
         try:
-            asyncio.run_coroutine_threadsafe(cleanup(), loop).result()
+            await cleanup()
         finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join()
+            loop.call_soon(loop.stop)
+
+    future = asyncio.run_coroutine_threadsafe(clean_then_stop(), loop)
+    if threading.current_thread() is not thread:  # garbage collected on the loop: do not wait
+        thread.join()
+        future.result()
 
 
 def _serve(loop: asyncio.AbstractEventLoop) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import importlib.util
 import inspect
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -209,6 +212,43 @@ def test_close_stops_the_thread_and_refuses_later_calls(threaded_fake: FakeTelny
     assert "closed" in repr(client)
     with pytest.raises(ConfigurationError, match="closed"):
         client.messages.retrieve("x")
+
+
+def test_a_client_never_closed_is_cleaned_up_when_collected(threaded_fake: FakeTelnyx) -> None:
+    """Dropped without close(), a used client closes its pool and ends its thread when collected."""
+    client = Client(api_key=threaded_fake.api_key, base_url=threaded_fake.base_url)
+    copy = client.with_options(max_retries=0)
+    client.messages.send(to="+13125550002", from_="+18445550001", text="hi")
+    thread = client._loop._thread
+    assert thread is not None
+    del client
+    gc.collect()
+    assert thread.is_alive()  # the copy still uses the loop
+    copy.messages.send(to="+13125550002", from_="+18445550001", text="still works")
+    del copy
+    gc.collect()
+    thread.join(timeout=60)
+    assert not thread.is_alive()  # and no unclosed-session warning was raised on the way
+
+
+def test_a_collection_on_the_loop_thread_does_not_wait_for_itself(
+    threaded_fake: FakeTelnyx,
+) -> None:
+    """If the last reference dies on the loop thread, shutdown is scheduled, not awaited."""
+    client = Client(api_key=threaded_fake.api_key, base_url=threaded_fake.base_url)
+    client.messages.send(to="+13125550002", from_="+18445550001", text="hi")
+    loop_thread = client._loop
+    finalizer, thread = loop_thread._finalizer, loop_thread._thread
+    assert finalizer is not None
+    assert thread is not None
+
+    async def collected_here() -> None:
+        finalizer()  # what garbage collection on this thread would run
+
+    loop_thread.run(collected_here())  # returns: no thread joins itself
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    client.close()  # the finalizer ran already: nothing left to do
 
 
 def test_closing_an_unused_client_starts_nothing() -> None:
@@ -424,3 +464,33 @@ def test_every_sync_method_reaches_its_endpoint(
     assert items
     for item in items:
         assert item.raw  # a parsed model carrying the fake's answer
+
+
+EXIT_SCRIPT = """
+import asyncio, threading
+from telnyx_messaging import Client
+from telnyx_messaging.testing import FakeTelnyx
+
+loop = asyncio.new_event_loop()
+threading.Thread(target=loop.run_forever, daemon=True).start()
+fake = FakeTelnyx()
+asyncio.run_coroutine_threadsafe(fake.__aenter__(), loop).result()
+
+client = Client(api_key=fake.api_key, base_url=fake.base_url)  # never closed
+client.messages.send(to="+13125550002", from_="+18445550001", text="hi")
+print(len(fake.messages))
+"""
+
+
+def test_a_module_level_client_is_closed_cleanly_at_exit() -> None:
+    """A script that never closes its client exits without unclosed-session warnings."""
+    done = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-W", "error::ResourceWarning", "-X", "dev", "-c", EXIT_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, "1\n"), done.stderr
+    assert "Unclosed" not in done.stderr
+    assert "Exception ignored" not in done.stderr
