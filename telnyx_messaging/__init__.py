@@ -171,7 +171,7 @@ _LAZY_NAMES: dict[str, str] = {
 }
 _SUBMODULES = frozenset({"testing", "webhooks"})
 
-if not TYPE_CHECKING:  # hidden from type checkers, which would then accept any name
+if not TYPE_CHECKING:  # pragma: no branch - hidden from type checkers, lest any name pass
 
     def __getattr__(name: str) -> Any:
         import importlib

@@ -74,10 +74,8 @@ def optional_when(name: str, value: Any) -> str | None:
     return None if value is None else when(name, value)
 
 
-def header_value(name: str, value: Any) -> str | None:
-    """An optional value sent as an HTTP header: printable ASCII, so it arrives as given."""
-    if value is None:
-        return None
+def header_value(name: str, value: Any) -> str:
+    """A value sent as an HTTP header: printable ASCII, so it arrives as given."""
     text = string(name, value)
     if not (text.isascii() and text.isprintable()) or len(text) > 255:
         raise InvalidArgumentError(

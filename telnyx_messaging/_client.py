@@ -276,7 +276,7 @@ class AsyncClient:
 
         A ``with_options`` copy leaves the pool open: it belongs to the original client.
         """
-        if not self._owns_connection:
+        if not self._owns_connection or self._connection.closed:
             return
         self._connection.closed = True
         await self._connection.transport.aclose()

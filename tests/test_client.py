@@ -229,7 +229,8 @@ async def test_nothing_is_logged_with_the_key_or_text(
     assert any("POST" in r.getMessage() for r in caplog.records)
     assert all("very private" not in r.getMessage() for r in caplog.records)
     assert all(
-        client._connection.base_headers["Authorization"] not in r.getMessage() for r in caplog.records
+        client._connection.base_headers["Authorization"] not in r.getMessage()
+        for r in caplog.records
     )
 
 

@@ -137,3 +137,11 @@ def test_lazy_table_matches_type_checking_imports() -> None:
     lazy = telnyx_messaging._LAZY_NAMES  # type: ignore[attr-defined]
     assert checked == lazy
     assert set(lazy) == set(telnyx_messaging.__all__) - {"__version__"}
+
+
+def test_submodule_attribute_is_the_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """telnyx_messaging.testing resolves to the submodule even before anything imported it."""
+    import telnyx_messaging.testing as testing
+
+    monkeypatch.delattr(telnyx_messaging, "testing")
+    assert telnyx_messaging.testing is testing
