@@ -12,15 +12,13 @@ signer for your tests in :mod:`telnyx_messaging.testing`.
 """
 
 # Names resolve on first use (PEP 562): a webhook receiver that imports only
-# telnyx_messaging.webhooks never loads aiohttp or the client. Type checkers and editors read
-# the imports under TYPE_CHECKING; tests/test_exports.py keeps them, _LAZY_NAMES and __all__
-# in step.
+# telnyx_messaging.webhooks never loads aiohttp, the client or importlib.metadata. Type
+# checkers and editors read the imports under TYPE_CHECKING; tests/test_exports.py keeps
+# them, _LAZY_NAMES and __all__ in step.
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-
-from ._version import __version__
 
 if TYPE_CHECKING:
     from . import testing as testing
@@ -70,6 +68,7 @@ if TYPE_CHECKING:
     from ._request_loop import capture_responses
     from ._response import Response
     from ._transport import AiohttpTransport
+    from ._version import __version__
 
 __all__ = [
     "APIConnectionError",
@@ -167,6 +166,7 @@ _LAZY_NAMES: dict[str, str] = {
     "WebhookParseError": _ERRORS,
     "WebhookVerificationError": _ERRORS,
     "WhatsAppMessage": _MODELS,
+    "__version__": "._version",  # importlib.metadata alone is ~100 modules
     "capture_responses": "._request_loop",
 }
 _SUBMODULES = frozenset({"testing", "webhooks"})
