@@ -13,7 +13,7 @@ import json as _json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from attrs import field, frozen
+from attrs import define, field
 
 from ._response import Response
 
@@ -22,17 +22,21 @@ __all__ = ["AsyncTransport", "Request"]
 _NO_JSON: Any = object()
 
 
-@frozen
+@define
 class Request:
     """One attempt of an API call, as a transport sends it.
 
     ``url`` is absolute with the path already percent-escaped; ``query`` holds the query
     pairs (``None``: no query string). ``timeout`` is what this attempt may take and
     ``connect_timeout`` what opening a connection may take, in seconds (``None``: no limit).
-    ``attempt`` counts tries of the same call, from 1.
+    ``attempt`` counts tries of the same call, from 1. Treat it as read-only: the client
+    builds a new one for every attempt.
 
     .. versionadded:: 0.2.0
     """
+
+    # Not frozen: a frozen attrs class sets each field through object.__setattr__, which
+    # cost ~7K instructions a send (callgrind), and nothing keeps a Request after its attempt.
 
     method: str
     url: str

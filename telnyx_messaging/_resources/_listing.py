@@ -39,7 +39,7 @@ def list_pages(
 
     async def fetch(number: int) -> Page[T]:
         query = [*base, ("page[number]", str(number))]
-        response = await client._request("GET", path, query=query)
+        response = await client._requests.request("GET", path, query=query)
         return decode_page(response, item_cls, fetch, number)
 
     return AsyncPager(fetch, page_number or 1)

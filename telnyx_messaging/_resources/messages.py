@@ -102,7 +102,7 @@ class Messages:
             else _args.header_value("idempotency_key", idempotency_key)
         )
         # A plain function handing back the client's coroutine: one frame less per send.
-        return self._client._call("POST", path, cls, body=body, idempotency_key=key)
+        return self._client._requests.call("POST", path, cls, body=body, idempotency_key=key)
 
     async def send(
         self,
@@ -150,13 +150,13 @@ class Messages:
     async def retrieve(self, id: str) -> Message:
         """Fetch a message by id (``GET /messages/{id}``), outbound or inbound."""
         path = "/messages/" + _args.path_id("id", id)
-        return await self._client._call("GET", path, Message)
+        return await self._client._requests.call("GET", path, Message)
 
     async def cancel_scheduled(self, id: str) -> Message:
         """Cancel a scheduled message before it is sent (``DELETE /messages/{id}``)."""
         path = "/messages/" + _args.path_id("id", id)
         # The one answer without a {"data": ...} envelope (see tests/spec/README.md).
-        return await self._client._call("DELETE", path, Message, envelope=False)
+        return await self._client._requests.call("DELETE", path, Message, envelope=False)
 
     async def send_whatsapp(
         self,
