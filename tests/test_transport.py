@@ -15,6 +15,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from telnyx_messaging import (
     AiohttpTransport,
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     AsyncClient,
     AsyncTransport,
@@ -287,3 +288,21 @@ def test_response_pickles_whatever_its_headers(headers: Any) -> None:
     assert copy == response
     assert (copy.attempt, copy.elapsed) == (3, 0.5)
     assert copy.headers["Retry-After"] == "1"
+
+
+async def test_copies_call_with_their_own_options() -> None:
+    """A with_options copy's namespaces use the copy's options, the original keeps its own."""
+    statuses = iter([503, 503, 200])
+
+    def handler(request: Request) -> Response:
+        return request.respond(next(statuses), json={"data": MESSAGE})
+
+    async with _client(handler) as client:
+        once = client.with_options(max_retries=0)
+        with pytest.raises(APIStatusError) as caught:
+            await once.messages.retrieve("msg-1")
+        msg = await client.messages.retrieve("msg-1")
+
+    assert caught.value.attempts == 1
+    assert msg.id == MESSAGE["id"]
+    assert once.messages is not client.messages
