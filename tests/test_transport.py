@@ -306,3 +306,18 @@ async def test_copies_call_with_their_own_options() -> None:
     assert caught.value.attempts == 1
     assert msg.id == MESSAGE["id"]
     assert once.messages is not client.messages
+
+
+async def test_the_clients_own_call_entry_points() -> None:
+    """client._call and client._request, kept for code outside the resources, reach the loop."""
+
+    def handler(request: Request) -> Response:
+        assert request.headers["Idempotency-Key"] == "key-1"
+        return request.respond(json={"data": MESSAGE})
+
+    async with _client(handler) as client:
+        msg = await client._call("POST", "/messages", Message, body={}, idempotency_key="key-1")
+        raw = await client._request("POST", "/messages", body={}, idempotency_key="key-1")
+
+    assert msg.id == MESSAGE["id"]
+    assert raw.json() == {"data": MESSAGE}
