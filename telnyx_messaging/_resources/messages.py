@@ -72,11 +72,11 @@ def _message(
 
 def _sender(to: str, from_: str | None, messaging_profile_id: str | None) -> dict[str, Any]:
     """``to`` and who sends: a number (``from_``), a profile, or both."""
+    head = {"to": _args.string("to", to)}
     if from_ is None and messaging_profile_id is None:
         raise InvalidArgumentError(
             "say who sends it: pass from_=<one of your numbers> or messaging_profile_id=..."
         )
-    head = {"to": _args.string("to", to)}
     if from_ is not None:
         head["from"] = _args.string("from_", from_)
     if messaging_profile_id is not None:
