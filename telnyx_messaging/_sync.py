@@ -17,6 +17,7 @@ from ._sync_resources import ClientNamespaces
 from ._transport import DEFAULT_MAX_CONNECTIONS
 
 if TYPE_CHECKING:
+    from ._request import AsyncTransport
     from ._signature import PublicKeyInput
 
 __all__ = ["Client"]
@@ -38,7 +39,7 @@ class Client(ClientNamespaces):
     loop), with plain methods: ``list()`` returns a :class:`SyncPager` to iterate with
     ``for``. Calls from many threads share one connection pool and run concurrently on a
     private event loop thread, started on the first call. Close it with :meth:`close` or a
-    ``with`` block.
+    ``with`` block. A ``transport`` (:class:`MockTransport` in tests) runs on that thread too.
 
     .. versionadded:: 0.2.0
     """
@@ -52,6 +53,7 @@ class Client(ClientNamespaces):
         max_retries: int = 2,
         public_key: PublicKeyInput | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        transport: AsyncTransport | None = None,
     ) -> None:
         self._async = AsyncClient(
             api_key,
@@ -60,6 +62,7 @@ class Client(ClientNamespaces):
             max_retries=max_retries,
             public_key=public_key,
             max_connections=max_connections,
+            transport=transport,
         )
         self._loop = LoopThread(self._async.close)
         self._borrowed = False

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
-from ._http import Response
 from ._models import PaginationMeta
 from ._pagination import AsyncPager, Page
+from ._response import Response
 from ._sync_loop import LoopThread
 
 __all__ = ["SyncPage", "SyncPager"]

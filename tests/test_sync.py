@@ -24,8 +24,11 @@ from telnyx_messaging import (
     ConfigurationError,
     InvalidArgumentError,
     Message,
+    MockTransport,
     NotFoundError,
     RateLimitError,
+    Request,
+    Response,
     SyncPage,
     Timeout,
     capture_responses,
@@ -122,6 +125,30 @@ def test_every_async_method_has_a_sync_twin_with_the_same_signature() -> None:
     assert checked >= 15
     assert probe.webhooks.verify.__self__ is probe._async.webhooks  # sync already: shared
     probe.close()
+
+
+def test_the_constructor_takes_the_async_clients_options() -> None:
+    """Client() has AsyncClient()'s parameters, but for session (an aiohttp session is per loop)."""
+    sync = inspect.signature(Client).parameters
+    async_ = inspect.signature(AsyncClient).parameters
+    assert list(sync) == [name for name in async_ if name != "session"]
+    for name, param in sync.items():
+        assert (param.kind, param.default) == (async_[name].kind, async_[name].default), name
+
+
+def test_a_mock_transport_answers_the_sync_client() -> None:
+    """transport= works as on AsyncClient: a MockTransport handler answers every call."""
+    seen: list[Request] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(request)
+        return request.respond(200, json={"data": {"id": "msg-1", "text": "hi"}})
+
+    with Client(api_key="KEY_test", transport=MockTransport(handler)) as client:
+        msg = client.messages.send(to="+13125550002", from_="+18445550001", text="hi")
+    assert (msg.id, msg.text) == ("msg-1", "hi")
+    (request,) = seen
+    assert request.headers["Idempotency-Key"]
 
 
 def test_the_generated_module_is_up_to_date() -> None:
