@@ -50,6 +50,7 @@ from ._models import (
     OptOut,
     PaginationMeta,
     PhoneNumberMessagingSettings,
+    Recipient,
     WhatsAppMessage,
 )
 from ._pagination import AsyncPager, Page
@@ -87,6 +88,7 @@ __all__ = [
     "PermissionDeniedError",
     "PhoneNumberMessagingSettings",
     "RateLimitError",
+    "Recipient",
     "Response",
     "TelnyxError",
     "Timeout",
