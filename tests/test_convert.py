@@ -114,7 +114,7 @@ def test_what_makes_a_message_is_required(data: dict[str, Any], where: str) -> N
 @pytest.mark.parametrize("data", [[BARE], "m1", None, 3])
 def test_an_answer_that_is_not_an_object_is_refused(data: Any) -> None:
     """Only a JSON object can be a model."""
-    with pytest.raises(UnusableAnswerError, match="not a Message object|is missing"):
+    with pytest.raises(UnusableAnswerError, match=r"not a Message object|is missing"):
         structure(data, Message)
 
 

@@ -742,8 +742,8 @@ _INBOUND = '{"id": "m1", "from": {"phone_number": "+1"}, "to": [], "text": "hi â
     "event",
     [
         {"data": {"event_type": "message.received", "payload": json.loads(_INBOUND)}},
-        '{"data": {"event_type": "message.received", "payload": %s}}' % _INBOUND,
-        b'{"data": {"event_type": "message.received", "payload": %s}}' % _INBOUND.encode(),
+        '{"data": {"event_type": "message.received", "payload": ' + _INBOUND + "}}",
+        b'{"data": {"event_type": "message.received", "payload": ' + _INBOUND.encode() + b"}}",
     ],
     ids=["dict", "str", "bytes"],
 )
