@@ -30,6 +30,8 @@ async def send_and_track(client: AsyncClient) -> tuple[str | None, Decimal | Non
         idempotency_key="order-42",
     )
     status: str | None = msg.to[0].status if msg.to else None
+    sender: str = msg.from_.phone_number  # what makes a message is never Optional
+    assert sender and msg.id
     amount = msg.cost.amount if msg.cost else None
     return status, amount
 
