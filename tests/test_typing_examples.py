@@ -22,7 +22,7 @@ ROOT = Path(__file__).parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"^```python\n(?P<code>.*?)^```", re.M | re.S)
 # What the examples' prose takes as given. Anything else must be defined by the examples.
-PREAMBLE = '''\
+PREAMBLE = """\
 # Generated from {page} by tests/test_typing_examples.py; edit the page, not this file.
 # ruff: noqa
 from typing import Any
@@ -41,7 +41,7 @@ async def examples(  # a coroutine, so that `async with` and `await` work at the
     handle: Any,  # "your code": sync in one framework's example, async in another's
 ) -> None:
     ...
-'''
+"""
 MYPY_FLAGS = [
     "--strict",
     "--ignore-missing-imports",  # Django, Starlette, Flask... are not test dependencies
