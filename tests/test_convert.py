@@ -211,3 +211,16 @@ def test_a_page_of_items_must_be_an_array() -> None:
     with pytest.raises(UnusableAnswerError, match="not an array"):
         structure({"data": []}, tuple[OptOut, ...])
     assert structure([{"to": "+1"}], tuple[OptOut, ...])[0].to == "+1"
+
+
+@attrs.frozen(kw_only=True)
+class _Checked:
+    count: int = attrs.field(validator=attrs.validators.ge(0))
+    label: str | None = None
+
+
+def test_a_class_with_a_validator_is_built_through_its_init() -> None:
+    """Slots are set directly only where __init__ would do nothing more; validators still run."""
+    assert structure({"count": 2, "label": "x"}, _Checked) == _Checked(count=2, label="x")
+    with pytest.raises(ValueError, match="count"):
+        structure({"count": -1}, _Checked)
