@@ -182,10 +182,10 @@ def _model_hook(cls: type[T]) -> Callable[..., T]:
 
     One ``dict.get`` per field; JSON scalars of the right type taken as they are (checked
     inline, not through a call); nested models' functions called directly with where they
-    sit in the answer (``source`` and ``path``, from which their ``raw`` is looked up); one
-    keyword call to the class. Optional fields fall back to ``None`` on an odd value;
-    required ones raise :class:`UnusableAnswerError`. Python names end in ``_`` where the wire name
-    is a keyword (``from``).
+    sit in the answer (``source`` and ``path``, from which their ``raw`` is looked up); the
+    instance built slot by slot (see :func:`_construct`). Optional fields fall back to
+    ``None`` on an odd value; required ones raise :class:`UnusableAnswerError`. Python names
+    end in ``_`` where the wire name is a keyword (``from``).
     """
     attrs.resolve_types(cls)  # type: ignore[type-var]
     ns: dict[str, Any] = {
