@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -246,3 +247,38 @@ def test_every_webhook_the_spec_allows_parses(name: str) -> None:
         assert event.raw == document
 
     check()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+EXAMPLE = SPEC["components"]["schemas"]["OutboundMessagePayload"]["example"]
+IDENTITY = {"id", "from", "to"}
+
+
+@settings(FEW, max_examples=60)  # small answers: cheap to generate
+@given(
+    field=st.sampled_from(sorted(set(EXAMPLE) - IDENTITY)),
+    odd=json_values,
+    as_webhook=st.booleans(),
+)
+def test_one_odd_value_costs_only_its_own_field(field: str, odd: Any, as_webhook: bool) -> None:
+    """Any JSON value in any optional field of a send's answer or a delivery update leaves
+    every other field as it was."""
+    changed = {**EXAMPLE, field: odd}
+    if as_webhook:
+        event = webhooks.parse({"data": {"event_type": "message.sent", "payload": changed}})
+        assert isinstance(event, webhooks.DeliveryUpdate)
+        message = event.payload
+    else:
+        message = decode_model(_response("post", json.dumps({"data": changed}).encode()), Message)
+    original = decode_model(_response("post", json.dumps({"data": EXAMPLE}).encode()), Message)
+    python_name = "from_" if field == "from" else field
+    for name in attrs.fields_dict(Message):
+        if name not in (python_name, "_raw_source", "_raw_path"):
+            assert getattr(message, name) == getattr(original, name), name
+    assert message.raw[field] == odd
