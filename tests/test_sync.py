@@ -142,7 +142,13 @@ def test_a_mock_transport_answers_the_sync_client() -> None:
 
     def handler(request: Request) -> Response:
         seen.append(request)
-        return request.respond(200, json={"data": {"id": "msg-1", "text": "hi"}})
+        answer = {
+            "id": "msg-1",
+            "from": {"phone_number": "+18445550001"},
+            "to": [{"phone_number": "+13125550002", "status": "queued"}],
+            "text": "hi",
+        }
+        return request.respond(200, json={"data": answer})
 
     with Client(api_key="KEY_test", transport=MockTransport(handler)) as client:
         msg = client.messages.send(to="+13125550002", from_="+18445550001", text="hi")

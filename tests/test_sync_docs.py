@@ -114,7 +114,7 @@ def test_the_readme_sync_example_runs_as_pasted(
     try:
         exec(compiled("../README.md", line, source), namespace)  # noqa: S102 - our own README
     finally:
-        namespace["client"].close()
+        namespace["sms"].close()
     assert len(threaded_fake.messages) == 1
 
 
