@@ -7,6 +7,7 @@ Cheap isinstance checks only: they catch the mistakes that would otherwise reach
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,8 @@ __all__ = [
     "optional_string_or_empty",
     "optional_when",
     "path_id",
+    "phone_number",
+    "phone_numbers",
     "string",
     "string_list",
     "string_or_empty",
@@ -41,6 +44,28 @@ def string(name: str, value: Any) -> str:
     if not value:
         raise InvalidArgumentError(f"{name} must not be empty")
     return value
+
+
+# E.164 (ITU-T): "+", a country code that does not start with 0, at most 15 digits in all.
+# https://developers.telnyx.com/docs/messaging: `to` is a number in E.164. Senders are not
+# checked this way: `from_` may also be a short code or an alphanumeric sender ID.
+_E164 = re.compile(r"\+[1-9][0-9]{0,14}", re.ASCII)
+
+
+def phone_number(name: str, value: Any) -> str:
+    """A recipient's phone number in E.164 (``+`` then up to 15 digits, the first not 0)."""
+    text = string(name, value)
+    if _E164.fullmatch(text) is None:
+        raise InvalidArgumentError(
+            f"{name} must be a phone number in E.164 form: '+', the country code and the "
+            f"number, digits only, e.g. '+13125550002'; got {text!r}"
+        )
+    return text
+
+
+def phone_numbers(name: str, value: Any) -> list[str]:
+    """A list of recipients, each in E.164."""
+    return [phone_number(f"every item of {name}", item) for item in string_list(name, value)]
 
 
 def string_or_empty(name: str, value: Any) -> str:
