@@ -112,7 +112,10 @@ def load_json(response: Response) -> Any:
     try:
         return json.loads(response.body)
     except (ValueError, RecursionError):
-        raise invalid_response(response, "not JSON") from None
+        pass
+    # Raised outside the except block: the JSONDecodeError (as __context__) would keep a
+    # second copy of the body, out of reach of redaction.
+    raise invalid_response(response, "not JSON")
 
 
 def decode_model(response: Response, cls: type[T], *, envelope: bool = True) -> T:

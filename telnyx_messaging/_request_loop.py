@@ -138,17 +138,24 @@ class RequestLoop:
         envelope: bool = True,
     ) -> T:
         """Make a call and structure its answer into ``cls``."""
-        response = await self.request(
-            method, path, body=body, query=query, idempotency_key=idempotency_key
-        )
+        # The answer is never a local of this frame: an error's traceback would keep it
+        # whole, out of reach of redaction.
         try:
-            return decode_model(response, cls, envelope=envelope)
+            return decode_model(
+                await self.request(
+                    method, path, body=body, query=query, idempotency_key=idempotency_key
+                ),
+                cls,
+                envelope=envelope,
+            )
         except APIResponseValidationError as exc:
             failure = exc
-        # Raised here, outside the except block: the structuring failure stays on __cause__
-        # (it holds only the body), nothing else is chained.
-        history = (_record(failure, failure.attempts),)
-        raise self._conclude(failure, method, history, idempotency_key)
+        if failure.history:  # concluded by the request loop already (e.g. too large)
+            raise failure
+        # A 2xx that does not structure. Raised here, outside the except block.
+        raise self._conclude(
+            failure, method, (_record(failure, failure.attempts),), idempotency_key
+        )
 
     async def request(
         self,
@@ -295,9 +302,8 @@ class RequestLoop:
         deadline: float | None,
     ) -> Coroutine[Any, Any, Response]:
         """Start one try: the transport's coroutine with this attempt's headers and timeout."""
+        # No closed check here: request() and _retry() check before every attempt.
         connection = self.connection
-        if connection.closed:
-            raise _closed_error()
         headers = connection.base_headers if data is None else connection.body_headers
         if idempotency_key is not None:
             headers = headers.copy()
@@ -402,8 +408,12 @@ def _redacted(failure: APIError, secret: str) -> APIError:
     """``failure`` with the API key removed from its text and the answer it keeps."""
     failure.message = _redact_text(failure.message, secret)
     failure.args = (failure.message,)
-    if failure.response is not None:
-        failure.response = _redact_response(failure.response, secret)
+    response = failure.response
+    if response is not None:
+        failure.response = _redact_response(response, secret)
+        if failure.response is not response:
+            # What the answer was parsed into (a structuring error on __cause__) may quote it.
+            failure.__cause__ = failure.__context__ = None
         if isinstance(failure, APIStatusError):
             failure.headers = failure.response.headers
     return failure

@@ -32,7 +32,8 @@ DEFAULT_MAX_RESPONSE_SIZE = 10 * 1024 * 1024
 
 # Failures that happen before a byte of the request is sent: Telnyx never saw the request.
 _NOT_SENT: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
-if hasattr(aiohttp, "ConnectionTimeoutError"):  # aiohttp >= 3.10: the connect phase timed out
+# aiohttp >= 3.10 says when the connect phase timed out.
+if hasattr(aiohttp, "ConnectionTimeoutError"):  # pragma: no branch
     _NOT_SENT = (*_NOT_SENT, aiohttp.ConnectionTimeoutError)
 
 
