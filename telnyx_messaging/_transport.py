@@ -12,6 +12,7 @@ import math
 import time
 
 import aiohttp
+from aiohttp import hdrs
 from yarl import URL
 
 from . import _args
@@ -135,11 +136,15 @@ class AiohttpTransport(AsyncTransport):
                 allow_redirects=False,
             ) as answer:
                 limit = self._max_response_size
-                length = answer.content_length
+                # aiohttp's istr names: a case-insensitive look-up without case-folding the name
+                # first (ClientResponse.content_length costs more, in Python).
+                headers = answer.headers
+                length = headers.get(hdrs.CONTENT_LENGTH)
                 if (
                     length is not None
-                    and length <= limit
-                    and "Content-Encoding" not in answer.headers
+                    and hdrs.CONTENT_ENCODING not in headers
+                    and length.isdigit()
+                    and int(length) <= limit
                 ):
                     # The usual answer: its size is known, not compressed, and within bounds.
                     content = await answer.read()
@@ -158,7 +163,7 @@ class AiohttpTransport(AsyncTransport):
                     content = capped
                 return Response(
                     status=answer.status,
-                    headers=answer.headers,
+                    headers=headers,
                     body=content,
                     method=method,
                     url=url,
