@@ -51,19 +51,20 @@ def phone_number(name: str, value: Any) -> str:
     # the spec's ToNumber and Telnyx's docs ask for it. Senders are not checked this way:
     # `from_` may also be a short code or an alphanumeric sender ID. String methods, not a
     # regex: this runs on every send, and for ASCII text isdigit() means 0-9 only.
-    text = string(name, value)
-    if not (
-        1 < len(text) <= 16
-        and text[0] == "+"
-        and text[1] != "0"
-        and text.isascii()
-        and text[1:].isdigit()
+    if (
+        isinstance(value, str)
+        and 1 < len(value) <= 16
+        and value[0] == "+"
+        and value[1] != "0"
+        and value.isascii()
+        and value[1:].isdigit()
     ):
-        raise InvalidArgumentError(
-            f"{name} must be a phone number in E.164 form: '+', the country code and the "
-            f"number, digits only, e.g. '+13125550002'; got {text!r}"
-        )
-    return text
+        return value
+    text = string(name, value)  # a clear error for what is not a string at all
+    raise InvalidArgumentError(
+        f"{name} must be a phone number in E.164 form: '+', the country code and the "
+        f"number, digits only, e.g. '+13125550002'; got {text!r}"
+    )
 
 
 def phone_numbers(name: str, value: Any) -> list[str]:
