@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         OptOut,
         PaginationMeta,
         PhoneNumberMessagingSettings,
+        Recipient,
         WhatsAppMessage,
     )
     from ._pagination import AsyncPager, Page
@@ -111,6 +112,7 @@ __all__ = [
     "PermissionDeniedError",
     "PhoneNumberMessagingSettings",
     "RateLimitError",
+    "Recipient",
     "Request",
     "Response",
     "ResponseTooLargeError",
@@ -167,6 +169,7 @@ _LAZY_NAMES: dict[str, str] = {
     "PermissionDeniedError": _ERRORS,
     "PhoneNumberMessagingSettings": _MODELS,
     "RateLimitError": _ERRORS,
+    "Recipient": _MODELS,
     "Request": "._request",
     "Response": "._response",
     "ResponseTooLargeError": _ERRORS,
