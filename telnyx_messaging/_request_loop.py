@@ -150,10 +150,31 @@ class RequestLoop:
             )
         except APIResponseValidationError as exc:
             failure = exc
+        # Raised here, outside the except block.
+        raise self._unreadable(failure, method, idempotency_key)
+
+    async def call_with(
+        self,
+        method: str,
+        path: str,
+        decode: Callable[[Response], T],
+        *,
+        query: Sequence[tuple[str, str]] | None = None,
+    ) -> T:
+        """Make a call and read its answer with ``decode`` (a page, for instance)."""
+        try:
+            return decode(await self.request(method, path, query=query))
+        except APIResponseValidationError as exc:
+            failure = exc
+        raise self._unreadable(failure, method, None)
+
+    def _unreadable(
+        self, failure: APIResponseValidationError, method: str, idempotency_key: str | None
+    ) -> APIError:
+        """The error for a 2xx that does not structure, with what is known added."""
         if failure.history:  # concluded by the request loop already (e.g. too large)
-            raise failure
-        # A 2xx that does not structure. Raised here, outside the except block.
-        raise self._conclude(
+            return failure
+        return self._conclude(
             failure, method, (_record(failure, failure.attempts),), idempotency_key
         )
 

@@ -812,3 +812,17 @@ async def test_every_e164_number_is_accepted(
     await client.messages.send(**{**SMS, "to": to})
     await client.messages.send_short_code(to=to, from_="12345", text="hi")
     assert len(fake.requests) == 2
+
+
+async def test_a_page_echoing_the_key_is_redacted() -> None:
+    """A list call answered with a 200 page that echoes the key: the error hides it."""
+
+    async def echo(request: web.Request) -> web.Response:
+        return web.Response(status=200, text=f"<p>{request.headers['Authorization']}</p>")
+
+    async with serve(echo) as base_url, AsyncClient(api_key=KEY, base_url=base_url) as client:
+        with pytest.raises(APIResponseValidationError) as caught:
+            await client.messaging_optouts.list()
+
+    assert not caught.value.outcome_unknown  # a read
+    assert_key_unreachable(caught.value)
