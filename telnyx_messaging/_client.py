@@ -318,7 +318,7 @@ class AsyncClient:
         """
         if not self._owns_connection or self._connection.closed:
             return
-        self._connection.closed = True
+        self._connection.close()  # calls waiting to retry wake up and give up
         await self._connection.transport.aclose()
 
     async def __aenter__(self) -> AsyncClient:

@@ -92,6 +92,25 @@ class Connection:
     #: The API key, to strip from anything an error keeps (an answer may echo our headers).
     secret: str = field(repr=False)
     closed: bool = False
+    #: Set by close() to wake calls sleeping between attempts; made on the first such sleep,
+    #: inside the running loop.
+    wake: asyncio.Event | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        """Start nothing more, and end the waits between attempts now."""
+        self.closed = True
+        if self.wake is not None:
+            self.wake.set()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` before another attempt, or less if the connection is closed."""
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        if self.wake is None:
+            self.wake = asyncio.Event()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), seconds)
 
     @classmethod
     def open(
@@ -232,7 +251,7 @@ class RequestLoop:
                 raise self._conclude(failure, method, tuple(history), idempotency_key)
             if self.on_retry is not None:
                 self.on_retry(failure, wait)
-            await asyncio.sleep(wait_to_sleep(wait))
+            await self.connection.sleep(wait_to_sleep(wait))
             if self.connection.closed:  # closed while we waited: start nothing more
                 raise _closed_error(
                     self._conclude(failure, method, tuple(history), idempotency_key)

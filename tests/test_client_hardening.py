@@ -144,6 +144,24 @@ async def test_a_call_waiting_to_retry_at_close_sends_nothing_more(fake: FakeTel
     assert fake.messages == {} or len(fake.messages) == 0
 
 
+async def test_close_ends_a_long_wait_between_attempts(fake: FakeTelnyx) -> None:
+    """A call told to wait 30 s before retrying gives up as soon as close() runs."""
+    set_instant_retries(False)
+    client = AsyncClient(api_key=fake.api_key, base_url=fake.base_url)
+    fake.fail_next(Respond(429, headers={"Retry-After": "30"}))
+    call = asyncio.ensure_future(client.messages.send(**SMS))
+    await eventually(lambda: len(fake.requests) == 1)
+    await asyncio.sleep(0.05)  # the call is asleep now
+
+    started = time.monotonic()
+    await client.close()
+    with pytest.raises(ConfigurationError, match="closed"):
+        await call
+
+    assert time.monotonic() - started < 10  # not the 30 s asked for
+    assert len(fake.requests) == 1
+
+
 async def test_a_closed_transport_never_reopens(fake: FakeTelnyx) -> None:
     """The default transport refuses to send once closed, whoever calls it."""
     client = AsyncClient(api_key=fake.api_key, base_url=fake.base_url)
