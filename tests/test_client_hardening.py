@@ -763,9 +763,10 @@ async def test_copies_keep_the_on_retry_hook(fake: FakeTelnyx) -> None:
 
 async def test_instant_retries_can_be_switched_off_and_restored(fake: FakeTelnyx) -> None:
     """set_instant_retries(False) as a context manager makes retries sleep, then restores."""
-    fake.fail_next(Respond(503, headers={"retry-after-ms": "200"}))
+    slow = Respond(503, headers={"retry-after-ms": "100"})
+    fake.fail_next(slow, slow)
     async with AsyncClient(api_key=fake.api_key, base_url=fake.base_url) as client:
-        with set_instant_retries(False):
+        with set_instant_retries(False):  # two real waits of 0.1 s
             started = time.monotonic()
             await client.messages.send(**SMS)
             assert time.monotonic() - started >= 0.2
