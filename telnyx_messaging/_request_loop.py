@@ -373,12 +373,19 @@ class RequestLoop:
         """Record the answer for capture_responses; turn an error status into its exception."""
         if response.status >= 300:
             response = _redact_response(response, self.connection.secret)
+            _capture(response)
+            raise error_from_response(response)
+        # Inline, not _capture(): this runs on every successful call.
         captured = _captured.get()
         if captured is not None:
             captured.append(response)
-        if response.status >= 300:
-            raise error_from_response(response)
         return response
+
+
+def _capture(response: Response) -> None:
+    captured = _captured.get()
+    if captured is not None:
+        captured.append(response)
 
 
 def _closed_error(failure: APIError | None = None) -> ConfigurationError:
