@@ -155,7 +155,7 @@ class APIError(TelnyxError):
     request_id: str | None = None
     idempotency_key: str | None = None
     #: Extra sentence the client adds when it knows more (what to do with an unknown outcome).
-    advice: str = ""
+    _advice: str = ""
 
     def __init__(
         self,
@@ -175,7 +175,7 @@ class APIError(TelnyxError):
 
     def __str__(self) -> str:
         tries = "" if self.attempts == 1 else f" (after {self.attempts} attempts)"
-        return f"{self.message}{tries}{self.advice}"
+        return f"{self.message}{tries}{self._advice}"
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only __init__ and aiohttp's read-only header views do not pickle as they

@@ -316,13 +316,13 @@ class RequestLoop:
         failure.outcome_unknown = unknown
         if unknown:
             if idempotency_key is not None:
-                failure.advice = (
+                failure._advice = (
                     "; the outcome is unknown: the message may have been accepted. Do not "
                     "resend it blindly: resend with the same "
                     f"idempotency_key={idempotency_key!r}, and Telnyx acts on it once"
                 )
             else:
-                failure.advice = (
+                failure._advice = (
                     "; the outcome is unknown: Telnyx may have carried the request out. "
                     "Check before repeating it"
                 )
