@@ -104,7 +104,7 @@ async def test_calls_in_flight_at_close_are_not_retried(fake: FakeTelnyx) -> Non
     client = AsyncClient(api_key=fake.api_key, base_url=fake.base_url)
     message = await client.messages.send(**SMS)
     fake.requests.clear()
-    fake.fault_hook = lambda _: Hang(0.5)
+    fake.fault_hook = lambda _: Hang(5)  # still hung when close() runs, however slow the box
     calls = [asyncio.ensure_future(client.messages.retrieve(message.id)) for _ in range(5)]
     calls.append(
         asyncio.ensure_future(
@@ -117,7 +117,7 @@ async def test_calls_in_flight_at_close_are_not_retried(fake: FakeTelnyx) -> Non
 
     await client.close()
     results = await asyncio.gather(*calls, return_exceptions=True)
-    await asyncio.sleep(0.7)  # long enough for the hung requests to be handled and any retry
+    await asyncio.sleep(0.3)  # retries are instant in tests: any would have gone out by now
 
     assert all(isinstance(r, ConfigurationError) for r in results), results
     assert "closed while this call was under way" in str(results[-1])
@@ -141,7 +141,7 @@ async def test_a_call_waiting_to_retry_at_close_sends_nothing_more(fake: FakeTel
     assert isinstance(caught.value.__cause__, InternalServerError)
     await asyncio.sleep(0.1)
     assert len(fake.requests) == 1
-    assert fake.messages == {} or len(fake.messages) == 0
+    assert len(fake.messages) == 0
 
 
 async def test_close_ends_a_long_wait_between_attempts(fake: FakeTelnyx) -> None:
@@ -438,7 +438,7 @@ async def test_a_budget_of_five_seconds_or_more_is_kept(fake: FakeTelnyx) -> Non
             await client.messages.send(**SMS)
         elapsed = loop.time() - started
 
-    assert 4.9 <= elapsed < 5.6
+    assert 4.9 <= elapsed < 5.8  # with the ceiling it would be about 5.98
 
 
 def test_max_response_size_is_checked() -> None:
