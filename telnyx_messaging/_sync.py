@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from ._client import _UNSET, DEFAULT_TIMEOUT, AsyncClient, Timeout, _Unset
 from ._sync_loop import LoopThread
 from ._sync_resources import ClientNamespaces
-from ._transport import DEFAULT_MAX_CONNECTIONS
+from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_SIZE
 
 if TYPE_CHECKING:
     from ._request import AsyncTransport
+    from ._request_loop import OnRetry
     from ._signature import PublicKeyInput
 
 __all__ = ["Client"]
@@ -39,7 +40,8 @@ class Client(ClientNamespaces):
     loop), with plain methods: ``list()`` returns a :class:`SyncPager` to iterate with
     ``for``. Calls from many threads share one connection pool and run concurrently on a
     private event loop thread, started on the first call. Close it with :meth:`close` or a
-    ``with`` block. A ``transport`` (:class:`MockTransport` in tests) runs on that thread too.
+    ``with`` block. A ``transport`` (:class:`MockTransport` in tests) and ``on_retry`` run on
+    that thread too.
 
     .. versionadded:: 0.2.0
     """
@@ -54,6 +56,8 @@ class Client(ClientNamespaces):
         public_key: PublicKeyInput | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         transport: AsyncTransport | None = None,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        on_retry: OnRetry | None = None,
     ) -> None:
         self._async = AsyncClient(
             api_key,
@@ -63,6 +67,8 @@ class Client(ClientNamespaces):
             public_key=public_key,
             max_connections=max_connections,
             transport=transport,
+            max_response_size=max_response_size,
+            on_retry=on_retry,
         )
         self._loop = LoopThread(self._async.close)
         self._borrowed = False
