@@ -19,6 +19,7 @@ import pytest
 
 import telnyx_messaging._sync_loop as sync_loop
 from telnyx_messaging import (
+    APIError,
     AsyncClient,
     Client,
     ConfigurationError,
@@ -155,6 +156,22 @@ def test_a_mock_transport_answers_the_sync_client() -> None:
     assert (msg.id, msg.text) == ("msg-1", "hi")
     (request,) = seen
     assert request.headers["Idempotency-Key"]
+
+
+def test_on_retry_is_told_of_each_retry(threaded_fake: FakeTelnyx) -> None:
+    """on_retry(error, wait) is called for a retried failure, from the client's loop thread."""
+    calls: list[tuple[int | None, str]] = []
+
+    def on_retry(error: APIError, wait: float) -> None:
+        calls.append((getattr(error, "status", None), threading.current_thread().name))
+
+    threaded_fake.fail_next(Respond(503))
+    with Client(
+        api_key=threaded_fake.api_key, base_url=threaded_fake.base_url, on_retry=on_retry
+    ) as client:
+        client.messages.send(to="+13125550002", from_="+18445550001", text="hi")
+    assert calls == [(503, "telnyx-messaging-loop")]
+    assert len(threaded_fake.messages) == 1
 
 
 def test_the_generated_module_is_up_to_date() -> None:
