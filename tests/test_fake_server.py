@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from yarl import URL
 
-from telnyx_messaging.testing._fake import (
+from telnyx_messaging.testing import (
     Disconnect,
     FakeTelnyx,
     Hang,
@@ -21,15 +19,17 @@ from telnyx_messaging.testing._fake import (
     Respond,
     Truncate,
 )
+from telnyx_messaging.testing._spec import raw_spec
 
-SPEC = json.loads((Path(__file__).parent / "spec" / "telnyx-messaging-openapi.json").read_text())
+SPEC = raw_spec()
 SCHEMAS = SPEC["components"]["schemas"]
 SMS = {"from": "+18445550001", "to": "+13125550002", "text": "Hello, World!"}
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelnyx]:
-    async with FakeTelnyx() as server:
+    # Sends stay queued: these tests pin the answers; test_fake_lifecycle.py what follows.
+    async with FakeTelnyx(send_seconds=3600) as server:
         yield server
 
 
