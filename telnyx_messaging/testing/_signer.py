@@ -60,7 +60,7 @@ class WebhookSigner:
         data = body.encode("utf-8") if isinstance(body, str) else body
         stamp = str(timestamp)
         if not stamp.isascii():
-            # An HTTP header carries ASCII only; "١٧..." would fail later and less clearly.
+            # An HTTP header carries ASCII only; Arabic-Indic digits would fail later, less clearly.
             raise InvalidArgumentError(
                 f"timestamp must be ASCII text, Unix seconds such as '1700000000'; got {stamp!r}"
             )
