@@ -146,9 +146,7 @@ class _Walker:
         if keyword == "anyOf" and matches == 0:
             yield Violation(at, "anyOf", "must match at least one of the allowed shapes")
         if keyword == "oneOf" and matches != 1:
-            yield Violation(
-                at, "oneOf", f"must match exactly one allowed shape (matches {matches})"
-            )
+            yield Violation(at, "oneOf", f"must match exactly one allowed shape, not {matches}")
 
     def check_object(self, instance: dict[str, Any], schema: Any, at: str) -> Iterator[Violation]:
         for name in schema.get("required", ()):
