@@ -46,6 +46,14 @@ def test_demo_fails_when_a_send_fails(
     assert "Some lifecycles did not close." in out
 
 
+async def test_demo_waits_are_bounded() -> None:
+    """The demo's waits give up (False) instead of hanging, and it replies only to what came."""
+    inbox = cli._Inbox()
+    assert await inbox.wait_for(lambda: False, 0.01) is False
+    assert await inbox.wait_for(lambda: True, 0.01) is True
+    assert await cli._answer(None, inbox) == "not sent: no inbound message arrived"  # type: ignore[arg-type]
+
+
 def test_python_dash_m_runs_the_demo() -> None:
     """`python -m telnyx_messaging demo` exits 0 in a fresh interpreter with no env vars."""
     done = subprocess.run(

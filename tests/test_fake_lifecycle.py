@@ -291,6 +291,20 @@ async def test_close_stops_pending_deliveries() -> None:
     assert fake.deliveries == []
 
 
+async def test_a_crash_in_the_fake_surfaces_in_deliveries_settled(
+    fake: FakeTelnyx, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in the fake's own background work is raised by deliveries_settled, not lost."""
+
+    async def broken(*args: Any, **kwargs: Any) -> bool:
+        raise RuntimeError("bug in the fake")
+
+    monkeypatch.setattr(fake._deliverer, "deliver", broken)
+    await send(http, fake, webhook_url="http://127.0.0.1:9/hooks")
+    with pytest.raises(RuntimeError, match="bug in the fake"):
+        await fake.deliveries_settled()
+
+
 # --- inbound and link clicks
 
 
@@ -334,6 +348,17 @@ async def test_link_click_goes_to_the_message_webhooks(
     assert (event.message_id, event.url) == (message["id"], "https://telnyx.com")
     assert fake.deliveries[-1].json == {"data": click}
     assert fake.deliveries[-1].event_id is None
+
+
+async def test_link_click_without_webhooks_posts_nothing(
+    fake: FakeTelnyx, http: aiohttp.ClientSession
+) -> None:
+    """A click in a message with no webhook URL anywhere is returned but not posted."""
+    message = await send(http, fake)
+    click = fake.click_link(message["id"], "https://telnyx.com")
+    await fake.deliveries_settled()
+    assert click["message_id"] == message["id"]
+    assert fake.deliveries == []
 
 
 @pytest.mark.parametrize(

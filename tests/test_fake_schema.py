@@ -101,6 +101,7 @@ def test_agrees_on_mutated_instances(name: str, data: st.DataObject) -> None:
         ("abcd", {"maxLength": 3}, [Violation("", "maxLength", "must be at most 3 characters")]),
         ("ab", {"pattern": "^[A-Z]+$"}, [Violation("", "pattern", "must match ^[A-Z]+$")]),
         (1, {"const": 2}, [Violation("", "const", "must be 2")]),
+        (True, {"enum": [1]}, [Violation("", "enum", "must be one of 1")]),
         (1, {"allOf": [{"minimum": 2}]}, [Violation("", "minimum", "must be at least 2")]),
         (
             1,

@@ -502,6 +502,14 @@ async def test_update_phone_number(http: aiohttp.ClientSession, fake: FakeTelnyx
         http, fake, "PATCH", f"/phone_numbers/{number['id']}/messaging", json={"tags": "vip"}
     )
     assert status == 422
+    status, body = await call(
+        http,
+        fake,
+        "PATCH",
+        f"/phone_numbers/{number['id']}/messaging",
+        json={"messaging_profile_id": ""},
+    )
+    assert (status, body["data"]["messaging_profile_id"]) == (200, None)
 
 
 async def test_mobile_phone_numbers(http: aiohttp.ClientSession, fake: FakeTelnyx) -> None:
@@ -532,6 +540,7 @@ async def test_bulk_update(http: aiohttp.ClientSession, fake: FakeTelnyx) -> Non
         ["+10000000000"],
     )
     assert fake.phone_number_settings[2]["messaging_profile_id"] == "bulk-profile"
+    assert fake.bulk_updates == {update["order_id"]: update}
     path = f"/messaging_numbers_bulk_updates/{update['order_id']}"
     assert await call(http, fake, "GET", path) == (200, body)
     status, _ = await call(http, fake, "GET", "/messaging_numbers_bulk_updates/unknown")

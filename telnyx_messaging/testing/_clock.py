@@ -61,11 +61,6 @@ class Clock:
         self._timers: set[Timer] = set()
         self._order = itertools.count()
 
-    @property
-    def skipped(self) -> float:
-        """Seconds `advance` has added so far."""
-        return self._offset
-
     def time(self) -> float:
         return time.time() + self._offset
 

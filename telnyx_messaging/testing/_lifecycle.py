@@ -206,10 +206,6 @@ class Lifecycle:
 
     # --- waiting and stopping
 
-    @property
-    def busy(self) -> bool:
-        return bool(self._tasks)
-
     async def settled(self) -> None:
         """Return once no delivery or status change is under way (new ones included)."""
         while self._tasks:

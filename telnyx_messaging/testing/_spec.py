@@ -199,10 +199,6 @@ class Spec:
             allowed.append(op.method)
         return None, allowed, ""
 
-    def schema(self, name: str) -> Any:
-        """A component schema by name."""
-        return self.document["components"]["schemas"][name]
-
     def response_schema(self, op: Operation, status: int) -> Any:
         """The schema of ``op``'s answer with ``status`` (exact, then ``4XX``), or None."""
         for key in (str(status), f"{str(status)[0]}XX"):
@@ -237,11 +233,11 @@ class Spec:
 
 
 def _coerce(value: str, schema: Any) -> Any:
-    """A query string value as the JSON type its schema declares, where it reads as one."""
+    """A query string value as the JSON type its schema declares, where it reads as one.
+
+    Only integers: the spec's one boolean parameter is a string with x-format boolean."""
     if schema.get("type") == "integer" and re.fullmatch(r"-?[0-9]+", value):
         return int(value)
-    if schema.get("type") == "boolean":
-        return {"true": True, "false": False}.get(value.lower(), value)
     return value
 
 

@@ -50,9 +50,7 @@ def _one_recipient(*senders: str, scheduled: bool = False) -> Handler:
     """A send to one ``to``; ``senders`` are the fields of which one must be given."""
 
     def send(ctx: Context, request: RecordedRequest, _: str) -> Answer:
-        body = body_of(request)
-        if "to" not in body:
-            raise missing("/to")
+        body = body_of(request)  # `to` is required by the spec: the pipeline checked it
         _check_address(body["to"], "/to")
         _require_any(body, *senders)
         if scheduled and not body.get("send_at"):
