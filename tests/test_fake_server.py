@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -670,3 +672,32 @@ async def test_fault_hook_after_queue(http: aiohttp.ClientSession, fake: FakeTel
     assert (await call(http, fake, "GET", "/messaging_optouts"))[0] == 418
     assert (await call(http, fake, "GET", "/phone_numbers/messaging"))[0] == 200
     assert seen == ["/messaging_optouts", "/phone_numbers/messaging"]
+
+
+def test_the_fake_imports_nothing_from_the_client_side() -> None:
+    """testing/ stays an honest oracle: no module of it imports the SDK's client side."""
+    import ast
+
+    import telnyx_messaging.testing as testing
+
+    forbidden = {"_client", "_transport", "_resources", "_http", "_models", "_convert"}
+    root = Path(testing.__file__).parent
+    for module in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                parts = set(node.module.split("."))
+                assert not parts & forbidden, f"{module.name} imports {node.module}"
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not set(alias.name.split(".")) & forbidden, module.name
+
+
+def test_the_spec_ships_inside_the_package() -> None:
+    """The fake reads its spec from package data, so an installed wheel needs nothing else."""
+    from importlib import resources
+
+    spec = resources.files("telnyx_messaging.testing").joinpath(
+        "_spec", "telnyx-messaging-openapi.json"
+    )
+    assert spec.is_file()
+    assert json.loads(spec.read_text("utf-8"))["openapi"].startswith("3.1")
