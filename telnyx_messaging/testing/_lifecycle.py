@@ -122,7 +122,7 @@ class Lifecycle:
             number: "sending_failed" if status == "sending_failed" else "sent"
             for number, status in failing.items()
         }
-        message = with_status(message, sent, sent_at=now)
+        message = with_status(message, sent, sent_at=now if "sent" in sent.values() else None)
         self._state.messages[message_id] = message
         if "sent" in sent.values():
             await self._deliver_message_event("message.sent", message)

@@ -4,8 +4,8 @@ Telnyx documents about 50 messages a second per account and, per sender, roughly
 second for a long code, 20 for toll-free and 1000 for a short code; past that the API answers
 429 with ``{"errors": [{"code": "10011", ...}]}`` and the ``x-ratelimit-*`` headers
 (https://developers.telnyx.com/development/api-fundamentals/reliability/rate-limiting).
-The fake counts message-creating requests in one-second windows of its own clock, so
-``fake.advance(1)`` opens the next window.
+The fake counts message-creating requests in one-second windows of its own clock, each opened
+by the first request after the last one closed, so ``fake.advance(1)`` always starts afresh.
 """
 
 from __future__ import annotations
@@ -52,12 +52,12 @@ class RateLimits:
 
 
 class RateLimiter:
-    """Fixed one-second windows per bucket (the account, each sender)."""
+    """One-second windows per bucket (the account, each sender)."""
 
     def __init__(self, limits: RateLimits, clock: Clock) -> None:
         self.limits = limits
         self._clock = clock
-        self._windows: dict[str, tuple[int, int]] = {}  # bucket -> (window, requests in it)
+        self._windows: dict[str, tuple[float, int]] = {}  # bucket -> (window start, requests)
 
     def admit(self, sender: str | None) -> dict[str, str]:
         """Count one send, or raise the 429 Telnyx answers; returns the x-ratelimit headers."""
@@ -69,11 +69,11 @@ class RateLimiter:
         if not buckets:
             return {}
         now = self._clock.monotonic()
-        window = math.floor(now / _WINDOW)
-        reset = str(max(1, math.ceil((window + 1) * _WINDOW - now)))
-        used = {name: self._used(name, window) for name, _ in buckets}
+        windows = {name: self._window(name, now) for name, _ in buckets}
         for name, limit in buckets:
-            if used[name] >= limit:
+            start, used = windows[name]
+            if used >= limit:
+                reset = str(max(1, math.ceil(start + _WINDOW - now)))
                 headers = {
                     "Retry-After": reset,
                     "x-ratelimit-limit": str(limit),
@@ -87,16 +87,18 @@ class RateLimiter:
                     "You have exceeded the maximum number of allowed requests.",
                     headers=headers,
                 )
-        for name, _ in buckets:
-            self._windows[name] = (window, used[name] + 1)
+        for name, (start, used) in windows.items():
+            self._windows[name] = (start, used + 1)
         # Report the bucket closest to its limit, as the one that will refuse first.
-        name, limit = min(buckets, key=lambda bucket: bucket[1] - used[bucket[0]])
+        name, limit = min(buckets, key=lambda bucket: bucket[1] - windows[bucket[0]][1])
+        start, used = windows[name]
         return {
             "x-ratelimit-limit": str(limit),
-            "x-ratelimit-remaining": str(limit - used[name] - 1),
-            "x-ratelimit-reset": reset,
+            "x-ratelimit-remaining": str(limit - used - 1),
+            "x-ratelimit-reset": str(max(1, math.ceil(start + _WINDOW - now))),
         }
 
-    def _used(self, bucket: str, window: int) -> int:
-        seen, count = self._windows.get(bucket, (window, 0))
-        return count if seen == window else 0
+    def _window(self, bucket: str, now: float) -> tuple[float, int]:
+        """The bucket's open window (start, requests so far); a new one if it has closed."""
+        start, used = self._windows.get(bucket, (now, 0))
+        return (start, used) if now < start + _WINDOW else (now, 0)
