@@ -152,6 +152,33 @@ async def test_every_webhook_body_fits_the_spec(fake: FakeTelnyx) -> None:
     assert kinds == {*WEBHOOK_SCHEMAS, "delivery_failed", "sending_failed"}
 
 
+async def test_webhook_bodies_have_the_examples_shape(fake: FakeTelnyx) -> None:
+    """Each event the fake posts carries every field of the matching real-world example."""
+    fake.messaging_profiles[fake.default_profile_id].webhook_url = HOOK["webhook_url"]
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {fake.api_key}"}) as h,
+        h.post(fake.base_url + "/messages", json=SMS) as answer,
+    ):
+        sent = (await answer.json())["data"]
+    fake.receive(from_="+13125550002", to="+18445550001", text="hi")
+    fake.click_link(sent["id"], "https://telnyx.com")
+    await fake.deliveries_settled()
+    ours = {d.event_type: d.json for d in fake.deliveries}
+    for event_type, file in [
+        ("message.sent", "message.sent"),
+        ("message.finalized", "message.finalized"),
+        ("message.received", "message.received"),
+        ("link_clicked", "replaced-link-click"),
+    ]:
+        example = json.loads((EXAMPLES / f"{file}.json").read_text())
+        body = ours[event_type]
+        assert set(body) == set(example), event_type
+        assert set(body["data"]) == set(example["data"]), event_type
+        if "payload" in example["data"]:
+            assert set(example["data"]["payload"]) <= set(body["data"]["payload"]), event_type
+            assert set(body["meta"]) == set(example["meta"])
+
+
 @pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.stem)
 def test_webhook_examples_fit_the_unchanged_spec(example: Path) -> None:
     """The realistic examples validate against the spec as published (a check of the checker)."""
