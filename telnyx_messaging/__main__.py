@@ -117,7 +117,8 @@ async def _run(
     took = time.perf_counter() - started
     sent = [str(r.id) for r in results if not isinstance(r, BaseException)]
     errors = [r for r in results if isinstance(r, BaseException)]
-    say(f"Sent      {len(sent)} messages concurrently in {took:.2f} s ({len(sent) / took:.0f}/s)")
+    rate = len(sent) / took
+    say(f"Sent      {len(sent)} messages concurrently in {took:.2f} s ({rate:.0f} sends/s)")
     for error in errors[:3]:
         say(f"  failed: {error!r}")
 
@@ -126,7 +127,10 @@ async def _run(
     failed = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()) if s != "delivered")
     delivered = statuses["delivered"]
     failures = sum(statuses.values()) - delivered
+    elapsed = time.perf_counter() - started
     say(f"Delivered {delivered}; failed {failures}{f' ({failed})' if failed else ''}")
+    closed_count = sum(statuses.values())
+    say(f"Closed    {closed_count} of {len(sent)} lifecycles {elapsed:.2f} s after the first send")
 
     fake.receive(from_=CUSTOMER, to=SENDER, text="Where is my order?")
     await inbox.wait_for(lambda: bool(inbox.inbound), 10)
@@ -169,7 +173,7 @@ async def _tampered(fake: FakeTelnyx, hook_url: str) -> str:
         http.post(hook_url, data=forged, headers=dict(original.headers)) as answer,
     ):
         reason = (await answer.text()).split(":")[0]
-    return f"a webhook with one changed byte was refused: {answer.status} ({reason})"
+    return f"one byte changed, refused: {answer.status} ({reason})"
 
 
 async def serve(args: argparse.Namespace) -> None:

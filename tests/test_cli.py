@@ -22,11 +22,12 @@ def test_demo_closes_every_lifecycle(capsys: pytest.CaptureFixture[str]) -> None
     assert "Sent      40 messages concurrently" in out
     assert "Delivered 39; failed 1 (1 delivery_failed)" in out
     assert "the answer was delivered" in out
+    assert "Closed    40 of 40 lifecycles" in out
     # 40 sent + 40 finalized for the sends, 1 received, 2 for the reply.
     assert (
         "Webhooks  83 verified (41 message.finalized, 1 message.received, 41 message.sent)" in out
     )
-    assert re.search(r"one changed byte was refused: 401 \(signature does not match", out)
+    assert re.search(r"one byte changed, refused: 401 \(signature does not match", out)
     assert out.rstrip().endswith("Every message's lifecycle closed.")
 
 

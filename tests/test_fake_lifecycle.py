@@ -277,6 +277,21 @@ async def test_retry_waits_on_the_fake_clock() -> None:
             await hooks.close()
 
 
+async def test_deliveries_settled_can_give_up() -> None:
+    """deliveries_settled(timeout=...) raises TimeoutError while a receiver still hangs."""
+    async with FakeTelnyx(webhook_timeout=60) as fake:
+        hooks = Receiver(fake.public_key)
+        await hooks.start()
+        try:
+            use_profile_hooks(fake, hooks.url + "/hang")
+            fake.receive(from_="+13125550002", to="+18445550001", text="hi")
+            with pytest.raises(TimeoutError, match="still under way"):
+                await fake.deliveries_settled(timeout=0.1)
+        finally:
+            await fake.close()
+            await hooks.close()
+
+
 async def test_close_stops_pending_deliveries() -> None:
     """close() ends deliveries under way and waits for no receiver."""
     fake = FakeTelnyx(webhook_timeout=60)
@@ -312,6 +327,7 @@ async def test_receive_delivers_message_received(
     fake: FakeTelnyx, receiver: Receiver, http: aiohttp.ClientSession
 ) -> None:
     """receive() posts a verified message.received to the profile of the receiving number."""
+    assert fake.failing_numbers == {}
     number = fake.phone_number_settings[1]
     fake.messaging_profiles[number["messaging_profile_id"]] = MessagingProfile(
         receiver.url + "/hooks"

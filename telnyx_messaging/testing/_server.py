@@ -364,16 +364,22 @@ class FakeTelnyx:
             raise InvalidArgumentError(f"no outbound message {message_id!r} to click a link in")
         return self._lifecycle.click(message, url)
 
-    async def deliveries_settled(self) -> None:
+    async def deliveries_settled(self, timeout: float | None = None) -> None:
         """Wait until every status change and webhook under way (or due by now) is done.
 
         Scheduled sends still in the future are not waited for: `advance` past them first.
+        With ``timeout`` (seconds), raise `TimeoutError` rather than wait longer. Raises the
+        first exception that ended the fake's own background work (a bug in the fake).
 
         .. versionadded:: 0.2.0
         """
         # One loop turn first: a send answered a moment ago may not have started its work.
         await asyncio.sleep(0)
-        await self._lifecycle.settled()
+        try:
+            await asyncio.wait_for(self._lifecycle.settled(), timeout)
+        except asyncio.TimeoutError:
+            # asyncio's own class until Python 3.11: raise the builtin in every version.
+            raise TimeoutError(f"webhooks still under way after {timeout} s") from None
 
     # --- time and rate limits
 

@@ -56,7 +56,7 @@ class FakeState:
 
     def profile_of_number(self, phone_number: str) -> str:
         """The profile a number belongs to; the default profile for numbers it does not know."""
-        for number in self.phone_number_settings:
+        for number in [*self.phone_number_settings, *self.mobile_phone_number_settings]:
             if number["phone_number"] == phone_number and number["messaging_profile_id"]:
                 return str(number["messaging_profile_id"])
         return PROFILE_IDS[0]
