@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from . import AsyncClient, webhooks
-from .testing import FakeTelnyx, RateLimits
+from .testing import FakeTelnyx, RateLimits, WebhookSigner
 
 __all__ = ["build_parser", "main"]
 
@@ -189,6 +189,7 @@ async def serve(args: argparse.Namespace) -> None:
         webhook_failover_url=args.webhook_failover_url,
         allowed_webhook_hosts={"127.0.0.1", "localhost", "::1", *args.webhook_host},
         rate_limits=limits,
+        signer=WebhookSigner(seed=args.signing_seed) if args.signing_seed else None,
     )
     async with fake:
         print(f"FakeTelnyx on {fake.base_url}; Ctrl-C stops it")
@@ -211,6 +212,16 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
     return value
+
+
+def _seed(text: str) -> bytes:
+    try:
+        seed = bytes.fromhex(text)
+    except ValueError:
+        seed = b""
+    if len(seed) != 32:
+        raise argparse.ArgumentTypeError("must be 64 hex digits (32 bytes)")
+    return seed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -261,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         metavar="N",
         help="answer 429 past N sends a second per sender (a long code: 1)",
+    )
+    server.add_argument(
+        "--signing-seed",
+        type=_seed,
+        metavar="HEX",
+        help="64 hex digits: sign webhooks with the same key every run (default: a new key)",
     )
     server.set_defaults(run=_run_server)
     return parser

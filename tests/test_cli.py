@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import pytest
 
 from telnyx_messaging import __main__ as cli
 from telnyx_messaging.__main__ import build_parser, main
+from telnyx_messaging.testing import WebhookSigner
 
 
 def test_demo_closes_every_lifecycle(capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,8 +72,9 @@ def test_python_dash_m_runs_the_demo() -> None:
 
 async def test_fake_server_prints_what_clients_need(capsys: pytest.CaptureFixture[str]) -> None:
     """fake-server prints its URL, API key and the public key that verifies its webhooks."""
+    seed = "01" * 32
     args = build_parser().parse_args(
-        ["fake-server", "--port", "0", "--api-key", "KEY_cli", "--sender-rate-limit", "1"]
+        ["fake-server", "--port", "0", "--api-key", "KEY_cli", "--signing-seed", seed]
     )
     serving = asyncio.create_task(cli.serve(args))
     out = ""
@@ -88,7 +89,7 @@ async def test_fake_server_prints_what_clients_need(capsys: pytest.CaptureFixtur
     assert url is not None
     assert key is not None
     assert "API key     KEY_cli" in out
-    assert len(base64.b64decode(key.group(1), validate=True)) == 32  # an Ed25519 public key
+    assert key.group(1) == WebhookSigner(seed=bytes.fromhex(seed)).public_key
 
 
 def test_every_fake_server_option_is_described() -> None:
@@ -105,6 +106,14 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
         main(["nope"])
     assert caught.value.code == 2
     assert "usage" in capsys.readouterr().err
+
+
+def test_signing_seed_must_be_32_bytes(capsys: pytest.CaptureFixture[str]) -> None:
+    """--signing-seed takes exactly 64 hex digits and says so otherwise."""
+    for bad in ("zz" * 32, "01" * 31):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["fake-server", "--signing-seed", bad])
+        assert "must be 64 hex digits" in capsys.readouterr().err
 
 
 def test_demo_message_count_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
