@@ -377,6 +377,33 @@ async def test_link_click_without_webhooks_posts_nothing(
     assert fake.deliveries == []
 
 
+async def test_stop_blocks_sends_until_start(fake: FakeTelnyx, http: aiohttp.ClientSession) -> None:
+    """An inbound STOP opts the sender out (409, error 40300) until they text START."""
+    fake.receive(from_="+13125550002", to="+18445550001", text="please stop calling")
+    assert (await post(http, fake, "/messages", SMS))[0] == 200
+
+    fake.receive(from_="+13125550002", to="+18445550001", text="  Stop   All ")
+    status, body, _ = await post(http, fake, "/messages", SMS)
+    assert status == 409
+    assert body["errors"][0]["code"] == "40300"
+    assert body["errors"][0]["title"] == "Blocked due to STOP message"
+    assert "'+18445550001' to '+13125550002'" in body["errors"][0]["detail"]
+    other = {**SMS, "to": "+13125550003"}
+    assert (await post(http, fake, "/messages", other))[0] == 200
+    async with http.get(f"{fake.base_url}/messaging_optouts") as answer:
+        newest = (await answer.json())["data"][0]
+    assert (newest["from"], newest["to"], newest["keyword"]) == (
+        "+18445550001",
+        "+13125550002",
+        "STOP ALL",
+    )
+
+    fake.receive(from_="+13125550002", to="+18445550001", text="STOP")  # already out
+    fake.receive(from_="+13125550002", to="+18445550001", text="unstop")
+    assert (await post(http, fake, "/messages", SMS))[0] == 200
+    assert all(item["to"] != "+13125550002" for item in fake.optout_items)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

@@ -93,6 +93,8 @@ async def exercise(fake: FakeTelnyx) -> list[tuple[str, str, int, Any]]:
         )
         await call("GET", f"/messaging_numbers_bulk_updates/{bulk['data']['order_id']}")
         await call("GET", "/messaging_numbers_bulk_updates/unknown")
+        fake.receive(from_="+13125550009", to="+18445550001", text="STOP")
+        await call("POST", "/messages", {**SMS, "to": "+13125550009"})  # 409: opted out
         fake.rate_limits = RateLimits(per_sender_per_second=1)
         fake.advance(1)
         for _ in range(2):
@@ -118,7 +120,7 @@ async def test_every_answer_fits_the_spec(fake: FakeTelnyx) -> None:
         statuses.add((op.operation_id, status // 100))
     # Every operation answered at least once with a 2xx, and errors came in several kinds.
     assert {op.operation_id for op in SPEC.operations} == {o for o, kind in statuses if kind == 2}
-    assert {status for _, _, status, _ in answers} >= {200, 400, 401, 404, 422, 429}
+    assert {status for _, _, status, _ in answers} >= {200, 400, 401, 404, 409, 422, 429}
     assert SPEC.response_schema(SPEC.operations[0], 500) is None  # the spec promises nothing
 
 

@@ -174,6 +174,9 @@ class Lifecycle:
             now=self._clock.now(),
         )
         self._state.messages[message["id"]] = message
+        self._state.apply_keyword(
+            text or "", profile_id=profile_id, number=to, sender=from_, now=message["received_at"]
+        )
         self._spawn(self._deliver_inbound(message))
         return message
 

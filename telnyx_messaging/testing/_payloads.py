@@ -45,7 +45,12 @@ def _parts(text: str | None) -> int:
 
 
 def outbound_message(
-    body: Mapping[str, Any], to: Sequence[str], *, message_type: str | None, now: datetime
+    body: Mapping[str, Any],
+    to: Sequence[str],
+    *,
+    message_type: str | None,
+    profile_id: str,
+    now: datetime,
 ) -> dict[str, Any]:
     """An OutboundMessagePayload with every property of the schema, as Telnyx answers a send."""
     text = body.get("text")
@@ -89,7 +94,7 @@ def outbound_message(
         "completed_at": None,
         "valid_until": iso(now + timedelta(hours=1)),
         "errors": [],
-        "messaging_profile_id": body.get("messaging_profile_id") or PROFILE_IDS[0],
+        "messaging_profile_id": profile_id,
         "organization_id": ORGANIZATION_ID,
         "tcr_campaign_id": None,
         "tcr_campaign_billable": False,

@@ -16,6 +16,14 @@ from ._wire import Answer
 
 __all__ = ["FakeState", "MessagingProfile"]
 
+# Telnyx's default opt-out handling: a message that is only one of these words (any case and
+# spacing) blocks, or unblocks, its sender on the messaging profile of the number it went to.
+# https://developers.telnyx.com/docs/messaging/messages/advanced-opt-in-out
+OPT_OUT_KEYWORDS = frozenset(
+    {"stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit"}
+)
+OPT_IN_KEYWORDS = frozenset({"start", "unstop"})
+
 
 @attrs.define
 class MessagingProfile:
@@ -60,6 +68,34 @@ class FakeState:
             if number["phone_number"] == phone_number and number["messaging_profile_id"]:
                 return str(number["messaging_profile_id"])
         return PROFILE_IDS[0]
+
+    def is_blocked(self, profile_id: str, recipient: str) -> bool:
+        """Whether ``recipient`` opted out of the profile (an item of the opt-out list)."""
+        return any(
+            item["messaging_profile_id"] == profile_id and item["to"] == recipient
+            for item in self.optout_items
+        )
+
+    def apply_keyword(
+        self, text: str, *, profile_id: str, number: str, sender: str, now: str
+    ) -> None:
+        """An inbound ``text`` from ``sender`` to ``number``: opt them out or back in."""
+        word = " ".join(text.split()).lower()
+        if word in OPT_OUT_KEYWORDS and not self.is_blocked(profile_id, sender):
+            item = {
+                "messaging_profile_id": profile_id,
+                "from": number,
+                "to": sender,
+                "keyword": word.upper(),
+                "created_at": now,
+            }
+            self.optout_items.insert(0, item)  # newest first, as the list is served
+        elif word in OPT_IN_KEYWORDS:
+            self.optout_items[:] = [
+                item
+                for item in self.optout_items
+                if not (item["messaging_profile_id"] == profile_id and item["to"] == sender)
+            ]
 
     def profile(self, profile_id: str) -> MessagingProfile:
         """The profile's settings (an unknown id has no webhooks)."""

@@ -75,9 +75,12 @@ class TelnyxError(Exception):
         pointer: str | None = None,
         parameter: str | None = None,
         headers: Mapping[str, str] | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         error: dict[str, Any] = {"code": code, "title": title, "detail": detail}
+        if meta is not None:
+            error["meta"] = dict(meta)
         if pointer is not None:
             error["source"] = {"pointer": pointer}
         elif parameter is not None:

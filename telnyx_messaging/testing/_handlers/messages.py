@@ -7,6 +7,7 @@ from typing import Any
 
 from telnyx_messaging.testing._handlers import Context, Handler, body_of, data
 from telnyx_messaging.testing._payloads import outbound_message, whatsapp_message
+from telnyx_messaging.testing._seed import PROFILE_NUMBER
 from telnyx_messaging.testing._spec import is_address
 from telnyx_messaging.testing._wire import (
     Answer,
@@ -40,7 +41,22 @@ def _send(
     ctx: Context, body: Mapping[str, Any], to: Sequence[str], *, message_type: str | None = None
 ) -> Answer:
     _require_any(body, "text", "media_urls")
-    message = outbound_message(body, to, message_type=message_type, now=ctx.clock.now())
+    sender = body.get("from") or PROFILE_NUMBER
+    # A number sends through its own messaging profile unless the request names one.
+    profile_id = body.get("messaging_profile_id") or ctx.state.profile_of_number(sender)
+    for number in to:
+        if ctx.state.is_blocked(profile_id, number):
+            raise TelnyxError(
+                409,
+                "40300",
+                "Blocked due to STOP message",
+                f"Messages cannot be sent from '{sender}' to '{number}' "
+                "due to an existing block rule.",
+                meta={"url": "https://developers.telnyx.com/api/errors/40300"},
+            )
+    message = outbound_message(
+        body, to, message_type=message_type, profile_id=profile_id, now=ctx.clock.now()
+    )
     ctx.state.messages[message["id"]] = message
     ctx.lifecycle.accepted(message, use_profile_webhooks=body.get("use_profile_webhooks", True))
     return data(message)
