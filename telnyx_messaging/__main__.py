@@ -45,6 +45,7 @@ class _Inbox:
     def __init__(self) -> None:
         self.events: Counter[str] = Counter()
         self.final_status: dict[str, str] = {}
+        self.sent: set[str] = set()  # ids with a message.sent
         self.inbound: list[dict[str, Any]] = []  # payloads of message.received
         self.changed = asyncio.Event()
 
@@ -54,9 +55,16 @@ class _Inbox:
         payload = event.raw.get("data", {}).get("payload", {})
         if isinstance(event, webhooks.DeliveryUpdate) and event.event_type == "message.finalized":
             self.final_status[payload["id"]] = payload["to"][0]["status"]
+        if isinstance(event, webhooks.DeliveryUpdate) and event.event_type == "message.sent":
+            self.sent.add(payload["id"])
         if isinstance(event, webhooks.InboundMessage):
             self.inbound.append(payload)
         self.changed.set()
+
+    def closed(self, message_id: str) -> bool:
+        """Finalized, after a message.sent unless it was never sent."""
+        status = self.final_status.get(message_id)
+        return status == "sending_failed" or (status is not None and message_id in self.sent)
 
     async def wait_for(self, done: Callable[[], bool], timeout: float) -> bool:
         """Wait until ``done()`` holds, checking after each webhook; False on timeout."""
@@ -122,14 +130,14 @@ async def _run(
     for error in errors[:3]:
         say(f"  failed: {error!r}")
 
-    closed = await inbox.wait_for(lambda: all(i in inbox.final_status for i in sent), 30)
+    closed = await inbox.wait_for(lambda: all(inbox.closed(i) for i in sent), 30)
     statuses = Counter(inbox.final_status[i] for i in sent if i in inbox.final_status)
     failed = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()) if s != "delivered")
     delivered = statuses["delivered"]
     failures = sum(statuses.values()) - delivered
     elapsed = time.perf_counter() - started
     say(f"Delivered {delivered}; failed {failures}{f' ({failed})' if failed else ''}")
-    closed_count = sum(statuses.values())
+    closed_count = sum(inbox.closed(i) for i in sent)
     say(f"Closed    {closed_count} of {len(sent)} lifecycles {elapsed:.2f} s after the first send")
 
     fake.receive(from_=CUSTOMER, to=SENDER, text="Where is my order?")
@@ -158,7 +166,7 @@ async def _answer(client: AsyncClient, inbox: _Inbox) -> str:
         text="It left our warehouse today.",
     )
     reply_id = str(reply.id)
-    await inbox.wait_for(lambda: reply_id in inbox.final_status, 10)
+    await inbox.wait_for(lambda: inbox.closed(reply_id), 10)
     return inbox.final_status.get(reply_id, "not finalized")
 
 
