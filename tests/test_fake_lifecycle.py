@@ -258,6 +258,34 @@ async def test_slow_receiver_times_out() -> None:
     assert [d.error for d in fake.deliveries] == ["no answer within 0.2 s"] * 3
 
 
+async def test_a_slow_receiver_gets_duplicates() -> None:
+    """A receiver that acts but answers after webhook_timeout sees the same event id again."""
+    async with FakeTelnyx(webhook_timeout=0.3) as fake:
+        seen: list[str] = []
+
+        async def slow(request: web.Request) -> web.Response:
+            seen.append((await request.json())["data"]["id"])
+            await asyncio.sleep(0.6 if len(seen) == 1 else 0)
+            return web.Response()
+
+        app = web.Application()
+        app.router.add_post("/slow", slow)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        try:
+            url = f"http://127.0.0.1:{runner.addresses[0][1]}/slow"
+            use_profile_hooks(fake, url)
+            fake.receive(from_="+13125550002", to="+18445550001", text="hi")
+            await fake.deliveries_settled()
+        finally:
+            await fake.close()
+            await runner.cleanup()
+    assert len(seen) == 2
+    assert seen[0] == seen[1]
+    assert [d.ok for d in fake.deliveries] == [False, True]
+
+
 async def test_retry_waits_on_the_fake_clock() -> None:
     """With webhook_retry_wait the next attempt waits on the fake's clock; advance() skips it."""
     async with FakeTelnyx(webhook_retry_wait=600) as fake:
