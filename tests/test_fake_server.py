@@ -102,6 +102,15 @@ async def test_bad_or_missing_key_is_401(fake: FakeTelnyx, authorization: str | 
     assert fake.messages == {}
 
 
+async def test_every_answer_has_a_request_id(http: aiohttp.ClientSession, fake: FakeTelnyx) -> None:
+    """Answers carry a fresh x-request-id, as Telnyx's do, errors included."""
+    ids = []
+    for path in ("/messaging_optouts", "/messaging_optouts", "/nothing"):
+        async with http.get(fake.base_url + path) as answer:
+            ids.append(answer.headers["x-request-id"])
+    assert len(set(ids)) == 3
+
+
 async def test_unknown_route_is_404(http: aiohttp.ClientSession, fake: FakeTelnyx) -> None:
     """Paths the spec does not have, or outside /v2, answer a Telnyx 404."""
     status, body = await call(http, fake, "GET", "/nothing/here")

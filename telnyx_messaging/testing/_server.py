@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
@@ -447,7 +448,10 @@ class FakeTelnyx:
         if isinstance(fault, Hang) and await _interrupted(self._closing, fault.seconds):
             return _drop(request)
         under_v2 = request.rel_url.raw_path.startswith("/v2/")
-        answer = self._pipeline.process(recorded, under_v2=under_v2)
+        # Every Telnyx answer carries a request id, the one support asks for.
+        answer = self._pipeline.process(recorded, under_v2=under_v2).with_headers(
+            {"x-request-id": str(uuid.uuid4())}
+        )
         if isinstance(fault, Disconnect):
             return _drop(request)
         if isinstance(fault, Truncate):
