@@ -10,8 +10,6 @@ from ._wire import iso as _iso
 # Identifiers the fake hands out.  Fixed so that answers are reproducible.
 ORGANIZATION_ID = "b448f9cc-a842-4784-98e9-03c1a5872950"
 PROFILE_IDS = ("4000eba1-a0c0-4563-9925-b25e842a7cb6", "3fa85f64-5717-4562-b3fc-2c963f66afa6")
-_ORGANIZATION_ID = ORGANIZATION_ID
-_PROFILE_IDS = PROFILE_IDS
 # The number a messaging profile sends from when the caller names only the profile
 # (Telnyx picks one of the profile's numbers; the fake always has this one).
 PROFILE_NUMBER = "+18445550001"
@@ -45,8 +43,8 @@ def seed_phone_numbers(count: int) -> list[dict[str, Any]]:
                 "messaging_product": product,
                 "traffic_type": product,
                 "eligible_messaging_products": ["A2P"] if tollfree else ["P2P", "A2P"],
-                "messaging_profile_id": None if index % 3 == 2 else _PROFILE_IDS[index % 3],
-                "organization_id": _ORGANIZATION_ID,
+                "messaging_profile_id": None if index % 3 == 2 else PROFILE_IDS[index % 3],
+                "organization_id": ORGANIZATION_ID,
                 "features": {
                     "sms": _feature_set(international=not tollfree),
                     "mms": _feature_set(international=False),
@@ -79,8 +77,8 @@ def seed_mobile_phone_numbers(count: int) -> list[dict[str, Any]]:
                 "type": "longcode",
                 "messaging_product": "P2P",
                 "traffic_type": "P2P",
-                "messaging_profile_id": _PROFILE_IDS[index % 2],
-                "organization_id": _ORGANIZATION_ID,
+                "messaging_profile_id": PROFILE_IDS[index % 2],
+                "organization_id": ORGANIZATION_ID,
                 "features": {"sms": _feature_set(international=False)},
                 "tags": [],
                 "created_at": stamp,
@@ -94,7 +92,7 @@ def seed_optouts(count: int) -> list[dict[str, Any]]:
     """OptOutItem, newest first, one every 7 hours back from the seed epoch."""
     return [
         {
-            "messaging_profile_id": _PROFILE_IDS[index % 2],
+            "messaging_profile_id": PROFILE_IDS[index % 2],
             "from": f"+1312555{1000 + index % 3:04d}",
             "to": f"+1773555{3000 + index:04d}",
             "keyword": "STOP",
