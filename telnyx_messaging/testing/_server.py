@@ -114,7 +114,8 @@ class FakeTelnyx:
     (`public_key`), to the message's ``webhook_url`` or its messaging profile's, with
     Telnyx's retries and failover; `receive` and `click_link` deliver inbound messages and
     link clicks. Scheduled sends go out at ``send_at`` on the fake's clock, which `advance`
-    moves. `rate_limits` switches on Telnyx's 429s. Every request lands in `requests` and
+    moves. `rate_limits` switches on Telnyx's 429s, and an inbound ``STOP`` opts its sender
+    out as Telnyx does (409, error 40300, until ``START``). Every request lands in `requests` and
     every webhook attempt in `deliveries`; queue misbehaviour with `fail_next` or decide it
     per request with `fault_hook`.
 
