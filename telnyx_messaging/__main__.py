@@ -46,19 +46,18 @@ class _Inbox:
         self.events: Counter[str] = Counter()
         self.final_status: dict[str, str] = {}
         self.sent: set[str] = set()  # ids with a message.sent
-        self.inbound: list[dict[str, Any]] = []  # payloads of message.received
+        self.inbound: list[webhooks.InboundMessage] = []
         self.changed = asyncio.Event()
 
     def on_event(self, event: webhooks.WebhookEvent) -> None:
         self.events[event.event_type or event.record_type or "?"] += 1
-        # The raw JSON: the typed payload's optional fields would need a check each.
-        payload = event.raw.get("data", {}).get("payload", {})
-        if isinstance(event, webhooks.DeliveryUpdate) and event.event_type == "message.finalized":
-            self.final_status[payload["id"]] = payload["to"][0]["status"]
-        if isinstance(event, webhooks.DeliveryUpdate) and event.event_type == "message.sent":
-            self.sent.add(payload["id"])
-        if isinstance(event, webhooks.InboundMessage):
-            self.inbound.append(payload)
+        if isinstance(event, webhooks.DeliveryUpdate):
+            if event.event_type == "message.sent":
+                self.sent.add(event.payload.id)
+            else:  # message.finalized
+                self.final_status[event.payload.id] = event.payload.to[0].status
+        elif isinstance(event, webhooks.InboundMessage):
+            self.inbound.append(event)
         self.changed.set()
 
     def closed(self, message_id: str) -> bool:
@@ -123,7 +122,7 @@ async def _run(
     started = time.perf_counter()
     results = await send_all(client, texts)
     took = time.perf_counter() - started
-    sent = [str(r.id) for r in results if not isinstance(r, BaseException)]
+    sent = [r.id for r in results if not isinstance(r, BaseException)]
     errors = [r for r in results if isinstance(r, BaseException)]
     rate = len(sent) / took
     say(f"Sent      {len(sent)} messages concurrently in {took:.2f} s ({rate:.0f} sends/s)")
@@ -159,15 +158,14 @@ async def _answer(client: AsyncClient, inbox: _Inbox) -> str:
     """Reply to the first inbound message from the number it came to; the reply's status."""
     if not inbox.inbound:
         return "not sent: no inbound message arrived"
-    payload = inbox.inbound[0]
+    payload = inbox.inbound[0].payload
     reply = await client.messages.send(
-        to=payload["from"]["phone_number"],
-        from_=payload["to"][0]["phone_number"],
+        to=payload.from_.phone_number,
+        from_=payload.to[0].phone_number,
         text="It left our warehouse today.",
     )
-    reply_id = str(reply.id)
-    await inbox.wait_for(lambda: inbox.closed(reply_id), 10)
-    return inbox.final_status.get(reply_id, "not finalized")
+    await inbox.wait_for(lambda: inbox.closed(reply.id), 10)
+    return inbox.final_status.get(reply.id, "not finalized")
 
 
 async def _tampered(fake: FakeTelnyx, hook_url: str) -> str:
