@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         APIResponseValidationError,
         APIStatusError,
         APITimeoutError,
+        Attempt,
         AuthenticationError,
         BadRequestError,
         ConfigurationError,
@@ -40,11 +41,13 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseTooLargeError,
         TelnyxError,
         UnprocessableEntityError,
         WebhookParseError,
         WebhookVerificationError,
     )
+    from ._http import new_idempotency_key
     from ._mock_transport import MockTransport
     from ._models import (
         Address,
@@ -68,6 +71,7 @@ if TYPE_CHECKING:
     from ._request import AsyncTransport, Request
     from ._request_loop import capture_responses
     from ._response import Response
+    from ._retry import set_instant_retries
     from ._transport import AiohttpTransport
     from ._version import __version__
 
@@ -82,6 +86,7 @@ __all__ = [
     "AsyncClient",
     "AsyncPager",
     "AsyncTransport",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
     "BulkUpdate",
@@ -110,6 +115,7 @@ __all__ = [
     "Recipient",
     "Request",
     "Response",
+    "ResponseTooLargeError",
     "TelnyxError",
     "Timeout",
     "UnprocessableEntityError",
@@ -118,6 +124,8 @@ __all__ = [
     "WhatsAppMessage",
     "__version__",
     "capture_responses",
+    "new_idempotency_key",
+    "set_instant_retries",
 ]
 
 _ERRORS = "._errors"
@@ -135,6 +143,7 @@ _LAZY_NAMES: dict[str, str] = {
     "AsyncClient": "._client",
     "AsyncPager": "._pagination",
     "AsyncTransport": "._request",
+    "Attempt": _ERRORS,
     "AuthenticationError": _ERRORS,
     "BadRequestError": _ERRORS,
     "BulkUpdate": _MODELS,
@@ -163,6 +172,7 @@ _LAZY_NAMES: dict[str, str] = {
     "Recipient": _MODELS,
     "Request": "._request",
     "Response": "._response",
+    "ResponseTooLargeError": _ERRORS,
     "TelnyxError": _ERRORS,
     "Timeout": "._client",
     "UnprocessableEntityError": _ERRORS,
@@ -171,6 +181,8 @@ _LAZY_NAMES: dict[str, str] = {
     "WhatsAppMessage": _MODELS,
     "__version__": "._version",  # importlib.metadata alone is ~100 modules
     "capture_responses": "._request_loop",
+    "new_idempotency_key": "._http",
+    "set_instant_retries": "._retry",
 }
 _SUBMODULES = frozenset({"testing", "webhooks"})
 
