@@ -87,9 +87,10 @@ DEVIATIONS = (
     ),
 )
 
-# What Telnyx means by a valid address: E.164 (a "+", a country code, 15 digits at most) or
-# a short code. The spec only says x-format "address".
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+# What Telnyx means by a valid address: E.164 (a "+", a country code not starting with 0,
+# 15 digits at most) or a short code. The spec only says x-format "address". The form only,
+# as the client checks it (_args.phone_number): whether the number exists is the carrier's.
+_E164 = re.compile(r"\+[1-9][0-9]{0,14}")
 _SHORT_CODE = re.compile(r"[0-9]{3,8}")
 
 
