@@ -42,6 +42,7 @@ def test_the_wheel_ships_every_module_and_data_file() -> None:
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
     }
     assert "telnyx_messaging/py.typed" in expected
+    assert "telnyx_messaging/testing/_spec/telnyx-messaging-openapi.json" in expected
     assert expected <= _wheel_names()
 
 
@@ -93,7 +94,8 @@ def test_the_demo_runs_from_the_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
         check=True,
         timeout=300,
     )
-    assert "Sent 5 messages concurrently" in demo.stdout
+    assert "messages concurrently" in demo.stdout
+    assert "Every message's lifecycle closed." in demo.stdout
     where = subprocess.run(  # noqa: S603
         [str(python), "-c", "import telnyx_messaging as t; print(t.__file__, t.Client)"],
         cwd=tmp_path,
