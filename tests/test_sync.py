@@ -101,16 +101,20 @@ def test_every_async_method_has_a_sync_twin_with_the_same_signature() -> None:
     probe_async = AsyncClient(api_key="KEY_x")
     probe = Client(api_key="KEY_x")
     pairs = [
-        (getattr(probe_async, ns), getattr(probe, ns))
+        (f"client.{ns}", getattr(probe_async, ns), getattr(probe, ns))
         for ns in ("messages", "messaging_optouts", "messaging_numbers_bulk_updates")
     ] + [
-        (getattr(probe_async, ns).messaging, getattr(probe, ns).messaging)
+        (f"client.{ns}.messaging", getattr(probe_async, ns).messaging, getattr(probe, ns).messaging)
         for ns in ("phone_numbers", "mobile_phone_numbers")
     ]
+    # What the generator names as having no mechanical sync form (its module docstring says so).
+    run = gen.Generator()
+    run.render()
+    unwrapped = set(run.skipped)
     checked = 0
-    for async_ns, sync_ns in pairs:
+    for path, async_ns, sync_ns in pairs:
         for name, fn in inspect.getmembers(type(async_ns), inspect.isfunction):
-            if name.startswith("_"):
+            if name.startswith("_") or f"{path}.{name}" in unwrapped:
                 continue
             twin = getattr(type(sync_ns), name)
             a, s = inspect.signature(fn), inspect.signature(twin)
