@@ -31,6 +31,7 @@ from ._errors import (
     RateLimitError,
     TelnyxError,
     UnprocessableEntityError,
+    WebhookConfigurationError,
     WebhookParseError,
     WebhookVerificationError,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "TelnyxError",
     "Timeout",
     "UnprocessableEntityError",
+    "WebhookConfigurationError",
     "WebhookParseError",
     "WebhookVerificationError",
     "WhatsAppMessage",
