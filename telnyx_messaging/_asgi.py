@@ -44,7 +44,9 @@ class ASGIWebhookApp:
             name.decode("latin-1").lower(): value.decode("latin-1")
             for name, value in scope.get("headers", ())
         }
-        answer = receiver.preflight(scope["method"], headers.get("content-length"), where)
+        answer = receiver.preflight(
+            scope["method"], headers.get("content-length"), headers.get("content-encoding"), where
+        )
         if answer is None:
             raw = await _read(receive, receiver.max_body_size)
             if raw is None:

@@ -75,6 +75,7 @@ Acknowledge: TypeAlias = Literal["after_callback", "on_receipt"]
 MetricName: TypeAlias = Literal["verified", "refused", "duplicate", "failed", "answered"]
 
 _NOT_GIVEN: Any = object()
+_ENCODINGS = ("", "identity", "gzip", "deflate")
 _ACKNOWLEDGE = ("after_callback", "on_receipt")
 _RETRY_LATER = (("Retry-After", "1"),)
 
@@ -286,11 +287,30 @@ class WebhookReceiver:
         self._emit("answered", status=answer.status, seconds=time.perf_counter() - started)
         return answer
 
-    def preflight(self, method: str, content_length: str | None, where: str = "") -> Answer | None:
-        """A refusal for a method other than POST or a declared length over the cap."""
+    def preflight(
+        self,
+        method: str,
+        content_length: str | None,
+        content_encoding: str | None = None,
+        where: str = "",
+    ) -> Answer | None:
+        """A refusal for what the request line and headers already show, else ``None``.
+
+        Only POST; a declared length within the cap; no Content-Encoding but gzip/deflate
+        (what aiohttp undoes itself, and :meth:`decode_body` undoes for ASGI and WSGI).
+        """
         if method != "POST":
             answer = self.refuse("method", 405, f"{method[:16]!r} is not allowed: POST", where)
             return Answer(405, answer.text, (("Allow", "POST"),))
+        encoding = (content_encoding or "").strip().lower()
+        if encoding not in _ENCODINGS:
+            return self.refuse(
+                "bad_encoding",
+                415,
+                f"Content-Encoding {encoding[:24]!r} is not supported: send the body as is, "
+                "or gzip/deflate",
+                where,
+            )
         return self.check_length(content_length, where)
 
     def check_length(self, content_length: str | None, where: str = "") -> Answer | None:
@@ -316,25 +336,15 @@ class WebhookReceiver:
         )
 
     def decode_body(self, raw: bytes, content_encoding: str | None, where: str = "") -> bytes:
-        """Undo gzip/deflate within the size cap; raise ``_Refused`` for anything else."""
+        """Undo gzip/deflate within the size cap, or raise ``_Refused``; after :meth:`preflight`."""
         if len(raw) > self.max_body_size:
             raise _Refused("too_large", self.too_large(where))
         encoding = (content_encoding or "").strip().lower()
         if encoding in ("", "identity"):
             return raw
-        if encoding not in ("gzip", "x-gzip", "deflate"):
-            raise _Refused(
-                "bad_encoding",
-                self.refuse(
-                    "bad_encoding",
-                    415,
-                    f"Content-Encoding {encoding[:24]!r} is not supported: send the body as "
-                    "is, or gzip/deflate",
-                    where,
-                ),
-            )
-        # wbits: 16+ reads a gzip wrapper, 32+ detects zlib or gzip; raw deflate is -15.
-        attempts = (31,) if encoding != "deflate" else (15, -15)
+        # Called after preflight, so this is gzip or deflate. wbits 31 reads a gzip wrapper,
+        # 15 a zlib one; "deflate" in the wild is either zlib or raw deflate (-15).
+        attempts = (31,) if encoding == "gzip" else (15, -15)
         for wbits in attempts:
             inflater = zlib.decompressobj(wbits)
             try:
@@ -403,14 +413,15 @@ class WebhookReceiver:
             key=webhook.key,
         )
 
-    def _slow(self, webhook: VerifiedWebhook, seconds: float) -> None:
+    def _slow(self, webhook: VerifiedWebhook, seconds: float, verb: str = "took") -> None:
         what = "hand-off" if self._handoff is not None else "callback"
         log.warning(
-            "webhook %s for %s %s took %.1fs, beyond Telnyx's ~%gs window: Telnyx will deliver "
+            "webhook %s for %s %s %s %.1fs, beyond Telnyx's ~%gs window: Telnyx will deliver "
             "it again; use acknowledge='on_receipt' or handoff= for slow work",
             what,
             _event_type(webhook.event),
             webhook.key,
+            verb,
             seconds,
             TELNYX_ACK_WINDOW,
         )
@@ -443,7 +454,8 @@ class WebhookReceiver:
     async def _run(self, webhook: VerifiedWebhook) -> bool:
         started = time.perf_counter()
         slow = asyncio.get_running_loop().call_later(
-            TELNYX_ACK_WINDOW, lambda: self._slow(webhook, time.perf_counter() - started)
+            TELNYX_ACK_WINDOW,
+            lambda: self._slow(webhook, time.perf_counter() - started, "is still running after"),
         )
         try:
             result = self._call(webhook)
@@ -453,6 +465,11 @@ class WebhookReceiver:
             self._failed(webhook, exc, started)
             await self._settle(webhook.key, done=False)
             return False
+        except asyncio.CancelledError:
+            # The server gave up on the request (or is stopping): not handled, so a
+            # redelivery must be processed rather than found "processing" for an hour.
+            await self._settle(webhook.key, done=False)
+            raise
         finally:
             slow.cancel()
         await self._settle(webhook.key, done=True)
@@ -509,6 +526,9 @@ class WebhookReceiver:
             except Exception as exc:  # noqa: BLE001 - one bad event must not stop the worker
                 self._failed(webhook, exc, started)
                 await self._settle(webhook.key, done=False)
+            except asyncio.CancelledError:
+                await self._settle(webhook.key, done=False)  # stopped mid-way: not handled
+                raise
             else:
                 await self._settle(webhook.key, done=True)
             finally:
@@ -707,17 +727,24 @@ def _aiohttp_handler(
 
     async def handle_telnyx_webhook(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
-        answer = receiver.check_length(request.headers.get("Content-Length"), request.path)
-        if answer is None:
-            body = await read_body(request)
-            if isinstance(body, bytes):
-                answer = await receiver.receive(
-                    body, request.headers, started=started, where=request.path
-                )
-            else:
-                answer = receiver.finish(body, started)
-        else:
-            answer = receiver.finish(answer, started)
-        return web.Response(status=answer.status, text=answer.text, headers=answer.headers)
+        headers = request.headers
+        answer = receiver.preflight(
+            request.method,
+            headers.get("Content-Length"),
+            headers.get("Content-Encoding"),
+            request.path,
+        )
+        body = await read_body(request) if answer is None else answer
+        if isinstance(body, bytes):
+            answer = await receiver.receive(body, headers, started=started, where=request.path)
+            return web.Response(status=answer.status, text=answer.text, headers=answer.headers)
+        # Refused without reading the whole body: mark it read, or aiohttp drains it after
+        # the answer (and logs a bad gzip's error again, as an "Unhandled exception"), and
+        # close the connection, so what is left of the body is never read as a next request.
+        request.content.feed_eof()
+        answer = receiver.finish(body, started)
+        response = web.Response(status=answer.status, text=answer.text, headers=answer.headers)
+        response.force_close()
+        return response
 
     return handle_telnyx_webhook

@@ -34,7 +34,7 @@ def receive_from_stream(
 ) -> Answer:
     """Read a request body from a WSGI-style stream and decide the answer."""
     started = time.perf_counter()
-    answer = receiver.preflight(method, content_length, where)
+    answer = receiver.preflight(method, content_length, content_encoding, where)
     if answer is not None:
         return receiver.finish(answer, started)
     limit = receiver.max_body_size

@@ -56,10 +56,10 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 __all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
     "Acknowledge",
     "Claim",
     "ClientWebhooks",
-    "DEFAULT_MAX_BODY_SIZE",
     "DeliveryUpdate",
     "DuplicateGuard",
     "EventMeta",
