@@ -68,7 +68,7 @@ class ASGIWebhookApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
+            else:  # "lifespan.shutdown", the only other lifespan message
                 await self.receiver.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

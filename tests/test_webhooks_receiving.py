@@ -602,3 +602,31 @@ def test_nonsense_settings_fail_at_build_time(kwargs: dict[str, Any]) -> None:
     """Settings that cannot work are the caller's bug, reported when the receiver is built."""
     with pytest.raises(InvalidArgumentError):
         receiver(**kwargs)
+
+
+async def test_a_cancelled_delivery_releases_its_event() -> None:
+    """A request the server cancels mid-callback is not remembered as handled or in progress."""
+    started = asyncio.Event()
+
+    async def hangs(event: webhooks.WebhookEvent) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    guard = webhooks.MemoryDuplicateGuard()
+    rx = receiver(on_event=hangs, duplicates=guard)
+    task = asyncio.create_task(
+        rx.receive(BODY, SIGNER.headers(BODY), started=asyncio.get_running_loop().time())
+    )
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert guard.claim(EVENT_ID) == "new"
+
+
+def test_public_keys_built_by_hand_are_checked() -> None:
+    """PublicKeys made directly (not by load) still refuses no keys or wrong-sized ones."""
+    with pytest.raises(WebhookConfigurationError, match="no public key given"):
+        webhooks.PublicKeys(())
+    with pytest.raises(WebhookConfigurationError, match="32 raw bytes"):
+        webhooks.PublicKeys((b"short",))

@@ -292,3 +292,21 @@ def test_what_wsgi_cannot_run_fails_at_build_time(kwargs: dict[str, Any], face: 
     receiver = webhooks.WebhookReceiver(public_key=SIGNER.public_key, **kwargs)
     with pytest.raises(ConfigurationError):
         getattr(receiver, face)()
+
+
+def test_plain_wsgi_without_a_guard_handles_every_delivery() -> None:
+    """duplicates=None under WSGI: each delivery runs the callback, failures answer 500."""
+    seen: list[Any] = []
+    app = make_receiver(seen, duplicates=None).wsgi_app()
+    for _ in range(2):
+        assert call_wsgi(app, environ_for(BODY, SIGNER.headers(BODY)))[0] == "200 OK"
+    assert len(seen) == 2
+
+    class NotACoroutine:
+        def __await__(self) -> Any:
+            yield None
+
+    app = webhooks.WebhookReceiver(
+        on_event=lambda event: NotACoroutine(), public_key=SIGNER.public_key, duplicates=None
+    ).wsgi_app()
+    assert call_wsgi(app, environ_for(BODY, SIGNER.headers(BODY)))[0].startswith("500")
