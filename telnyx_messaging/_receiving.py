@@ -275,9 +275,9 @@ class WebhookReceiver:
 
     def refuse(self, code: str, status: int, reason: str, where: str = "") -> Answer:
         """Count and log (one line) a refused request, and say what to answer."""
-        log.warning(
-            "refused a webhook%s (%d %s): %s", where and f" to {where}", status, code, reason
-        )
+        # One line, whatever the reason quotes (a parse error can span several).
+        line = " ".join(reason.split())
+        log.warning("refused a webhook%s (%d %s): %s", where and f" to {where}", status, code, line)
         self._emit("refused", reason=code)
         headers = _RETRY_LATER if status == 503 else ()
         return Answer(status, reason, headers)

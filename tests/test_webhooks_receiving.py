@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
+import subprocess
+import sys
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -630,3 +632,18 @@ def test_public_keys_built_by_hand_are_checked() -> None:
         webhooks.PublicKeys(())
     with pytest.raises(WebhookConfigurationError, match="32 raw bytes"):
         webhooks.PublicKeys((b"short",))
+
+
+def test_webhooks_imports_no_web_framework() -> None:
+    """Building a receiver and its adapters' modules loads no framework, aiohttp.web or redis."""
+    code = (
+        "import sys\n"
+        "from telnyx_messaging import webhooks, _asgi, _wsgi\n"
+        "webhooks.WebhookReceiver(on_event=print, public_key='A' * 43 + '=')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('starlette', 'fastapi', 'flask', 'werkzeug', 'django', 'redis') or m == 'aiohttp.web'))"
+    )
+    out = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

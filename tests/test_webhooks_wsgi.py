@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from telnyx_messaging import ConfigurationError, webhooks
 from telnyx_messaging.testing._signer import WebhookSigner
@@ -310,3 +312,41 @@ def test_plain_wsgi_without_a_guard_handles_every_delivery() -> None:
         on_event=lambda event: NotACoroutine(), public_key=SIGNER.public_key, duplicates=None
     ).wsgi_app()
     assert call_wsgi(app, environ_for(BODY, SIGNER.headers(BODY)))[0].startswith("500")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    method=st.sampled_from(["POST", "GET", "PUT", "post"]),
+    body=st.binary(max_size=600),
+    length=st.one_of(st.none(), st.sampled_from(["", "0", "-1", "abc", "99999999", " 5 "])),
+    encoding=st.one_of(st.none(), st.sampled_from(["gzip", "deflate", "br", "GZIP", "x\n"])),
+    headers=st.dictionaries(
+        st.sampled_from(["telnyx-signature-ed25519", "telnyx-timestamp", "x-other"]),
+        st.text(max_size=100),
+    ),
+)
+def test_junk_never_gets_a_5xx(
+    method: str,
+    body: bytes,
+    length: str | None,
+    encoding: str | None,
+    headers: dict[str, str],
+) -> None:
+    """Whatever arrives that is not a signed webhook is answered 4xx, never 5xx or an exception."""
+    receiver = webhooks.WebhookReceiver(
+        on_event=print, public_key=SIGNER.public_key, max_body_size=512
+    )
+    from telnyx_messaging._wsgi import receive_from_stream
+
+    stream = BytesIO(body)
+    answer = receive_from_stream(
+        receiver,
+        method=method,
+        read=stream.read,
+        content_length=str(len(body)) if length is None else length,
+        input_terminated=True,
+        content_encoding=encoding,
+        headers=headers,
+        where="/",
+    )
+    assert 400 <= answer.status < 500
