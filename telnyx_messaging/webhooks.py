@@ -41,7 +41,6 @@ from ._convert import converter
 from ._dedupe import Claim, DuplicateGuard, MemoryDuplicateGuard, duplicate_key
 from ._errors import WebhookConfigurationError, WebhookParseError, WebhookVerificationError
 from ._receiving import (
-    DEFAULT_MAX_BODY_SIZE,
     Acknowledge,
     VerifiedWebhook,
     WebhookMetric,
@@ -56,7 +55,6 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 __all__ = [
-    "DEFAULT_MAX_BODY_SIZE",
     "Acknowledge",
     "Claim",
     "ClientWebhooks",
@@ -369,7 +367,7 @@ def aiohttp_handler(
     if it raised (logged on logger ``telnyx_messaging``; the event is released so Telnyx's
     retry is processed). It answers 401 to a webhook that does not verify, 400 to a verified
     body it cannot read or a body that is not the gzip/deflate it claims, 413 past
-    :data:`DEFAULT_MAX_BODY_SIZE`, all with a one-line warning and without calling
+    256 KiB, all with a one-line warning and without calling
     ``callback``. A delivery of an event already handled is answered 200 without calling it
     again. For slow callbacks, a shared duplicate guard, metrics or other limits, build a
     :class:`WebhookReceiver` (``acknowledge="on_receipt"`` or ``handoff=``).
