@@ -244,7 +244,6 @@ class WebhookReceiver:
         if metrics is not None and not callable(metrics):
             raise InvalidArgumentError(f"metrics must be callable, got {metrics!r}")
         self._parse = parse
-        self._on_event = on_event
         self._handoff = handoff
         # The one function to call, and what it takes: the event, or the whole webhook.
         self._function: Callable[[Any], Awaitable[object] | object] = handoff or on_event  # type: ignore[assignment]
@@ -258,6 +257,7 @@ class WebhookReceiver:
         self._metrics_broken = False
         self._closed = False
         self._queue: asyncio.Queue[VerifiedWebhook] | None = None
+        self._pending = 0
         self._workers: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -383,6 +383,27 @@ class WebhookReceiver:
         }
         return VerifiedWebhook(body=body, headers=signed, key=key, event=event)
 
+    def _guard_down(self, exc: Exception, where: str) -> Answer:
+        return self.refuse(
+            "guard_unavailable",
+            503,
+            f"the duplicate guard failed ({type(exc).__name__}); retry later",
+            where,
+        )
+
+    def _guard_failed(self, exc: Exception, key: str, *, done: bool) -> None:
+        if done:
+            cost = "a redelivery of it will be handled again"
+        else:
+            cost = "its redeliveries are refused until the guard forgets it"
+        log.error(
+            "the duplicate guard could not %s event %s (%s): %s",
+            "complete" if done else "release",
+            key,
+            type(exc).__name__,
+            cost,
+        )
+
     def _call(self, webhook: VerifiedWebhook) -> Awaitable[object] | object:
         return self._function(webhook if self._handoff is not None else webhook.event)
 
@@ -439,11 +460,13 @@ class WebhookReceiver:
         admitted = self._admit(body, headers, where)
         if isinstance(admitted, Answer):
             return self.finish(admitted, started)
-        guard = self._guard
-        if guard is not None:
-            claim = guard.claim(admitted.key)
-            if inspect.isawaitable(claim):
-                claim = await claim
+        if self._guard is not None:
+            try:
+                claim = self._guard.claim(admitted.key)
+                if inspect.isawaitable(claim):
+                    claim = await claim
+            except Exception as exc:  # noqa: BLE001 - a guard that is down is our trouble
+                return self.finish(self._guard_down(exc, where), started)
             if claim != "new":
                 return self.finish(self._duplicate(claim, admitted), started)
         if self.acknowledge == "on_receipt":
@@ -479,14 +502,18 @@ class WebhookReceiver:
         guard = self._guard
         if guard is None:
             return
-        result = guard.complete(key) if done else guard.release(key)
-        if inspect.isawaitable(result):
-            await result
+        try:
+            result = guard.complete(key) if done else guard.release(key)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:  # noqa: BLE001 - the answer stands; say what it costs
+            self._guard_failed(exc, key, done=done)
 
     async def _enqueue(self, webhook: VerifiedWebhook, where: str) -> Answer:
         queue = self._start()
         try:
             queue.put_nowait(webhook)
+            self._pending += 1
         except asyncio.QueueFull:
             await self._settle(webhook.key, done=False)
             return self.refuse(
@@ -508,6 +535,7 @@ class WebhookReceiver:
             )
         # First use, or the loop that ran the workers is gone (a test client's): start over.
         self._loop = loop
+        self._pending = 0
         self._queue = queue = asyncio.Queue[VerifiedWebhook](self._queue_size)
         self._workers = [
             loop.create_task(self._work(queue), name=f"telnyx-webhook-worker-{i}")
@@ -532,13 +560,13 @@ class WebhookReceiver:
             else:
                 await self._settle(webhook.key, done=True)
             finally:
+                self._pending -= 1
                 queue.task_done()
 
     @property
     def pending(self) -> int:
         """Events accepted in ``on_receipt`` mode and not yet handled (queued or running)."""
-        queue = self._queue
-        return 0 if queue is None else queue._unfinished_tasks  # type: ignore[attr-defined]
+        return self._pending
 
     async def drain(self) -> None:
         """Wait until every event accepted so far has been handled (``on_receipt`` mode).
@@ -611,12 +639,19 @@ class WebhookReceiver:
         self, body: bytes, headers: HeadersLike, *, started: float, where: str = ""
     ) -> Answer:
         """Decide the answer to one request, calling everything synchronously (WSGI)."""
+        if self._closed:
+            return self.finish(
+                self.refuse("closed", 503, "shutting down; retry later", where), started
+            )
         admitted = self._admit(body, headers, where)
         if isinstance(admitted, Answer):
             return self.finish(admitted, started)
         guard = self._guard
         if guard is not None:
-            claim: Any = guard.claim(admitted.key)
+            try:
+                claim: Any = guard.claim(admitted.key)
+            except Exception as exc:  # noqa: BLE001 - a guard that is down is our trouble
+                return self.finish(self._guard_down(exc, where), started)
             if claim != "new":
                 return self.finish(self._duplicate(claim, admitted), started)
         began = time.perf_counter()
@@ -628,15 +663,25 @@ class WebhookReceiver:
                 raise ConfigurationError("on_event/handoff returned an awaitable under WSGI")
         except Exception as exc:  # noqa: BLE001 - any failure means: let Telnyx retry
             self._failed(admitted, exc, began)
-            if guard is not None:
-                guard.release(admitted.key)
+            self._settle_sync(admitted.key, done=False)
             return self.finish(Answer(500, "webhook processing failed"), started)
         seconds = time.perf_counter() - began
         if seconds > TELNYX_ACK_WINDOW:
             self._slow(admitted, seconds)
-        if guard is not None:
-            guard.complete(admitted.key)
+        self._settle_sync(admitted.key, done=True)
         return self.finish(Answer(200), started)
+
+    def _settle_sync(self, key: str, *, done: bool) -> None:
+        guard = self._guard
+        if guard is None:
+            return
+        try:
+            if done:
+                guard.complete(key)
+            else:
+                guard.release(key)
+        except Exception as exc:  # noqa: BLE001 - the answer stands; say what it costs
+            self._guard_failed(exc, key, done=done)
 
     # -- adapters --------------------------------------------------------------------------
 
@@ -645,7 +690,9 @@ class WebhookReceiver:
 
         Call :meth:`close` on shutdown, or use :meth:`add_aiohttp_route`, which does.
         """
-        return _aiohttp_handler(self)
+        from ._aiohttp_web import aiohttp_handler
+
+        return aiohttp_handler(self)
 
     def add_aiohttp_route(self, app: web.Application, path: str) -> None:
         """Route ``POST path`` of an ``aiohttp.web.Application`` here, and close on cleanup.
@@ -690,61 +737,3 @@ class WebhookReceiver:
 
         self.check_sync()
         return django_view(self)
-
-
-def _aiohttp_handler(
-    receiver: WebhookReceiver,
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    # Imported here so code that only verifies (Django, Starlette) never loads aiohttp.web.
-    from aiohttp import web
-    from aiohttp.http_exceptions import HttpProcessingError
-    from aiohttp.web_protocol import RequestPayloadError
-
-    limit = receiver.max_body_size
-
-    async def read_body(request: web.Request) -> bytes | Answer:
-        # aiohttp has already undone gzip/deflate here, so the cap is on the real size, and
-        # reading stops one byte past it: a gzip bomb is never inflated in full.
-        body = bytearray()
-        try:
-            while len(body) <= limit:
-                chunk = await request.content.read(limit + 1 - len(body))
-                if not chunk:
-                    break
-                body += chunk
-        except (RequestPayloadError, HttpProcessingError, ConnectionError) as exc:
-            # A body that is not the gzip/deflate it claims to be, or a cut-off upload.
-            return receiver.refuse(
-                "bad_encoding",
-                400,
-                f"could not read the body ({type(exc).__name__}): is it the Content-Encoding "
-                "it claims?",
-                request.path,
-            )
-        if len(body) > limit:
-            return receiver.too_large(request.path)
-        return bytes(body)
-
-    async def handle_telnyx_webhook(request: web.Request) -> web.StreamResponse:
-        started = time.perf_counter()
-        headers = request.headers
-        answer = receiver.preflight(
-            request.method,
-            headers.get("Content-Length"),
-            headers.get("Content-Encoding"),
-            request.path,
-        )
-        body = await read_body(request) if answer is None else answer
-        if isinstance(body, bytes):
-            answer = await receiver.receive(body, headers, started=started, where=request.path)
-            return web.Response(status=answer.status, text=answer.text, headers=answer.headers)
-        # Refused without reading the whole body: mark it read, or aiohttp drains it after
-        # the answer (and logs a bad gzip's error again, as an "Unhandled exception"), and
-        # close the connection, so what is left of the body is never read as a next request.
-        request.content.feed_eof()
-        answer = receiver.finish(body, started)
-        response = web.Response(status=answer.status, text=answer.text, headers=answer.headers)
-        response.force_close()
-        return response
-
-    return handle_telnyx_webhook

@@ -647,3 +647,68 @@ def test_webhooks_imports_no_web_framework() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+class BrokenGuard:
+    """A shared guard whose store is down for some operations."""
+
+    def __init__(self, *, broken: set[str]) -> None:
+        self.broken = broken
+        self.inner = webhooks.MemoryDuplicateGuard()
+
+    def _maybe_fail(self, name: str) -> None:
+        if name in self.broken:
+            raise ConnectionError("redis down")
+
+    def claim(self, key: str) -> webhooks.Claim:
+        self._maybe_fail("claim")
+        return self.inner.claim(key)
+
+    async def complete(self, key: str) -> None:
+        self._maybe_fail("complete")
+        self.inner.complete(key)
+
+    def release(self, key: str) -> None:
+        self._maybe_fail("release")
+        self.inner.release(key)
+
+
+async def test_a_guard_that_is_down_gets_503_not_a_crash(
+    serve: Serve, session: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """If the shared guard cannot be asked, Telnyx gets 503 (retry later) and nothing runs."""
+    seen: list[object] = []
+    rx = receiver(on_event=seen.append, duplicates=BrokenGuard(broken={"claim"}))
+    url = await serve(rx)
+    status, text, headers = await post(session, url, BODY)
+    assert (status, headers["Retry-After"]) == (503, "1")
+    assert "duplicate guard failed (ConnectionError)" in text
+    assert seen == []
+
+
+@pytest.mark.parametrize("acknowledge", ["after_callback", "on_receipt"])
+async def test_a_guard_that_cannot_record_is_logged_and_the_answer_stands(
+    serve: Serve, session: Any, caplog: pytest.LogCaptureFixture, acknowledge: str
+) -> None:
+    """A failed complete/release is logged with what it costs; handling and answers go on."""
+    calls: list[object] = []
+
+    def flaky(event: webhooks.WebhookEvent) -> None:
+        calls.append(event)
+        if len(calls) == 1:
+            raise RuntimeError("db down")
+
+    guard = BrokenGuard(broken={"complete", "release"})
+    rx = receiver(on_event=flaky, duplicates=guard, acknowledge=acknowledge)
+    url = await serve(rx)
+    with caplog.at_level(logging.ERROR, logger="telnyx_messaging"):
+        first = await post(session, url, BODY)
+        await rx.drain()
+        guard.inner.release(EVENT_ID)  # the store comes back and forgets the stuck key
+        second = await post(session, url, BODY)
+        await rx.drain()
+    assert (first[0], second[0]) == ((500, 200) if acknowledge == "after_callback" else (200, 200))
+    assert len(calls) == 2
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("could not release" in m and "refused until" in m for m in messages)
+    assert any("could not complete" in m and "handled again" in m for m in messages)

@@ -350,3 +350,38 @@ def test_junk_never_gets_a_5xx(
         where="/",
     )
     assert 400 <= answer.status < 500
+
+
+def test_plain_wsgi_survives_a_guard_that_is_down(caplog: pytest.LogCaptureFixture) -> None:
+    """Under WSGI too: a guard that cannot claim gets 503; one that cannot record is logged."""
+
+    class Down:
+        def claim(self, key: str) -> webhooks.Claim:
+            raise ConnectionError("down")
+
+        def complete(self, key: str) -> None:
+            raise ConnectionError("down")
+
+        def release(self, key: str) -> None:
+            raise ConnectionError("down")
+
+    class RecordsNothing(Down):
+        def claim(self, key: str) -> webhooks.Claim:
+            return "new"
+
+    app = make_receiver([], duplicates=Down()).wsgi_app()
+    assert call_wsgi(app, environ_for(BODY, SIGNER.headers(BODY)))[0] == "503 Service Unavailable"
+    app = make_receiver([], duplicates=RecordsNothing()).wsgi_app()
+    with caplog.at_level(logging.ERROR, logger="telnyx_messaging"):
+        assert call_wsgi(app, environ_for(BODY, SIGNER.headers(BODY)))[0] == "200 OK"
+    assert "could not complete" in caplog.records[-1].getMessage()
+
+
+def test_a_closed_receiver_refuses_under_wsgi_too() -> None:
+    """After close(), the WSGI faces answer 503 as the async ones do."""
+    import asyncio
+
+    receiver = make_receiver([])
+    app = receiver.wsgi_app()
+    asyncio.run(receiver.close())
+    assert call_wsgi(app, environ_for(BODY, SIGNER.headers(BODY)))[0] == "503 Service Unavailable"
