@@ -116,9 +116,10 @@ class WebhookMetric:
 
     - ``"verified"``: a webhook passed verification and parsed (``event_type``, ``key``);
     - ``"refused"``: a request was refused; ``reason`` is a short code: ``too_large``,
-      ``bad_encoding``, ``length_required``, ``method``, ``missing_header``,
+      ``bad_encoding``, ``bad_length``, ``length_required``, ``method``, ``missing_header``,
       ``malformed_header``, ``stale``, ``signature_mismatch``, ``bad_body``, ``unreadable``
-      (verified but not a webhook), ``overloaded`` (queue full) or ``closed`` (shutting down);
+      (verified but not a webhook), ``overloaded`` (queue full), ``guard_unavailable`` (the
+      duplicate guard raised) or ``closed`` (shutting down);
     - ``"duplicate"``: a delivery of an event already handled (``reason="done"``) or being
       handled (``reason="processing"``), so not handled again;
     - ``"failed"``: ``on_event`` or ``handoff`` raised; ``reason`` is the exception's class
