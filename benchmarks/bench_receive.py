@@ -45,7 +45,7 @@ async def receive_all(
     receiver: webhooks.WebhookReceiver, batch: list[tuple[bytes, dict[str, str]]]
 ) -> None:
     for body, headers in batch:
-        await receiver.receive(body, headers, started=0.0)
+        await receiver._receive(body, headers, started=0.0)
 
 
 def cpu_per_webhook(events: int, rounds: int) -> tuple[float, float]:

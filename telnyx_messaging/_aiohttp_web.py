@@ -43,7 +43,7 @@ def aiohttp_handler(
                 body += chunk
         except (RequestPayloadError, HttpProcessingError, ConnectionError) as exc:
             # A body that is not the gzip/deflate it claims to be, or a cut-off upload.
-            return receiver.refuse(
+            return receiver._refuse(
                 "bad_encoding",
                 400,
                 f"could not read the body ({type(exc).__name__}): is it the Content-Encoding "
@@ -51,13 +51,13 @@ def aiohttp_handler(
                 request.path,
             )
         if len(body) > limit:
-            return receiver.too_large(request.path)
+            return receiver._too_large(request.path)
         return bytes(body)
 
     async def handle_telnyx_webhook(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         headers = request.headers
-        answer = receiver.preflight(
+        answer = receiver._preflight(
             request.method,
             headers.get("Content-Length"),
             headers.get("Content-Encoding"),
@@ -65,13 +65,13 @@ def aiohttp_handler(
         )
         body = await read_body(request) if answer is None else answer
         if isinstance(body, bytes):
-            answer = await receiver.receive(body, headers, started=started, where=request.path)
+            answer = await receiver._receive(body, headers, started=started, where=request.path)
             return web.Response(status=answer.status, text=answer.text, headers=answer.headers)
         # Refused without reading the whole body: mark it read, or aiohttp drains it after
         # the answer (and logs a bad gzip's error again, as an "Unhandled exception"), and
         # close the connection, so what is left of the body is never read as a next request.
         request.content.feed_eof()
-        answer = receiver.finish(body, started)
+        answer = receiver._finish(body, started)
         response = web.Response(status=answer.status, text=answer.text, headers=answer.headers)
         response.force_close()
         return response

@@ -44,7 +44,7 @@ class ASGIWebhookApp:
             name.decode("latin-1").lower(): value.decode("latin-1")
             for name, value in scope.get("headers", ())
         }
-        answer = receiver.preflight(
+        answer = receiver._preflight(
             scope["method"], headers.get("content-length"), headers.get("content-encoding"), where
         )
         if answer is None:
@@ -52,13 +52,13 @@ class ASGIWebhookApp:
             if raw is None:
                 return  # the client went away: nobody to answer
             try:
-                body = receiver.decode_body(raw, headers.get("content-encoding"), where)
+                body = receiver._decode_body(raw, headers.get("content-encoding"), where)
             except _Refused as refused:
-                answer = receiver.finish(refused.answer, started)
+                answer = receiver._finish(refused.answer, started)
             else:
-                answer = await receiver.receive(body, headers, started=started, where=where)
+                answer = await receiver._receive(body, headers, started=started, where=where)
         else:
-            answer = receiver.finish(answer, started)
+            answer = receiver._finish(answer, started)
         await _answer(send, answer)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

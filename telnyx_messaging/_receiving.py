@@ -274,7 +274,7 @@ class WebhookReceiver:
                 self._metrics_broken = True
                 log.warning("webhook metrics hook raised %s; ignoring it", type(exc).__name__)
 
-    def refuse(self, code: str, status: int, reason: str, where: str = "") -> Answer:
+    def _refuse(self, code: str, status: int, reason: str, where: str = "") -> Answer:
         """Count and log (one line) a refused request, and say what to answer."""
         # One line, whatever the reason quotes (a parse error can span several).
         line = " ".join(reason.split())
@@ -283,12 +283,12 @@ class WebhookReceiver:
         headers = _RETRY_LATER if status == 503 else ()
         return Answer(status, reason, headers)
 
-    def finish(self, answer: Answer, started: float) -> Answer:
+    def _finish(self, answer: Answer, started: float) -> Answer:
         """Report the time to acknowledge and return ``answer``."""
         self._emit("answered", status=answer.status, seconds=time.perf_counter() - started)
         return answer
 
-    def preflight(
+    def _preflight(
         self,
         method: str,
         content_length: str | None,
@@ -298,48 +298,48 @@ class WebhookReceiver:
         """A refusal for what the request line and headers already show, else ``None``.
 
         Only POST; a declared length within the cap; no Content-Encoding but gzip/deflate
-        (what aiohttp undoes itself, and :meth:`decode_body` undoes for ASGI and WSGI).
+        (what aiohttp undoes itself, and :meth:`_decode_body` undoes for ASGI and WSGI).
         """
         if method != "POST":
-            answer = self.refuse("method", 405, f"{method[:16]!r} is not allowed: POST", where)
+            answer = self._refuse("method", 405, f"{method[:16]!r} is not allowed: POST", where)
             return Answer(405, answer.text, (("Allow", "POST"),))
         encoding = (content_encoding or "").strip().lower()
         if encoding not in _ENCODINGS:
-            return self.refuse(
+            return self._refuse(
                 "bad_encoding",
                 415,
                 f"Content-Encoding {encoding[:24]!r} is not supported: send the body as is, "
                 "or gzip/deflate",
                 where,
             )
-        return self.check_length(content_length, where)
+        return self._check_length(content_length, where)
 
-    def check_length(self, content_length: str | None, where: str = "") -> Answer | None:
+    def _check_length(self, content_length: str | None, where: str = "") -> Answer | None:
         """A refusal for a declared body length over the cap (or unreadable), else ``None``."""
         if not content_length:
             return None
         text = content_length.strip()
         if not (text.isascii() and text.isdigit()):
-            return self.refuse(
+            return self._refuse(
                 "bad_length", 400, f"Content-Length {content_length[:24]!r} is not a number", where
             )
         if int(text) > self.max_body_size:
-            return self.too_large(where)
+            return self._too_large(where)
         return None
 
-    def too_large(self, where: str = "") -> Answer:
+    def _too_large(self, where: str = "") -> Answer:
         """Count, log and answer a body over ``max_body_size``."""
-        return self.refuse(
+        return self._refuse(
             "too_large",
             413,
             f"body is larger than {self.max_body_size} bytes; a Telnyx webhook is a few kilobytes",
             where,
         )
 
-    def decode_body(self, raw: bytes, content_encoding: str | None, where: str = "") -> bytes:
-        """Undo gzip/deflate within the size cap, or raise ``_Refused``; after :meth:`preflight`."""
+    def _decode_body(self, raw: bytes, content_encoding: str | None, where: str = "") -> bytes:
+        """Undo gzip/deflate within the size cap, or raise ``_Refused`` (after the preflight)."""
         if len(raw) > self.max_body_size:
-            raise _Refused("too_large", self.too_large(where))
+            raise _Refused("too_large", self._too_large(where))
         encoding = (content_encoding or "").strip().lower()
         if encoding in ("", "identity"):
             return raw
@@ -351,14 +351,14 @@ class WebhookReceiver:
             try:
                 body = inflater.decompress(raw, self.max_body_size + 1)
                 if len(body) > self.max_body_size:
-                    raise _Refused("too_large", self.too_large(where))
+                    raise _Refused("too_large", self._too_large(where))
                 if inflater.eof and not inflater.unused_data:
                     return body
             except zlib.error:
                 continue
         raise _Refused(
             "bad_encoding",
-            self.refuse(
+            self._refuse(
                 "bad_encoding",
                 400,
                 f"body is not valid {encoding} data, as its Content-Encoding says",
@@ -371,11 +371,11 @@ class WebhookReceiver:
         try:
             verify_headers(body, headers, self._keys, tolerance=self._tolerance)
         except WebhookVerificationError as exc:
-            return self.refuse(exc.code, 401, exc.reason, where)
+            return self._refuse(exc.code, 401, exc.reason, where)
         try:
             event = self._parse(body)
         except WebhookParseError as exc:
-            return self.refuse("unreadable", 400, exc.reason, where)
+            return self._refuse("unreadable", 400, exc.reason, where)
         key = duplicate_key(event)
         self._emit("verified", event_type=_event_type(event), key=key)
         signed = {
@@ -385,7 +385,7 @@ class WebhookReceiver:
         return VerifiedWebhook(body=body, headers=signed, key=key, event=event)
 
     def _guard_down(self, exc: Exception, where: str) -> Answer:
-        return self.refuse(
+        return self._refuse(
             "guard_unavailable",
             503,
             f"the duplicate guard failed ({type(exc).__name__}); retry later",
@@ -450,30 +450,32 @@ class WebhookReceiver:
 
     # -- async: aiohttp and ASGI -------------------------------------------------------------
 
-    async def receive(
+    async def _receive(
         self, body: bytes, headers: HeadersLike, *, started: float, where: str = ""
     ) -> Answer:
         """Decide the answer to one request whose body was read (an async adapter calls this)."""
         if self._closed:
-            return self.finish(
-                self.refuse("closed", 503, "shutting down; retry later", where), started
+            return self._finish(
+                self._refuse("closed", 503, "shutting down; retry later", where), started
             )
         admitted = self._admit(body, headers, where)
         if isinstance(admitted, Answer):
-            return self.finish(admitted, started)
+            return self._finish(admitted, started)
         if self._guard is not None:
             try:
                 claim = self._guard.claim(admitted.key)
                 if inspect.isawaitable(claim):
                     claim = await claim
             except Exception as exc:  # noqa: BLE001 - a guard that is down is our trouble
-                return self.finish(self._guard_down(exc, where), started)
+                return self._finish(self._guard_down(exc, where), started)
             if claim != "new":
-                return self.finish(self._duplicate(claim, admitted), started)
+                return self._finish(self._duplicate(claim, admitted), started)
         if self.acknowledge == "on_receipt":
-            return self.finish(await self._enqueue(admitted, where), started)
+            return self._finish(await self._enqueue(admitted, where), started)
         ok = await self._run(admitted)
-        return self.finish(Answer(200) if ok else Answer(500, "webhook processing failed"), started)
+        return self._finish(
+            Answer(200) if ok else Answer(500, "webhook processing failed"), started
+        )
 
     async def _run(self, webhook: VerifiedWebhook) -> bool:
         started = time.perf_counter()
@@ -517,7 +519,7 @@ class WebhookReceiver:
             self._pending += 1
         except asyncio.QueueFull:
             await self._settle(webhook.key, done=False)
-            return self.refuse(
+            return self._refuse(
                 "overloaded",
                 503,
                 f"the webhook queue is full ({self._queue_size} events); retry later",
@@ -616,7 +618,7 @@ class WebhookReceiver:
 
     # -- sync: WSGI ----------------------------------------------------------------------------
 
-    def check_sync(self) -> None:
+    def _check_sync(self) -> None:
         """Refuse, at start-up, a set-up a sync (WSGI) server cannot run."""
         if self.acknowledge == "on_receipt":
             raise ConfigurationError(
@@ -636,25 +638,25 @@ class WebhookReceiver:
                 "a WSGI server cannot await an async duplicate guard: give it plain methods"
             )
 
-    def receive_sync(
+    def _receive_sync(
         self, body: bytes, headers: HeadersLike, *, started: float, where: str = ""
     ) -> Answer:
         """Decide the answer to one request, calling everything synchronously (WSGI)."""
         if self._closed:
-            return self.finish(
-                self.refuse("closed", 503, "shutting down; retry later", where), started
+            return self._finish(
+                self._refuse("closed", 503, "shutting down; retry later", where), started
             )
         admitted = self._admit(body, headers, where)
         if isinstance(admitted, Answer):
-            return self.finish(admitted, started)
+            return self._finish(admitted, started)
         guard = self._guard
         if guard is not None:
             try:
                 claim: Any = guard.claim(admitted.key)
             except Exception as exc:  # noqa: BLE001 - a guard that is down is our trouble
-                return self.finish(self._guard_down(exc, where), started)
+                return self._finish(self._guard_down(exc, where), started)
             if claim != "new":
-                return self.finish(self._duplicate(claim, admitted), started)
+                return self._finish(self._duplicate(claim, admitted), started)
         began = time.perf_counter()
         try:
             result = self._call(admitted)
@@ -665,12 +667,12 @@ class WebhookReceiver:
         except Exception as exc:  # noqa: BLE001 - any failure means: let Telnyx retry
             self._failed(admitted, exc, began)
             self._settle_sync(admitted.key, done=False)
-            return self.finish(Answer(500, "webhook processing failed"), started)
+            return self._finish(Answer(500, "webhook processing failed"), started)
         seconds = time.perf_counter() - began
         if seconds > TELNYX_ACK_WINDOW:
             self._slow(admitted, seconds)
         self._settle_sync(admitted.key, done=True)
-        return self.finish(Answer(200), started)
+        return self._finish(Answer(200), started)
 
     def _settle_sync(self, key: str, *, done: bool) -> None:
         guard = self._guard
@@ -722,19 +724,19 @@ class WebhookReceiver:
         """A plain WSGI app, for any WSGI server or ``DispatcherMiddleware``."""
         from ._wsgi import WSGIWebhookApp
 
-        self.check_sync()
+        self._check_sync()
         return WSGIWebhookApp(self)
 
     def flask_view(self) -> Callable[[], Any]:
         """A Flask view: ``app.add_url_rule(path, view_func=..., methods=["POST"])``."""
         from ._wsgi import flask_view
 
-        self.check_sync()
+        self._check_sync()
         return flask_view(self)
 
     def django_view(self) -> Callable[[Any], Any]:
         """A Django view (CSRF-exempt: the signature authenticates it), for ``path(...)``."""
         from ._wsgi import django_view
 
-        self.check_sync()
+        self._check_sync()
         return django_view(self)

@@ -34,9 +34,9 @@ def receive_from_stream(
 ) -> Answer:
     """Read a request body from a WSGI-style stream and decide the answer."""
     started = time.perf_counter()
-    answer = receiver.preflight(method, content_length, content_encoding, where)
+    answer = receiver._preflight(method, content_length, content_encoding, where)
     if answer is not None:
-        return receiver.finish(answer, started)
+        return receiver._finish(answer, started)
     limit = receiver.max_body_size
     if content_length:
         wanted = int(content_length)  # preflight checked it is digits, at most the cap
@@ -44,8 +44,8 @@ def receive_from_stream(
         wanted = limit + 1  # the server ends the stream itself (chunked uploads)
     else:
         # PEP 3333: without a length, reading may block forever.
-        answer = receiver.refuse("length_required", 411, "send a Content-Length", where)
-        return receiver.finish(answer, started)
+        answer = receiver._refuse("length_required", 411, "send a Content-Length", where)
+        return receiver._finish(answer, started)
     chunks = bytearray()
     while len(chunks) < wanted:
         chunk = read(wanted - len(chunks))
@@ -53,10 +53,10 @@ def receive_from_stream(
             break
         chunks += chunk
     try:
-        body = receiver.decode_body(bytes(chunks), content_encoding, where)
+        body = receiver._decode_body(bytes(chunks), content_encoding, where)
     except _Refused as refused:
-        return receiver.finish(refused.answer, started)
-    return receiver.receive_sync(body, headers, started=started, where=where)
+        return receiver._finish(refused.answer, started)
+    return receiver._receive_sync(body, headers, started=started, where=where)
 
 
 class _EnvironHeaders:

@@ -468,7 +468,7 @@ async def test_a_gzip_bomb_is_refused_at_the_cap() -> None:
     rx = receiver(max_body_size=1024)
     bomb = gzip.compress(b"0" * 50_000_000)
     with pytest.raises(_receiving._Refused) as info:
-        rx.decode_body(bomb[:1024], "gzip")
+        rx._decode_body(bomb[:1024], "gzip")
     assert info.value.answer.status == 413
 
 
@@ -554,19 +554,19 @@ async def test_a_verified_body_that_is_no_webhook_gets_400(serve: Serve, session
 def test_the_pure_checks_refuse_what_adapters_pass_on() -> None:
     """Bad Content-Length, other encodings and other methods are refused before reading."""
     rx = receiver()
-    assert rx.preflight("GET", None) == _receiving.Answer(
+    assert rx._preflight("GET", None) == _receiving.Answer(
         405, "'GET' is not allowed: POST", (("Allow", "POST"),)
     )
-    assert rx.preflight("POST", "12x") is not None
-    assert rx.preflight("POST", "", "Identity") is None
-    assert rx.check_length("1" * 40) is not None
-    refused = rx.preflight("POST", "10", "br")
+    assert rx._preflight("POST", "12x") is not None
+    assert rx._preflight("POST", "", "Identity") is None
+    assert rx._check_length("1" * 40) is not None
+    refused = rx._preflight("POST", "10", "br")
     assert refused is not None
     assert refused.status == 415
     with pytest.raises(_receiving._Refused) as info:
-        rx.decode_body(gzip.compress(b"x") + b"trailing junk", "gzip")
+        rx._decode_body(gzip.compress(b"x") + b"trailing junk", "gzip")
     assert info.value.answer.status == 400
-    assert rx.decode_body(zlib.compress(b"abc")[2:-4], "deflate") == b"abc"  # raw deflate
+    assert rx._decode_body(zlib.compress(b"abc")[2:-4], "deflate") == b"abc"  # raw deflate
 
 
 # -- building ------------------------------------------------------------------------------
@@ -617,7 +617,7 @@ async def test_a_cancelled_delivery_releases_its_event() -> None:
     guard = webhooks.MemoryDuplicateGuard()
     rx = receiver(on_event=hangs, duplicates=guard)
     task = asyncio.create_task(
-        rx.receive(BODY, SIGNER.headers(BODY), started=asyncio.get_running_loop().time())
+        rx._receive(BODY, SIGNER.headers(BODY), started=asyncio.get_running_loop().time())
     )
     await started.wait()
     task.cancel()

@@ -105,7 +105,7 @@ def test_the_metrics_recipe_counts() -> None:
 
     async def deliver() -> None:
         for headers in (SIGNER.headers(RECEIVED), SIGNER.headers(RECEIVED), {}):
-            await receiver.receive(RECEIVED, headers, started=time.perf_counter())
+            await receiver._receive(RECEIVED, headers, started=time.perf_counter())
 
     asyncio.run(deliver())
     assert namespace["counts"] == {
