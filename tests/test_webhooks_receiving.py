@@ -477,6 +477,8 @@ async def test_a_gzip_bomb_is_refused_at_the_cap() -> None:
     [
         ({}, "missing_header"),
         (WebhookSigner().headers(BODY), "signature_mismatch"),
+        (SIGNER.headers(BODY.replace(b"Hello", b"Jello")), "signature_mismatch"),  # tampered
+        ({**SIGNER.headers(b"\x00junk"), "telnyx-timestamp": "\u0661\u0662"}, "malformed_header"),
         (SIGNER.headers(BODY, timestamp=1), "stale"),
         ({**SIGNER.headers(BODY), "telnyx-timestamp": "soon"}, "malformed_header"),
         ({**SIGNER.headers(BODY), "telnyx-signature-ed25519": "é" * 88}, "malformed_header"),
