@@ -102,24 +102,23 @@ def django_client() -> Iterator[tuple[Poster, list[Any]]]:
     import django
     from django.conf import settings
 
-    seen: list[Any] = []
-    urls = types.ModuleType("telnyx_test_urls")
-    sys.modules[urls.__name__] = urls
-    if not settings.configured:
+    if not settings.configured:  # whoever configures Django first, these tests bring their own
         settings.configure(
-            ROOT_URLCONF=urls.__name__,
             ALLOWED_HOSTS=["testserver"],
-            MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"],
             SECRET_KEY="webhook-tests-only",
             USE_TZ=True,
         )
         django.setup()
     from django.test import Client
-    from django.urls import path
+    from django.test.utils import override_settings
+    from django.urls import clear_url_caches, path
 
+    seen: list[Any] = []
+    urls = types.ModuleType("telnyx_webhook_test_urls")
     urls.urlpatterns = [  # type: ignore[attr-defined]
         path("webhooks/telnyx", make_receiver(seen).django_view()),
     ]
+    sys.modules[urls.__name__] = urls
     client = Client(enforce_csrf_checks=True)
 
     def post(body: bytes, headers: dict[str, str]) -> tuple[int, str]:
@@ -128,7 +127,12 @@ def django_client() -> Iterator[tuple[Poster, list[Any]]]:
         )
         return response.status_code, response.content.decode()
 
-    yield post, seen
+    with override_settings(
+        ROOT_URLCONF=urls.__name__,
+        MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"],
+    ):
+        yield post, seen
+    clear_url_caches()
     del sys.modules[urls.__name__]
 
 
