@@ -22,7 +22,7 @@ __all__ = ["aiohttp_handler"]
 
 def aiohttp_handler(
     receiver: WebhookReceiver,
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     """An ``aiohttp.web`` handler that reads the body within the cap and asks ``receiver``."""
     # Imported here so code that only verifies (Django, Starlette) never loads aiohttp.web.
     from aiohttp import web
@@ -54,7 +54,7 @@ def aiohttp_handler(
             return receiver._too_large(request.path)
         return bytes(body)
 
-    async def handle_telnyx_webhook(request: web.Request) -> web.StreamResponse:
+    async def handle_telnyx_webhook(request: web.Request) -> web.Response:
         started = time.perf_counter()
         headers = request.headers
         answer = receiver._preflight(

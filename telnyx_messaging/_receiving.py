@@ -688,7 +688,7 @@ class WebhookReceiver:
 
     # -- adapters --------------------------------------------------------------------------
 
-    def aiohttp_handler(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def aiohttp_handler(self) -> Callable[[web.Request], Awaitable[web.Response]]:
         """An ``aiohttp.web`` handler for ``app.router.add_post(path, ...)``.
 
         Call :meth:`close` on shutdown, or use :meth:`add_aiohttp_route`, which does.

@@ -351,7 +351,7 @@ def aiohttp_handler(
     *,
     public_key: PublicKeyInput,
     tolerance: float | None = _DEFAULT_TOLERANCE,
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     """An ``aiohttp.web`` request handler that verifies each webhook and hands it on.
 
     ::
