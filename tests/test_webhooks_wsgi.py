@@ -389,3 +389,58 @@ def test_a_closed_receiver_refuses_under_wsgi_too() -> None:
     app = receiver.wsgi_app()
     asyncio.run(receiver.close())
     assert call_wsgi(app, environ_for(BODY, SIGNER.headers(BODY)))[0] == "503 Service Unavailable"
+
+
+def test_a_threaded_wsgi_server_handles_concurrent_duplicates_once() -> None:
+    """Over real HTTP, ten threads delivering one event at once run the callback once."""
+    import http.client
+    import socketserver
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    calls: list[object] = []
+    entered = threading.Barrier(2, timeout=10)
+
+    def slow(event: webhooks.WebhookEvent) -> None:
+        calls.append(event)
+        entered.wait()  # hold the first delivery until a duplicate has been answered
+
+    app = webhooks.WebhookReceiver(on_event=slow, public_key=SIGNER.public_key).wsgi_app()
+    server = make_server(
+        "127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=QuietHandler
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def deliver() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        try:
+            connection.request("POST", "/", body=BODY, headers=SIGNER.headers(BODY))
+            status = connection.getresponse().status
+        finally:
+            connection.close()
+        with lock:
+            statuses.append(status)
+            if status == 503 and entered.n_waiting:
+                entered.wait()  # a duplicate was refused while the first ran: let it finish
+
+    threads = [threading.Thread(target=deliver) for _ in range(10)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(calls) == 1
+    assert len(statuses) == 10
+    assert set(statuses) == {200, 503}  # the first and later duplicates 200; concurrent ones 503
