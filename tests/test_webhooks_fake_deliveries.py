@@ -34,8 +34,7 @@ async def serve(receiver: webhooks.WebhookReceiver) -> tuple[str, web.AppRunner]
 async def test_a_3_second_callback_and_the_fakes_retries(
     fake: FakeTelnyx, acknowledge: webhooks.Acknowledge
 ) -> None:
-    """On receipt: one attempt per event and each handled once; after the callback, Telnyx
-    retries the slow event, and the duplicate guard still handles it only once."""
+    """On receipt each event is delivered once; after the callback, retried yet handled once."""
     handled: list[str] = []
 
     async def slow(event: webhooks.WebhookEvent) -> None:
