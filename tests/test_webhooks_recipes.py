@@ -94,6 +94,44 @@ def test_the_flask_recipe_answers() -> None:
     assert (ok.status_code, stale.status_code) == (200, 401)
 
 
+def test_the_django_recipe_answers() -> None:
+    """The docs' Django URLconf answers a signed webhook 200 and a forged one 401, CSRF on."""
+    pytest.importorskip("django")
+    import sys
+    import types
+
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(ALLOWED_HOSTS=["testserver"], SECRET_KEY="docs-tests", USE_TZ=True)
+        django.setup()
+    from django.test import Client
+    from django.test.utils import override_settings
+    from django.urls import clear_url_caches
+
+    namespace = run(fresh_namespace(), *SECTIONS["Django"])
+    urls = types.ModuleType("telnyx_webhook_docs_urls")
+    urls.urlpatterns = namespace["urlpatterns"]  # type: ignore[attr-defined]
+    sys.modules[urls.__name__] = urls
+    try:
+        with override_settings(
+            ROOT_URLCONF=urls.__name__, MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"]
+        ):
+            client = Client(enforce_csrf_checks=True)
+            kwargs = {"content_type": "application/json"}
+            ok = client.post(
+                "/webhooks/telnyx", RECEIVED, headers=SIGNER.headers(RECEIVED), **kwargs
+            )
+            forged = client.post(
+                "/webhooks/telnyx", RECEIVED, headers=WebhookSigner().headers(RECEIVED), **kwargs
+            )
+    finally:
+        clear_url_caches()
+        del sys.modules[urls.__name__]
+    assert (ok.status_code, forged.status_code) == (200, 401)
+
+
 def test_the_metrics_recipe_counts() -> None:
     """The docs' metrics hook counts what happened and times each answer."""
     namespace = run(
