@@ -35,6 +35,7 @@ from ._errors import (
     WebhookParseError,
     WebhookVerificationError,
 )
+from ._events import parse
 from ._signature import (
     DEFAULT_TOLERANCE,
     SIGNATURE_HEADER,
@@ -50,7 +51,7 @@ from ._signature import (
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from .webhooks import WebhookEvent
+    from ._events import WebhookEvent
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
@@ -203,8 +204,6 @@ class WebhookReceiver:
         workers: int = 4,
         metrics: Callable[[WebhookMetric], object] | None = None,
     ) -> None:
-        from .webhooks import parse  # the event classes live beside webhooks.py
-
         self._keys = load_public_keys(public_key)
         check_arguments(tolerance, None)
         if (on_event is None) == (handoff is None):
@@ -244,7 +243,6 @@ class WebhookReceiver:
             )
         if metrics is not None and not callable(metrics):
             raise InvalidArgumentError(f"metrics must be callable, got {metrics!r}")
-        self._parse = parse
         self._handoff = handoff
         # The one function to call, and what it takes: the event, or the whole webhook.
         self._function: Callable[[Any], Awaitable[object] | object] = handoff or on_event  # type: ignore[assignment]
@@ -373,7 +371,7 @@ class WebhookReceiver:
         except WebhookVerificationError as exc:
             return self._refuse(exc.code, 401, exc.reason, where)
         try:
-            event = self._parse(body)
+            event = parse(body)
         except WebhookParseError as exc:
             return self._refuse("unreadable", 400, exc.reason, where)
         key = duplicate_key(event)
