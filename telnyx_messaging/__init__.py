@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         APIResponseValidationError,
         APIStatusError,
         APITimeoutError,
+        Attempt,
         AuthenticationError,
         BadRequestError,
         ConfigurationError,
@@ -40,12 +41,14 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseTooLargeError,
         TelnyxError,
         UnprocessableEntityError,
         WebhookConfigurationError,
         WebhookParseError,
         WebhookVerificationError,
     )
+    from ._http import new_idempotency_key
     from ._mock_transport import MockTransport
     from ._models import (
         Address,
@@ -69,6 +72,7 @@ if TYPE_CHECKING:
     from ._request import AsyncTransport, Request
     from ._request_loop import capture_responses
     from ._response import Response
+    from ._retry import set_instant_retries
     from ._transport import AiohttpTransport
     from ._version import __version__
 
@@ -83,6 +87,7 @@ __all__ = [
     "AsyncClient",
     "AsyncPager",
     "AsyncTransport",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
     "BulkUpdate",
@@ -111,6 +116,7 @@ __all__ = [
     "Recipient",
     "Request",
     "Response",
+    "ResponseTooLargeError",
     "TelnyxError",
     "Timeout",
     "UnprocessableEntityError",
@@ -120,6 +126,8 @@ __all__ = [
     "WhatsAppMessage",
     "__version__",
     "capture_responses",
+    "new_idempotency_key",
+    "set_instant_retries",
 ]
 
 _ERRORS = "._errors"
@@ -137,6 +145,7 @@ _LAZY_NAMES: dict[str, str] = {
     "AsyncClient": "._client",
     "AsyncPager": "._pagination",
     "AsyncTransport": "._request",
+    "Attempt": _ERRORS,
     "AuthenticationError": _ERRORS,
     "BadRequestError": _ERRORS,
     "BulkUpdate": _MODELS,
@@ -165,6 +174,7 @@ _LAZY_NAMES: dict[str, str] = {
     "Recipient": _MODELS,
     "Request": "._request",
     "Response": "._response",
+    "ResponseTooLargeError": _ERRORS,
     "TelnyxError": _ERRORS,
     "Timeout": "._client",
     "UnprocessableEntityError": _ERRORS,
@@ -174,6 +184,8 @@ _LAZY_NAMES: dict[str, str] = {
     "WhatsAppMessage": _MODELS,
     "__version__": "._version",  # importlib.metadata alone is ~100 modules
     "capture_responses": "._request_loop",
+    "new_idempotency_key": "._http",
+    "set_instant_retries": "._retry",
 }
 _SUBMODULES = frozenset({"testing", "webhooks"})
 
