@@ -11,9 +11,6 @@ from aiohttp import web
 from telnyx_messaging import AsyncClient, webhooks
 from telnyx_messaging.testing import FakeTelnyx
 
-if not hasattr(FakeTelnyx, "deliveries"):  # pragma: no cover - until the fake delivers webhooks
-    pytest.skip("this FakeTelnyx does not deliver webhooks", allow_module_level=True)
-
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelnyx]:
