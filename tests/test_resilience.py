@@ -31,6 +31,7 @@ from telnyx_messaging import (
     APITimeoutError,
     AsyncClient,
     ConfigurationError,
+    ConflictError,
     InternalServerError,
     InvalidArgumentError,
     RateLimitError,
@@ -192,6 +193,30 @@ async def test_final_status_is_attempted_once(
     assert caught.value.attempts == 1
     assert "attempts" not in str(caught.value)
     assert len(fake.requests) == 1
+
+
+async def test_a_send_to_an_opted_out_recipient_is_attempted_once(
+    client: AsyncClient, fake: FakeTelnyx
+) -> None:
+    """After an inbound STOP, the fake's 409 with error 40300 is raised after one attempt."""
+    fake.receive(from_=SMS["to"], to=SMS["from_"], text="STOP")
+    inbound = set(fake.messages)  # the STOP itself
+
+    with pytest.raises(ConflictError) as caught:
+        await client.messages.send(**SMS)
+
+    assert caught.value.status == 409
+    assert caught.value.codes == ("40300",)
+    assert caught.value.attempts == 1
+    assert "attempts" not in str(caught.value)
+    assert len(fake.requests) == 1
+    assert set(fake.messages) == inbound
+
+    fake.receive(from_=SMS["to"], to=SMS["from_"], text="START")
+    inbound = set(fake.messages)
+    msg = await client.messages.send(**SMS)  # the block is lifted: sent at once
+    assert set(fake.messages) - inbound == {msg.id}
+    assert len(fake.requests) == 2
 
 
 async def test_should_retry_true_retries_a_400(client: AsyncClient, fake: FakeTelnyx) -> None:
