@@ -2,8 +2,8 @@
 
 Each fault test pins three things: what the caller gets, how many attempts reached the server
 (``fake.requests``), and that every attempt of one send carried the same Idempotency-Key and
-the same bytes. Stamina's testing mode (conftest) skips the sleeps but keeps the attempts; the
-few tests of a real wait switch it off themselves and keep the waits tiny.
+the same bytes. ``set_instant_retries()`` (conftest) skips the sleeps but keeps the attempts;
+the few tests of a real wait switch it off themselves and keep the waits tiny.
 """
 
 from __future__ import annotations
