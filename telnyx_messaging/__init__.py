@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         ResponseTooLargeError,
         TelnyxError,
         UnprocessableEntityError,
+        WebhookConfigurationError,
         WebhookParseError,
         WebhookVerificationError,
     )
@@ -119,6 +120,7 @@ __all__ = [
     "TelnyxError",
     "Timeout",
     "UnprocessableEntityError",
+    "WebhookConfigurationError",
     "WebhookParseError",
     "WebhookVerificationError",
     "WhatsAppMessage",
@@ -176,6 +178,7 @@ _LAZY_NAMES: dict[str, str] = {
     "TelnyxError": _ERRORS,
     "Timeout": "._client",
     "UnprocessableEntityError": _ERRORS,
+    "WebhookConfigurationError": _ERRORS,
     "WebhookParseError": _ERRORS,
     "WebhookVerificationError": _ERRORS,
     "WhatsAppMessage": _MODELS,
