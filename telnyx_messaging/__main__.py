@@ -214,7 +214,11 @@ def _run_server(args: argparse.Namespace) -> int:  # pragma: no cover - runs unt
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    # argparse would report a ValueError as "invalid _positive value", naming this function.
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
     return value

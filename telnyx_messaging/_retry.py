@@ -1,9 +1,10 @@
 """When to retry and how long to wait: pure decisions over statuses, headers and errors, no I/O.
 
 Policy (docs/resilience.md): connection failures, timeouts and 408/409/429/500/502/503/504 are
-retried, as is anything the server marks ``x-should-retry: true``; ``x-should-retry: false`` and
-every other 4xx are final. The server's own wait (``retry-after-ms``, ``Retry-After``,
-``x-ratelimit-reset``) wins over our backoff.
+retried, as is anything the server marks ``x-should-retry: true``; ``x-should-retry: false``,
+a 409 saying the recipient opted out (error 40300) and every other 4xx are final. The
+server's own wait (``retry-after-ms``, ``Retry-After``, ``x-ratelimit-reset``) wins over our
+backoff.
 
 The loop that applies these rules is ours (``_request_loop.py``): a retry library would log
 through its own logger, and it cost a send more than the loop does. :func:`set_instant_retries`
@@ -16,13 +17,14 @@ import contextlib
 import random
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 
 from ._errors import APIConnectionError, APIError, APIStatusError
 
 __all__ = [
+    "OPTED_OUT_CODE",
     "RETRYABLE_STATUSES",
     "backoff_seconds",
     "is_retryable",
@@ -38,17 +40,31 @@ __all__ = [
 # the same Idempotency-Key so Telnyx accepts the message once.
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 
+# https://developers.telnyx.com/api/errors/40300: "40300 - Blocked due to STOP message ...
+# HTTP Status - 409 ... Messages cannot be sent from {src} to {dst} due to an existing block
+# rule"; the fix is for the recipient to text START. A 409 is otherwise a passing conflict,
+# but this one stands until the recipient acts, so asking again only repeats the refusal.
+OPTED_OUT_CODE = "40300"
+
 INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 JITTER = 0.5
 
 
-def is_retryable_status(status: int, headers: Mapping[str, str]) -> bool:
-    """Whether an error answer is worth another attempt; ``x-should-retry`` has the last word."""
+def is_retryable_status(
+    status: int, headers: Mapping[str, str], codes: Collection[str] = ()
+) -> bool:
+    """Whether an error answer is worth another attempt; ``x-should-retry`` has the last word.
+
+    ``codes`` are Telnyx's error codes from the body: a 409 carrying :data:`OPTED_OUT_CODE`
+    is final.
+    """
     should = headers.get("x-should-retry")
     if should == "true":
         return True
     if should == "false":
+        return False
+    if status == 409 and OPTED_OUT_CODE in codes:
         return False
     return status in RETRYABLE_STATUSES
 
@@ -56,7 +72,7 @@ def is_retryable_status(status: int, headers: Mapping[str, str]) -> bool:
 def is_retryable(exc: BaseException) -> bool:
     """Whether another attempt may succeed where this one failed."""
     if isinstance(exc, APIStatusError):
-        return is_retryable_status(exc.status, exc.headers)
+        return is_retryable_status(exc.status, exc.headers, exc.codes)
     return isinstance(exc, APIConnectionError)
 
 

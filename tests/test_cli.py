@@ -121,3 +121,12 @@ def test_demo_message_count_must_be_positive(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         main(["demo", "--messages", "0"])
     assert "must be 1 or more" in capsys.readouterr().err
+
+
+def test_demo_message_count_must_be_a_number(capsys: pytest.CaptureFixture[str]) -> None:
+    """--messages abc is a usage error naming what was given, not our parser function."""
+    with pytest.raises(SystemExit):
+        main(["demo", "--messages", "abc"])
+    err = capsys.readouterr().err
+    assert "must be a whole number, not 'abc'" in err
+    assert "_positive" not in err

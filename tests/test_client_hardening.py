@@ -770,10 +770,10 @@ async def test_instant_retries_can_be_switched_off_and_restored(fake: FakeTelnyx
             started = time.monotonic()
             await client.messages.send(**SMS)
             assert time.monotonic() - started >= 0.2
-        fake.fail_next(Respond(503, headers={"retry-after-ms": "5000"}))
+        fake.fail_next(Respond(503, headers={"retry-after-ms": "30000"}))
         started = time.monotonic()
         await client.messages.send(**SMS)  # instant again: conftest's setting is back
-        assert time.monotonic() - started < 4
+        assert time.monotonic() - started < 10  # not the 30 s asked; wide for a loaded machine
 
 
 def test_stamina_is_not_a_dependency() -> None:
