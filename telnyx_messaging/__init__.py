@@ -13,6 +13,7 @@ signer for your tests in :mod:`telnyx_messaging.testing`.
 
 from __future__ import annotations
 
+from ._bulk import BulkSend, BulkStats, SendResult
 from ._client import AsyncClient, Timeout, capture_responses
 from ._errors import (
     APIConnectionError,
@@ -66,6 +67,8 @@ __all__ = [
     "AsyncPager",
     "AuthenticationError",
     "BadRequestError",
+    "BulkSend",
+    "BulkStats",
     "BulkUpdate",
     "ConfigurationError",
     "ConflictError",
@@ -88,6 +91,7 @@ __all__ = [
     "PhoneNumberMessagingSettings",
     "RateLimitError",
     "Response",
+    "SendResult",
     "TelnyxError",
     "Timeout",
     "UnprocessableEntityError",

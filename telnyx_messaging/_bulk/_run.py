@@ -1,0 +1,739 @@
+"""``client.messages.send_many``: fan out one send per input row, with exactly one result each.
+
+How a run is built (docs/bulk.md tells it from the user's side):
+
+- A **feeder** task reads rows lazily, never more than a window ahead of what the caller has
+  taken, so a generator of a million rows is never held in memory.
+- ``concurrency`` **worker** tasks take rows from a queue, wait for their turn (the 429 pause,
+  the rate buckets), make ONE attempt through a copy of the client with retries off, and
+  either hand back a result or put the row back: a row waiting to retry is a timer, not a
+  worker, so it holds no slot. Every attempt of a row carries the row's Idempotency-Key.
+- Results go to the caller through a queue, in the order sends finish.
+- Stopping (the caller left the loop, raised, or was cancelled; or the input failed): no new
+  attempt starts, attempts in flight finish (or time out), every task is awaited, and the run
+  lists the rows it never started and those it left unfinished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import os
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from attrs import field, frozen
+
+from telnyx_messaging._errors import (
+    APIError,
+    APIStatusError,
+    ConfigurationError,
+    InvalidArgumentError,
+    RateLimitError,
+    TelnyxError,
+)
+from telnyx_messaging._http import new_idempotency_key
+from telnyx_messaging._models import Message, WhatsAppMessage
+from telnyx_messaging._retry import backoff_seconds, is_retryable, server_wait
+
+from ._journal import FAILED, SENT, Entry, Journal, row_hash
+from ._pacing import Pacer, check_rate
+
+if TYPE_CHECKING:
+    from telnyx_messaging._resources.messages import Messages
+
+__all__ = ["BulkSend", "BulkStats", "SendResult", "Via"]
+
+#: The ``messages`` methods a run can send with: every one that creates a message.
+Via = Literal[
+    "send",
+    "send_long_code",
+    "send_short_code",
+    "send_number_pool",
+    "schedule",
+    "send_group_mms",
+    "send_whatsapp",
+]
+_VIA: tuple[str, ...] = Via.__args__  # type: ignore[attr-defined]
+
+Rows = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
+
+#: How many rows past those the caller has taken the run may hold, on top of 2 x concurrency.
+_LOOKAHEAD = 256
+#: New rows whose keys are committed to the journal in one transaction, at most.
+_JOURNAL_BATCH = 64
+#: Seconds of history behind ``BulkStats.rate``.
+_RATE_WINDOW = 10.0
+
+
+@frozen
+class SendResult:
+    """The outcome of one input row. Every row the run reads gets exactly one.
+
+    ``index`` is the row's 0-based position in the input and ``params`` the mapping it gave.
+    When ``ok``, ``message`` is the :class:`~telnyx_messaging.Message` Telnyx queued (``None``
+    for a row finished by an earlier run of the same journal, see ``resumed``); otherwise
+    ``error`` is what failed it, usually a :class:`~telnyx_messaging.TelnyxError`.
+    ``attempts`` counts HTTP attempts (0 when the row was refused before sending).
+
+    .. versionadded:: 0.2.0
+    """
+
+    index: int
+    params: Mapping[str, Any] = field(repr=False)
+    ok: bool
+    message: Message | WhatsAppMessage | None = field(repr=False)
+    error: Exception | None
+    attempts: int
+    #: The key every attempt of this row carried (``None`` if it was never sent).
+    idempotency_key: str | None = field(repr=False)
+    #: The message's id; kept by the journal, so also set for ``resumed`` rows.
+    message_id: str | None
+    #: Telnyx's error code (``"40310"``...) or, for failures without one, ``None``.
+    error_code: str | None = field(repr=False)
+    #: Telnyx's error title, or a short description of a failure Telnyx did not describe.
+    error_title: str | None = field(repr=False)
+    #: True when the outcome comes from the journal of an earlier run: nothing was sent now.
+    resumed: bool = False
+
+
+@frozen
+class BulkStats:
+    """A snapshot of a run's progress (``run.stats``, and what the progress hook receives).
+
+    .. versionadded:: 0.2.0
+    """
+
+    #: Rows in the input, when known (a sized input, or ``total=``).
+    total: int | None
+    #: Rows taken from the input so far.
+    read: int
+    #: Rows sent in this run.
+    sent: int
+    #: Rows that failed in this run.
+    failed: int
+    #: Rows finished by an earlier run of the same journal (nothing sent now).
+    skipped: int
+    #: HTTP requests in flight now.
+    in_flight: int
+    #: Rows waiting out a backoff before their next attempt.
+    retrying: int
+    #: HTTP attempts made, retries included.
+    attempts: int
+    #: Seconds since the run started.
+    elapsed: float
+    #: Rows finished per second over the last few seconds.
+    rate: float
+    #: Whether a 429 has every worker paused right now.
+    paused: bool
+    #: Seconds the run spent paused by 429s, all workers together.
+    paused_seconds: float
+    #: How many 429 pauses there were.
+    pauses: int
+
+    @property
+    def done(self) -> int:
+        """Rows with a result: sent, failed or skipped."""
+        return self.sent + self.failed + self.skipped
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current rate, when the total is known and the rate is not 0."""
+        if self.total is None or self.rate <= 0:
+            return None
+        return max(0, self.total - self.done) / self.rate
+
+
+class _Row:
+    """A row on its way: what to send, with which key, how often it was tried."""
+
+    __slots__ = ("attempts", "index", "kwargs", "params", "sender")
+
+    def __init__(self, index: int, params: Mapping[str, Any], kwargs: dict[str, Any]) -> None:
+        self.index = index
+        self.params = params
+        self.kwargs = kwargs
+        sender = kwargs.get("from_")
+        self.sender = sender if isinstance(sender, str) else None
+        self.attempts = 0
+
+
+_END = object()
+
+
+def _describe(exc: Exception) -> tuple[str | None, str]:
+    """Telnyx's code and title for a failure, or a short title of our own."""
+    if isinstance(exc, APIStatusError):
+        for detail in exc.errors:
+            if detail.code is not None or detail.title is not None:
+                return detail.code, detail.title or f"HTTP {exc.status}"
+        return None, f"HTTP {exc.status}"
+    if isinstance(exc, APIError):
+        return None, type(exc).__name__
+    return None, str(exc) or type(exc).__name__
+
+
+def _max_connections(messages: Messages) -> int | None:
+    # The pool the client opened itself; None when unknown (a borrowed session).
+    client = messages._client
+    transport = getattr(getattr(client, "_shared", None), "transport", None)
+    if transport is None or not getattr(transport, "_owns_session", False):
+        return None
+    limit = getattr(transport, "_max_connections", None)
+    return limit if isinstance(limit, int) else None
+
+
+class BulkSend:
+    """A running fan-out; made by :meth:`Messages.send_many`, used as ``async with ... as run``.
+
+    ``async for result in run`` yields one :class:`SendResult` per input row, in the order the
+    sends finish. ``run.stats`` says how far it got. Leaving the ``async with`` (normally, by
+    ``break``, an exception or cancellation) stops the run: no new send starts, sends in flight
+    finish or time out, every task ends; then :attr:`not_started`, :attr:`unfinished` and
+    :attr:`leftover_results` say what was left.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(
+        self,
+        messages: Messages,
+        rows: Rows,
+        *,
+        via: Via = "send",
+        concurrency: int = 50,
+        rate: float | None = None,
+        per_sender_rate: float | None = None,
+        max_attempts: int | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        retry_failed: bool = False,
+        on_progress: Callable[[BulkStats], object] | None = None,
+        progress_interval: float = 1.0,
+        total: int | None = None,
+    ) -> None:
+        if via not in _VIA:
+            raise InvalidArgumentError(f"via must be one of {', '.join(_VIA)}; got {via!r}")
+        if not isinstance(rows, (Iterable, AsyncIterable)) or isinstance(rows, (str, bytes)):
+            raise InvalidArgumentError(
+                "rows must be an iterable or async iterable of mappings of "
+                f"messages.{via} keyword arguments, got {type(rows).__name__}"
+            )
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidArgumentError(
+                f"concurrency must be a whole number >= 1, got {concurrency!r}"
+            )
+        pool = _max_connections(messages)
+        if pool is not None and concurrency > pool:
+            raise InvalidArgumentError(
+                f"concurrency={concurrency} is more than the client's pool of {pool} "
+                "connections: the sends past it would only wait for a connection with their "
+                "clock running. Lower concurrency, or make the client with "
+                f"AsyncClient(max_connections={concurrency})."
+            )
+        client = messages._client
+        if max_attempts is None:
+            max_attempts = client.max_retries + 1
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+            raise InvalidArgumentError(
+                f"max_attempts must be a whole number >= 1, got {max_attempts!r}"
+            )
+        if (
+            isinstance(progress_interval, bool)
+            or not isinstance(progress_interval, (int, float))
+            or not progress_interval > 0
+        ):
+            raise InvalidArgumentError(
+                f"progress_interval must be a positive number of seconds, got {progress_interval!r}"
+            )
+        if on_progress is not None and not callable(on_progress):
+            raise InvalidArgumentError("on_progress must be a callable taking a BulkStats")
+        if total is None and isinstance(rows, collections.abc.Sized):
+            total = len(rows)
+        self._rows = rows
+        self._via = via
+        # One attempt per call: this run decides when (and whether) a row is tried again, so a
+        # row waiting to retry does not sit in a worker.
+        self._send = getattr(client.with_options(max_retries=0).messages, via)
+        self._concurrency = concurrency
+        self._rate = check_rate("rate", rate)
+        self._per_sender_rate = check_rate("per_sender_rate", per_sender_rate)
+        self._max_attempts = max_attempts
+        self._journal_path = journal
+        self._retry_failed = bool(retry_failed)
+        self._on_progress = on_progress
+        self._progress_interval = float(progress_interval)
+        self._total = total
+
+        self._state: Literal["new", "running", "closed"] = "new"
+        self._journal: Journal | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sending: set[asyncio.Task[Any]] = set()
+        self._timers: dict[int, tuple[asyncio.TimerHandle, _Row]] = {}
+        self._not_started: list[int] = []
+        self._unfinished: list[int] = []
+        self._leftover: list[SendResult] = []
+        self._failure: BaseException | None = None
+        self._stopping = False
+        self._ended = False
+        self._feeding = True
+        self._read = self._sent = self._failed = self._skipped = 0
+        self._emitted = self._set_aside = self._in_flight = self._attempts = 0
+        self._rate_samples: collections.deque[tuple[float, int]] = collections.deque()
+
+    # -- the caller's side -------------------------------------------------------------------
+
+    async def __aenter__(self) -> BulkSend:
+        if self._state != "new":
+            raise ConfigurationError("a send_many run can be entered once; call send_many again")
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._started_at = loop.time()
+        self._pacer = Pacer(loop, rate=self._rate, per_sender_rate=self._per_sender_rate)
+        window = 2 * self._concurrency + _LOOKAHEAD
+        self._window = asyncio.Semaphore(window)
+        self._ready: asyncio.Queue[_Row] = asyncio.Queue()
+        self._results: asyncio.Queue[Any] = asyncio.Queue()
+        if self._journal_path is not None:
+            self._journal = Journal(self._journal_path, via=self._via)
+        self._state = "running"
+        self._tasks.append(loop.create_task(self._feed(), name="send_many feeder"))
+        self._tasks.extend(
+            loop.create_task(self._work(), name=f"send_many worker {n}")
+            for n in range(self._concurrency)
+        )
+        if self._on_progress is not None:
+            self._tasks.append(loop.create_task(self._tick(), name="send_many progress"))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __aiter__(self) -> BulkSend:
+        return self
+
+    async def __anext__(self) -> SendResult:
+        if self._state == "new":
+            raise ConfigurationError(
+                "enter the run first: `async with client.messages.send_many(rows) as run:` "
+                "then `async for result in run:` (the block makes sure no send is left running)"
+            )
+        item = await self._results.get()
+        if item is _END:
+            self._results.put_nowait(_END)  # the next __anext__ ends too
+            failure, self._failure = self._failure, None
+            if failure is not None:
+                raise failure
+            raise StopAsyncIteration
+        self._window.release()
+        result: SendResult = item
+        return result
+
+    @property
+    def stats(self) -> BulkStats:
+        """How far the run got: counts, rate, the 429 pauses."""
+        if self._state == "new":
+            return BulkStats(self._total, 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, False, 0.0, 0)
+        now = self._loop.time()
+        finished = self._sent + self._failed
+        samples = self._rate_samples
+        if not samples or now - samples[-1][0] >= 0.5:
+            samples.append((now, finished))
+        while now - samples[0][0] > _RATE_WINDOW:
+            samples.popleft()
+        since, then = samples[0] if samples else (now, finished)
+        if now - since < 1.0:  # too little recent history: the whole run's average
+            since, then = self._started_at, 0
+        elapsed = now - since
+        gate = self._pacer.gate
+        return BulkStats(
+            total=self._total,
+            read=self._read,
+            sent=self._sent,
+            failed=self._failed,
+            skipped=self._skipped,
+            in_flight=self._in_flight,
+            retrying=len(self._timers),
+            attempts=self._attempts,
+            elapsed=now - self._started_at,
+            rate=(finished - then) / elapsed if elapsed > 0 else 0.0,
+            paused=gate.paused,
+            paused_seconds=gate.paused_seconds,
+            pauses=gate.pauses,
+        )
+
+    @property
+    def not_started(self) -> list[int]:
+        """Indices of rows read from the input but never attempted, in order.
+
+        Rows at index ``stats.read`` and beyond were never read at all.
+        """
+        return sorted(self._not_started)
+
+    @property
+    def unfinished(self) -> list[int]:
+        """Indices of rows attempted but left without an outcome when the run stopped.
+
+        Whether Telnyx created them is unknown; with a journal, a new run on it re-sends them
+        with the same key, so Telnyx creates each at most once.
+        """
+        return sorted(self._unfinished)
+
+    @property
+    def leftover_results(self) -> list[SendResult]:
+        """Results the caller's loop never took: rows that finished while the run stopped."""
+        return list(self._leftover)
+
+    async def aclose(self) -> None:
+        """Stop the run and wait until nothing is left running (``async with`` calls it).
+
+        Sends in flight finish or time out; cancelling this wait cancels them too.
+        """
+        if self._state != "running":
+            self._state = "closed"
+            return
+        self._state = "closed"
+        self._stop()
+        tasks = self._tasks
+        try:
+            try:
+                await asyncio.wait(tasks)
+            except asyncio.CancelledError:
+                # Cancelled while sends finish: cut them short too, but still end every task.
+                for task in tasks:
+                    task.cancel()
+                while not all(t.done() for t in tasks):
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.wait(tasks)
+                raise
+        finally:
+            for task in tasks:
+                if not task.cancelled():
+                    task.exception()  # retrieved: a worker's failure was reported as a result
+            while not self._ready.empty():
+                self._aside(self._ready.get_nowait())
+            self._collect_leftovers()
+            if self._journal is not None:
+                self._journal.close()
+
+    def _collect_leftovers(self) -> None:
+        queue = self._results
+        while not queue.empty():
+            item = queue.get_nowait()
+            if item is not _END:
+                self._leftover.append(item)
+        queue.put_nowait(_END)
+        self._ended = True
+
+    # -- stopping -------------------------------------------------------------------------------
+
+    def _stop(self) -> None:
+        """No new attempts: set aside rows not yet started, cancel every task not sending."""
+        if self._stopping:
+            return
+        self._stopping = True
+        for handle, row in self._timers.values():
+            handle.cancel()
+            self._aside(row)
+        self._timers.clear()
+        while not self._ready.empty():
+            self._aside(self._ready.get_nowait())
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current and task not in self._sending:
+                task.cancel()
+        self._check_end()
+
+    def _fail(self, exc: BaseException) -> None:
+        """End the run with ``exc``, raised from ``async for`` once sends in flight are in."""
+        if self._failure is None:
+            self._failure = exc
+        self._stop()
+
+    def _aside(self, row: _Row) -> None:
+        (self._unfinished if row.attempts else self._not_started).append(row.index)
+        self._set_aside += 1
+
+    def _check_end(self) -> None:
+        if self._ended or (self._feeding and not self._stopping):
+            return
+        if self._read - self._emitted - self._set_aside:
+            return
+        self._ended = True
+        if self._on_progress is not None and self._failure is None:
+            try:
+                self._on_progress(self.stats)
+            except Exception as exc:  # noqa: BLE001 - the caller's hook: raised from `async for`
+                self._failure = exc
+        self._results.put_nowait(_END)
+        if not self._stopping:
+            self._stop()
+
+    # -- reading the input ----------------------------------------------------------------------
+
+    async def _feed(self) -> None:
+        batch: list[_Row] = []
+        try:
+            rows = self._rows
+            if isinstance(rows, AsyncIterable):
+                iterator = aiter(rows)
+                while True:
+                    if batch and (len(batch) >= _JOURNAL_BATCH or self._ready.empty()):
+                        self._admit(batch)
+                    if self._window.locked():
+                        self._admit(batch)
+                    await self._window.acquire()
+                    try:
+                        params = await anext(iterator)
+                    except StopAsyncIteration:
+                        break
+                    self._take(params, batch)
+            else:
+                sync_rows: Iterator[Mapping[str, Any]] = iter(rows)
+                while True:
+                    if batch and (
+                        len(batch) >= _JOURNAL_BATCH or self._ready.empty() or self._window.locked()
+                    ):
+                        self._admit(batch)
+                    await self._window.acquire()
+                    try:
+                        params = next(sync_rows)
+                    except StopIteration:
+                        break
+                    self._take(params, batch)
+            self._admit(batch)
+        except asyncio.CancelledError:
+            for row in batch:
+                self._aside(row)
+            raise
+        except Exception as exc:  # noqa: BLE001 - the caller's input: raised from `async for`
+            # The input (or the journal) failed: what was read and not started is set aside.
+            for row in batch:
+                self._aside(row)
+            self._fail(exc)
+        finally:
+            self._feeding = False
+            self._check_end()
+
+    def _take(self, params: object, batch: list[_Row]) -> None:
+        """Number a row just read; refuse what is not a mapping; queue it (or batch it)."""
+        index = self._read
+        self._read += 1
+        if not isinstance(params, Mapping):
+            error = InvalidArgumentError(
+                f"row {index}: a row is a mapping of messages.{self._via} keyword arguments, "
+                f"got {type(params).__name__}"
+            )
+            self._emit_failure(_Row(index, {}, {}), error, params=params)
+            return
+        kwargs = dict(params)
+        if self._journal is None:
+            if kwargs.get("idempotency_key") is None:
+                kwargs["idempotency_key"] = new_idempotency_key()
+            self._ready.put_nowait(_Row(index, params, kwargs))
+        else:
+            batch.append(_Row(index, params, kwargs))
+
+    def _admit(self, batch: list[_Row]) -> None:
+        """Journal a batch of rows: skip the finished, re-key the unfinished, record the new."""
+        journal = self._journal
+        if not batch or journal is None:
+            return
+        rows = batch[:]
+        batch.clear()
+        known = journal.lookup(rows[0].index, rows[-1].index)
+        starting: list[tuple[int, str, str]] = []
+        go: list[_Row] = []
+        changed: _Row | None = None
+        for n, row in enumerate(rows):
+            digest = row_hash(self._via, row.params)
+            entry = known.get(row.index)
+            if entry is not None and entry.params_hash != digest:
+                changed = row
+                for later in rows[n:]:
+                    self._aside(later)
+                break
+            if entry is not None and (
+                entry.state == SENT or (entry.state == FAILED and not self._retry_failed)
+            ):
+                self._emit_resumed(row, entry)
+                continue
+            if entry is not None:
+                # Started (or failed) before: the same key, so Telnyx knows it again.
+                row.kwargs["idempotency_key"] = entry.idempotency_key
+            elif row.kwargs.get("idempotency_key") is None:
+                row.kwargs["idempotency_key"] = new_idempotency_key()
+            key = row.kwargs["idempotency_key"]
+            starting.append((row.index, digest, key if isinstance(key, str) else repr(key)))
+            go.append(row)
+        if starting:
+            journal.start(starting)
+        for row in go:
+            self._ready.put_nowait(row)
+        if changed is not None:
+            raise InvalidArgumentError(
+                f"row {changed.index} of the input is not the row {changed.index} the journal "
+                f"{journal.path!r} recorded: the input changed since that run. Resume with "
+                "the same input (same rows, same order), or pass a new journal."
+            )
+
+    # -- sending --------------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        me = cast("asyncio.Task[None]", asyncio.current_task())
+        ready, pacer, send = self._ready, self._pacer, self._send
+        paces = pacer.paces
+        row: _Row | None = None
+        try:
+            while not self._ended:
+                row = await ready.get()
+                if paces or pacer.gate.until:
+                    await pacer.wait_turn(row.sender)
+                self._sending.add(me)
+                self._in_flight += 1
+                try:
+                    outcome: Any = await send(**row.kwargs)
+                except Exception as exc:  # noqa: BLE001 - one row's failure is that row's result
+                    outcome = exc
+                finally:
+                    self._in_flight -= 1
+                    self._sending.discard(me)
+                done, row = row, None
+                self._settle(done, outcome)
+                if self._stopping:
+                    return
+        except asyncio.CancelledError:
+            if row is not None:
+                self._aside(row)
+                self._check_end()
+            raise
+
+    def _settle(self, row: _Row, outcome: Any) -> None:
+        """Turn one attempt's outcome into a result, or put the row back to retry."""
+        if not isinstance(outcome, Exception):
+            row.attempts += 1
+            self._attempts += 1
+            self._emit(row, True, outcome, None)
+            return
+        if isinstance(outcome, APIError):
+            row.attempts += 1
+            self._attempts += 1
+            if is_retryable(outcome) and row.attempts < self._max_attempts and not self._stopping:
+                self._retry_later(row, outcome)
+                return
+        elif isinstance(outcome, InvalidArgumentError) or (
+            # send(**row) with a keyword the method does not take.
+            isinstance(outcome, TypeError) and not isinstance(outcome, TelnyxError)
+        ):
+            outcome = InvalidArgumentError(f"row {row.index}: {outcome}")
+        self._emit(row, False, None, outcome)
+
+    def _retry_later(self, row: _Row, error: APIError) -> None:
+        wait = server_wait(error)
+        if isinstance(error, RateLimitError) or getattr(error, "status", None) == 429:
+            # Everybody waits, not just this row: the limit is the account's.
+            self._pacer.gate.pause(backoff_seconds(row.attempts) if wait is None else wait)
+            self._ready.put_nowait(row)
+            return
+        if wait is None:
+            wait = backoff_seconds(row.attempts)
+        self._timers[row.index] = (
+            self._loop.call_later(wait, self._requeue, row),
+            row,
+        )
+
+    def _requeue(self, row: _Row) -> None:
+        del self._timers[row.index]
+        self._ready.put_nowait(row)
+
+    # -- results --------------------------------------------------------------------------------
+
+    def _emit(self, row: _Row, ok: bool, message: Any, error: Exception | None) -> None:
+        key = row.kwargs.get("idempotency_key") if row.attempts else None
+        if ok:
+            self._sent += 1
+            message_id = message.id
+            code = title = None
+        else:
+            self._failed += 1
+            message_id = None
+            code, title = _describe(cast("Exception", error))
+        result = SendResult(
+            index=row.index,
+            params=row.params,
+            ok=ok,
+            message=message,
+            error=error,
+            attempts=row.attempts,
+            idempotency_key=key if isinstance(key, str) else None,
+            message_id=message_id,
+            error_code=code,
+            error_title=title,
+        )
+        if self._journal is not None and row.kwargs:
+            self._journal.finish(
+                row.index,
+                ok=ok,
+                message_id=message_id,
+                error_code=code,
+                error_title=title,
+                attempts=row.attempts,
+            )
+        self._deliver(result)
+
+    def _emit_failure(self, row: _Row, error: Exception, *, params: Any) -> None:
+        self._failed += 1
+        code, title = _describe(error)
+        self._deliver(
+            SendResult(
+                index=row.index,
+                params=params,
+                ok=False,
+                message=None,
+                error=error,
+                attempts=0,
+                idempotency_key=None,
+                message_id=None,
+                error_code=code,
+                error_title=title,
+            )
+        )
+
+    def _emit_resumed(self, row: _Row, entry: Entry) -> None:
+        self._skipped += 1
+        self._deliver(
+            SendResult(
+                index=row.index,
+                params=row.params,
+                ok=entry.state == SENT,
+                message=None,
+                error=None,
+                attempts=entry.attempts,
+                idempotency_key=entry.idempotency_key,
+                message_id=entry.message_id,
+                error_code=entry.error_code,
+                error_title=entry.error_title,
+                resumed=True,
+            )
+        )
+
+    def _deliver(self, result: SendResult) -> None:
+        self._emitted += 1
+        self._results.put_nowait(result)
+        self._check_end()
+
+    async def _tick(self) -> None:
+        hook = cast("Callable[[BulkStats], object]", self._on_progress)
+        while True:
+            await asyncio.sleep(self._progress_interval)
+            try:
+                hook(self.stats)
+            except Exception as exc:  # noqa: BLE001 - the caller's hook: raised from `async for`
+                self._fail(exc)
+                return
