@@ -396,7 +396,6 @@ class BulkSend:
         Sends in flight finish or time out; cancelling this wait cancels them too.
         """
         if self._state != "running":
-            self._state = "closed"
             return
         self._state = "closed"
         self._stop()
@@ -513,10 +512,12 @@ class BulkSend:
                 self._aside(row)
             raise
         except Exception as exc:  # noqa: BLE001 - the caller's input: raised from `async for`
-            # The input (or the journal) failed: what was read and not started is set aside.
-            for row in batch:
-                self._aside(row)
-            self._fail(exc)
+            # The input (or the journal) failed: like its end, but raised from `async for` once
+            # the rows read before it have their results.
+            if self._failure is None:
+                self._failure = exc
+            with contextlib.suppress(Exception):
+                self._admit(batch)  # whatever it cannot take, it sets aside
         finally:
             self._feeding = False
             self._check_end()
@@ -573,7 +574,12 @@ class BulkSend:
             starting.append((row.index, digest, key if isinstance(key, str) else repr(key)))
             go.append(row)
         if starting:
-            journal.start(starting)
+            try:
+                journal.start(starting)
+            except BaseException:
+                for row in go:
+                    self._aside(row)
+                raise
         for row in go:
             self._ready.put_nowait(row)
         if changed is not None:
