@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from . import AsyncClient, TelnyxError
+from ._cli_send_bulk import add_send_bulk, send_bulk
 from .testing import FakeTelnyx
 
 __all__ = ["main"]
@@ -91,7 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=8765)
     server.add_argument("--api-key", default="KEY_fake_test_key")
+    add_send_bulk(commands)
     args = parser.parse_args(argv)
+    if args.command == "send-bulk":
+        return send_bulk(args)
     try:
         if args.command == "demo":
             asyncio.run(demo())
