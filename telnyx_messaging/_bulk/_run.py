@@ -20,7 +20,7 @@ import asyncio
 import collections
 import contextlib
 import os
-from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -291,8 +291,12 @@ class BulkSend:
         self._loop = loop
         self._started_at = loop.time()
         self._pacer = Pacer(loop, rate=self._rate, per_sender_rate=self._per_sender_rate)
-        window = 2 * self._concurrency + _LOOKAHEAD
-        self._window = asyncio.Semaphore(window)
+        # Rows read and not yet taken by the caller: at most _window; the feeder reads again
+        # once they are down to _low_water.
+        self._window = 2 * self._concurrency + _LOOKAHEAD
+        self._low_water = self._window - min(64, self._window // 4)
+        self._held = 0
+        self._room = asyncio.Event()
         self._ready: asyncio.Queue[_Row] = asyncio.Queue()
         self._results: asyncio.Queue[Any] = asyncio.Queue()
         if self._journal_path is not None:
@@ -331,7 +335,9 @@ class BulkSend:
             if failure is not None:
                 raise failure
             raise StopAsyncIteration
-        self._window.release()
+        self._held -= 1
+        if self._held <= self._low_water:
+            self._room.set()
         result: SendResult = item
         return result
 
@@ -480,32 +486,23 @@ class BulkSend:
         batch: list[_Row] = []
         try:
             rows = self._rows
-            if isinstance(rows, AsyncIterable):
-                iterator = aiter(rows)
-                while True:
-                    if batch and (len(batch) >= _JOURNAL_BATCH or self._ready.empty()):
-                        self._admit(batch)
-                    if self._window.locked():
-                        self._admit(batch)
-                    await self._window.acquire()
-                    try:
-                        params = await anext(iterator)
-                    except StopAsyncIteration:
-                        break
-                    self._take(params, batch)
-            else:
-                sync_rows: Iterator[Mapping[str, Any]] = iter(rows)
-                while True:
-                    if batch and (
-                        len(batch) >= _JOURNAL_BATCH or self._ready.empty() or self._window.locked()
-                    ):
-                        self._admit(batch)
-                    await self._window.acquire()
-                    try:
-                        params = next(sync_rows)
-                    except StopIteration:
-                        break
-                    self._take(params, batch)
+            is_async = isinstance(rows, AsyncIterable)
+            iterator: Any = aiter(rows) if isinstance(rows, AsyncIterable) else iter(rows)
+            while True:
+                if batch and (len(batch) >= _JOURNAL_BATCH or self._ready.empty()):
+                    self._admit(batch)
+                if self._held >= self._window:
+                    # Full: wait until the caller has taken a good handful, not one row (one
+                    # wake-up per refill instead of one per row).
+                    self._admit(batch)
+                    self._room.clear()
+                    await self._room.wait()
+                try:
+                    params = await anext(iterator) if is_async else next(iterator)
+                except (StopIteration, StopAsyncIteration):
+                    break
+                self._held += 1
+                self._take(params, batch)
             self._admit(batch)
         except asyncio.CancelledError:
             for row in batch:
