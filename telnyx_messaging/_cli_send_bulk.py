@@ -93,7 +93,7 @@ def send_bulk(args: argparse.Namespace) -> int:
         return _dry_run(plan, sys.stdout, err)
     try:
         return asyncio.run(_send(plan, args, err))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # pragma: no cover - tested in a subprocess (SIGINT)
         print(
             "send-bulk: stopped; sends in flight were let finish. Run the same command with "
             "--resume to continue: nothing sent is sent again.",
@@ -277,23 +277,24 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
     inputs = plan.rows()
     failed = 0  # this run's failures and those an earlier run recorded
     try:
-        with plan.out.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(RESULT_COLUMNS)
-            out.flush()
-            run = client.messages.send_many(
-                (kwargs for _, kwargs in inputs),
-                concurrency=args.concurrency,
-                rate=args.rate,
-                per_sender_rate=args.per_sender_rate,
-                max_attempts=args.max_attempts,
-                journal=plan.journal,
-                retry_failed=args.retry_failed,
-                on_progress=show,
-                progress_interval=0.2,
-                total=plan.count,
-            )
-            async with run:
+        run = client.messages.send_many(
+            (kwargs for _, kwargs in inputs),
+            concurrency=args.concurrency,
+            rate=args.rate,
+            per_sender_rate=args.per_sender_rate,
+            max_attempts=args.max_attempts,
+            journal=plan.journal,
+            retry_failed=args.retry_failed,
+            on_progress=show,
+            progress_interval=0.2,
+            total=plan.count,
+        )
+        # The run first: it takes the journal's lock, so a second command on the same files
+        # is refused before it could truncate the results of the one running.
+        async with run:
+            with plan.out.open("w", newline="", encoding="utf-8") as out:
+                writer = csv.writer(out)
+                writer.writerow(RESULT_COLUMNS)
                 async for result in run:
                     failed += not result.ok
                     writer.writerow(

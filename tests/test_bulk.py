@@ -14,13 +14,16 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -33,6 +36,7 @@ from telnyx_messaging import (
     TelnyxError,
     UnprocessableEntityError,
 )
+from telnyx_messaging._bulk._pacing import MAX_SENDER_BUCKETS, Pacer
 from telnyx_messaging.testing import FakeTelnyx
 
 SENDER = "+18445550001"
@@ -101,6 +105,8 @@ class BulkServer:
                 return _error(503, "10007", "Unexpected error", {"retry-after-ms": "20"})
             if fault == "503-slow":
                 return _error(503, "10007", "Unexpected error", {"retry-after-ms": "300"})
+            if fault == "bare-500":
+                return web.Response(status=500, text="upstream exploded")
             if fault == "422":
                 return _error(422, "40310", "Invalid 'to' address", {})
             if fault == "drop":
@@ -720,3 +726,86 @@ async def test_errors_from_the_run_are_telnyx_errors(server: BulkServer) -> None
     async with server.client() as client:
         with pytest.raises(TelnyxError):
             client.messages.send_many(rows(1), concurrency=-1)
+
+
+async def test_failures_without_telnyx_details_get_a_title(server: BulkServer) -> None:
+    """A dropped connection and a bare 500 become failed results titled by what happened."""
+    server.fault = lambda n, body: "drop" if body["to"].endswith("0") else "bare-500"
+    async with (
+        server.client() as client,
+        client.messages.send_many(rows(2), max_attempts=1) as run,
+    ):
+        results = {r.index: r for r in await collect(run)}
+    assert (results[0].error_code, results[0].error_title) == (None, "APIConnectionError")
+    assert (results[1].error_code, results[1].error_title) == (None, "HTTP 500")
+
+
+async def test_rows_waiting_to_retry_when_stopped_are_unfinished(server: BulkServer) -> None:
+    """Rows backing off when the caller leaves are reported unfinished (tried, no outcome)."""
+    server.fault = lambda n, body: (
+        "503-slow" if body["to"] in ("+13120000000", "+13120000001") else None
+    )
+    async with server.client() as client:
+        async with client.messages.send_many(rows(10), concurrency=2) as run:
+            async for result in run:
+                assert result.index >= 2
+                break
+        assert_no_task_left()
+    assert run.unfinished == [0, 1]
+
+
+async def test_a_borrowed_session_is_not_second_guessed(server: BulkServer) -> None:
+    """With a session of the caller's own, the run cannot see the pool and takes concurrency as
+    given."""
+    async with (
+        aiohttp.ClientSession() as session,
+        server.client(session=session) as client,
+        client.messages.send_many(rows(5), concurrency=500) as run,
+    ):
+        assert len(await collect(run)) == 5
+
+
+async def test_per_sender_buckets_stay_bounded() -> None:
+    """A run over more distinct senders than buckets kept forgets the idle ones."""
+    pacer = Pacer(asyncio.get_running_loop(), rate=None, per_sender_rate=1000)
+    for n in range(MAX_SENDER_BUCKETS + 10):
+        await pacer.wait_turn(f"+1844{n:07d}")
+    assert len(pacer._per_sender) <= MAX_SENDER_BUCKETS
+
+
+async def test_a_journal_resumes_schedules_with_datetimes(
+    server: BulkServer, tmp_path: Path
+) -> None:
+    """Rows holding datetimes (send_at) hash the same on every run, so resuming skips them."""
+    when = datetime(2030, 1, 1, 12, tzinfo=timezone.utc)
+    source = [{**row, "send_at": when} for row in rows(4)]
+    journal = tmp_path / "j.db"
+    async with server.client() as client:
+        async with client.messages.send_many(source, via="schedule", journal=journal) as run:
+            assert all(r.ok for r in await collect(run))
+        async with client.messages.send_many(source, via="schedule", journal=journal) as again:
+            assert all(r.resumed for r in await collect(again))
+    assert server.paths["/v2/messages/schedule"] == 4
+
+
+@pytest.mark.parametrize("make", ["directory", "old-format"])
+async def test_journals_that_cannot_be_used_are_refused(
+    server: BulkServer, tmp_path: Path, make: str
+) -> None:
+    """A directory, or a journal of another format, is a ConfigurationError naming the file."""
+    path = tmp_path / "j.db"
+    if make == "directory":
+        path.mkdir()
+    else:
+        async with (
+            server.client() as client,
+            client.messages.send_many(rows(1), journal=path) as run,
+        ):
+            await collect(run)
+        with sqlite3.connect(path) as db:
+            db.execute("UPDATE meta SET value = '0' WHERE name = 'format'")
+        db.close()
+    async with server.client() as client:
+        with pytest.raises(ConfigurationError, match=r"j\.db"):
+            async with client.messages.send_many(rows(1), journal=path):
+                pass  # pragma: no cover

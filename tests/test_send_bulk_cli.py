@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import os
 import signal
 import subprocess
@@ -272,3 +273,55 @@ def test_the_script_entry_point_knows_send_bulk() -> None:
     assert done.returncode == 0
     assert "--dry-run" in done.stdout
     assert "--resume" in done.stdout
+
+
+def test_a_field_too_large_for_csv_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A row the csv module cannot read is refused naming the line."""
+    path = tmp_path / "r.csv"
+    path.write_text("to,name\n+13125550001," + "x" * (csv.field_size_limit() + 1) + "\n")
+    assert main(["send-bulk", str(path), "--from", "+1", "--text", "Hi"]) == 2
+    assert "line" in capsys.readouterr().err
+
+
+def test_dry_run_counts_mms_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A row with media_urls is an MMS: counted as such, not in SMS parts."""
+    recipients = write_csv(
+        tmp_path / "r.csv",
+        ["to", "media_urls"],
+        [["+13125550001", "https://e.x/a.png"], ["+13125550002", ""]],
+    )
+    assert main(["send-bulk", str(recipients), "--from", "+1", "--text", "Hi", "--dry-run"]) == 0
+    captured = capsys.readouterr()
+    assert [r["type"] for r in csv.DictReader(captured.out.splitlines())] == ["MMS", "SMS"]
+    assert "1 SMS in 1 parts (1 GSM-7, 0 UCS-2); 1 MMS" in captured.err
+
+
+def test_options_the_run_refuses_exit_2(
+    fake: FakeTelnyx, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--concurrency 0 is refused with the run's own message, and no results file is left."""
+    recipients = write_csv(tmp_path / "r.csv", ["to"], [["+13125550001"]])
+    command = ["send-bulk", str(recipients), "--from", "+1", "--text", "Hi"]
+    assert main([*command, "--concurrency", "0"]) == 2
+    assert "concurrency must be" in capsys.readouterr().err
+    assert not (tmp_path / "r.results.csv").exists()
+
+
+def test_a_terminal_gets_a_progress_bar() -> None:
+    """On a terminal, with rich installed, the hook draws a bar with counts and rate."""
+    pytest.importorskip("rich")
+    from telnyx_messaging._bulk import BulkStats
+    from telnyx_messaging._cli_send_bulk import _progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    show, finish = _progress(screen, 10)
+    show(BulkStats(10, 10, 9, 1, 0, 0, 0, 11, 1.0, 10.0, False, 0.0, 0))
+    finish()
+    assert "10/10" in screen.getvalue()
+    assert "9 sent, 1 failed" in screen.getvalue()

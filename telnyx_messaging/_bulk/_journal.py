@@ -54,8 +54,6 @@ CREATE TABLE IF NOT EXISTS rows (
 def _default(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
     return repr(value)
 
 

@@ -353,7 +353,7 @@ class BulkSend:
             samples.append((now, finished))
         while now - samples[0][0] > _RATE_WINDOW:
             samples.popleft()
-        since, then = samples[0] if samples else (now, finished)
+        since, then = samples[0]
         if now - since < 1.0:  # too little recent history: the whole run's average
             since, then = self._started_at, 0
         elapsed = now - since
@@ -573,7 +573,7 @@ class BulkSend:
         if starting:
             try:
                 journal.start(starting)
-            except BaseException:
+            except BaseException:  # pragma: no cover - a journal that cannot be written (disk full)
                 for row in go:
                     self._aside(row)
                 raise
