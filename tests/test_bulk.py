@@ -487,6 +487,9 @@ async def test_iterating_without_async_with_is_refused(server: BulkServer) -> No
             pass
         with pytest.raises(ConfigurationError, match="once"):
             await run.__aenter__()
+    with pytest.raises(ConfigurationError, match="closed"):
+        async with client.messages.send_many(rows(1)):
+            pass  # pragma: no cover
 
 
 @pytest.mark.parametrize(

@@ -252,6 +252,7 @@ class BulkSend:
         if total is None and isinstance(rows, collections.abc.Sized):
             total = len(rows)
         self._rows = rows
+        self._client = client
         self._via = via
         # One attempt per call: this run decides when (and whether) a row is tried again, so a
         # row waiting to retry does not sit in a worker.
@@ -287,6 +288,11 @@ class BulkSend:
     async def __aenter__(self) -> BulkSend:
         if self._state != "new":
             raise ConfigurationError("a send_many run can be entered once; call send_many again")
+        if self._client.is_closed:
+            raise ConfigurationError(
+                "This AsyncClient is closed; start the run inside "
+                "`async with AsyncClient() as client:`."
+            )
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._started_at = loop.time()
