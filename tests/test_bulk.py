@@ -544,6 +544,8 @@ async def test_progress_hook_sees_counts_rate_and_eta(server: BulkServer) -> Non
     final = seen[-1]
     assert (final.total, final.done, final.sent, final.read) == (60, 60, 60, 60)
     assert final.eta == 0
+    assert final.pending == 0
+    assert any(s.pending > 0 for s in seen[:-1])
     assert any(s.eta is not None and s.eta > 0 for s in seen[:-1])
     assert all(a.done <= b.done for a, b in itertools.pairwise(seen))
 

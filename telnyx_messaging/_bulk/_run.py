@@ -139,6 +139,11 @@ class BulkStats:
         return self.sent + self.failed + self.skipped
 
     @property
+    def pending(self) -> int:
+        """Rows read without a result yet: queued, pacing, in flight or waiting to retry."""
+        return self.read - self.done
+
+    @property
     def eta(self) -> float | None:
         """Seconds left at the current rate, when the total is known and the rate is not 0."""
         if self.total is None or self.rate <= 0:
