@@ -514,6 +514,8 @@ async def test_bad_options_are_refused_before_anything_runs(
             client.messages.send_many(rows(1), **options)
         with pytest.raises(InvalidArgumentError, match="iterable"):
             client.messages.send_many("+13125550001")  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentError, match="single mapping"):
+            client.messages.send_many({"to": "+13125550001"})  # type: ignore[arg-type]
     assert server.requests == 0
 
 

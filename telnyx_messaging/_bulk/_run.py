@@ -24,27 +24,24 @@ from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from attrs import field, frozen
-
 from telnyx_messaging._errors import (
     APIError,
-    APIStatusError,
     ConfigurationError,
     InvalidArgumentError,
     RateLimitError,
     TelnyxError,
 )
 from telnyx_messaging._http import new_idempotency_key
-from telnyx_messaging._models import Message, WhatsAppMessage
 from telnyx_messaging._retry import backoff_seconds, is_retryable, server_wait
 
 from ._journal import FAILED, SENT, Entry, Journal, row_hash
 from ._pacing import Pacer, check_rate
+from ._results import BulkStats, SendResult, describe
 
 if TYPE_CHECKING:
     from telnyx_messaging._resources.messages import Messages
 
-__all__ = ["BulkSend", "BulkStats", "SendResult", "Via"]
+__all__ = ["BulkSend", "Via"]
 
 #: The ``messages`` methods a run can send with: every one that creates a message.
 Via = Literal[
@@ -68,89 +65,6 @@ _JOURNAL_BATCH = 64
 _RATE_WINDOW = 10.0
 
 
-@frozen
-class SendResult:
-    """The outcome of one input row. Every row the run reads gets exactly one.
-
-    ``index`` is the row's 0-based position in the input and ``params`` the mapping it gave.
-    When ``ok``, ``message`` is the :class:`~telnyx_messaging.Message` Telnyx queued (``None``
-    for a row finished by an earlier run of the same journal, see ``resumed``); otherwise
-    ``error`` is what failed it, usually a :class:`~telnyx_messaging.TelnyxError`.
-    ``attempts`` counts HTTP attempts (0 when the row was refused before sending).
-
-    .. versionadded:: 0.2.0
-    """
-
-    index: int
-    params: Mapping[str, Any] = field(repr=False)
-    ok: bool
-    message: Message | WhatsAppMessage | None = field(repr=False)
-    error: Exception | None
-    attempts: int
-    #: The key every attempt of this row carried (``None`` if it was never sent).
-    idempotency_key: str | None = field(repr=False)
-    #: The message's id; kept by the journal, so also set for ``resumed`` rows.
-    message_id: str | None
-    #: Telnyx's error code (``"40310"``...) or, for failures without one, ``None``.
-    error_code: str | None = field(repr=False)
-    #: Telnyx's error title, or a short description of a failure Telnyx did not describe.
-    error_title: str | None = field(repr=False)
-    #: True when the outcome comes from the journal of an earlier run: nothing was sent now.
-    resumed: bool = False
-
-
-@frozen
-class BulkStats:
-    """A snapshot of a run's progress (``run.stats``, and what the progress hook receives).
-
-    .. versionadded:: 0.2.0
-    """
-
-    #: Rows in the input, when known (a sized input, or ``total=``).
-    total: int | None
-    #: Rows taken from the input so far.
-    read: int
-    #: Rows sent in this run.
-    sent: int
-    #: Rows that failed in this run.
-    failed: int
-    #: Rows finished by an earlier run of the same journal (nothing sent now).
-    skipped: int
-    #: HTTP requests in flight now.
-    in_flight: int
-    #: Rows waiting out a backoff before their next attempt.
-    retrying: int
-    #: HTTP attempts made, retries included.
-    attempts: int
-    #: Seconds since the run started.
-    elapsed: float
-    #: Rows finished per second over the last few seconds.
-    rate: float
-    #: Whether a 429 has every worker paused right now.
-    paused: bool
-    #: Seconds the run spent paused by 429s, all workers together.
-    paused_seconds: float
-    #: How many 429 pauses there were.
-    pauses: int
-
-    @property
-    def done(self) -> int:
-        """Rows with a result: sent, failed or skipped."""
-        return self.sent + self.failed + self.skipped
-
-    @property
-    def pending(self) -> int:
-        """Rows read without a result yet: queued, pacing, in flight or waiting to retry."""
-        return self.read - self.done
-
-    @property
-    def eta(self) -> float | None:
-        """Seconds left at the current rate, when the total is known and the rate is not 0."""
-        if self.total is None or self.rate <= 0:
-            return None
-        return max(0, self.total - self.done) / self.rate
-
-
 class _Row:
     """A row on its way: what to send, with which key, how often it was tried."""
 
@@ -166,18 +80,6 @@ class _Row:
 
 
 _END = object()
-
-
-def _describe(exc: Exception) -> tuple[str | None, str]:
-    """Telnyx's code and title for a failure, or a short title of our own."""
-    if isinstance(exc, APIStatusError):
-        for detail in exc.errors:
-            if detail.code is not None or detail.title is not None:
-                return detail.code, detail.title or f"HTTP {exc.status}"
-        return None, f"HTTP {exc.status}"
-    if isinstance(exc, APIError):
-        return None, type(exc).__name__
-    return None, str(exc) or type(exc).__name__
 
 
 def _max_connections(messages: Messages) -> int | None:
@@ -220,6 +122,10 @@ class BulkSend:
     ) -> None:
         if via not in _VIA:
             raise InvalidArgumentError(f"via must be one of {', '.join(_VIA)}; got {via!r}")
+        if isinstance(rows, Mapping):
+            raise InvalidArgumentError(
+                "rows is a single mapping; pass an iterable of them, e.g. [row] or a generator"
+            )
         if not isinstance(rows, (Iterable, AsyncIterable)) or isinstance(rows, (str, bytes)):
             raise InvalidArgumentError(
                 "rows must be an iterable or async iterable of mappings of "
@@ -677,7 +583,7 @@ class BulkSend:
         else:
             self._failed += 1
             message_id = None
-            code, title = _describe(cast("Exception", error))
+            code, title = describe(cast("Exception", error))
         result = SendResult(
             index=row.index,
             params=row.params,
@@ -703,7 +609,7 @@ class BulkSend:
 
     def _emit_failure(self, row: _Row, error: Exception, *, params: Any) -> None:
         self._failed += 1
-        code, title = _describe(error)
+        code, title = describe(error)
         self._deliver(
             SendResult(
                 index=row.index,
