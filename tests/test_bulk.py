@@ -11,6 +11,7 @@ import asyncio
 import collections
 import itertools
 import json
+import logging
 import os
 import random
 import signal
@@ -816,3 +817,16 @@ async def test_journals_that_cannot_be_used_are_refused(
         with pytest.raises(ConfigurationError, match=r"j\.db"):
             async with client.messages.send_many(rows(1), journal=path):
                 pass  # pragma: no cover
+
+
+async def test_pauses_and_retries_are_logged(
+    server: BulkServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 429 pause is logged at INFO and a row's retry at DEBUG, on the package's logger."""
+    server.fault = lambda n, body: {0: "429", 1: "503"}.get(n)
+    caplog.set_level(logging.DEBUG, logger="telnyx_messaging")
+    async with server.client() as client, client.messages.send_many(rows(2), concurrency=1) as run:
+        assert all(r.ok for r in await collect(run))
+    messages = [r.getMessage() for r in caplog.records if r.name == "telnyx_messaging"]
+    assert any("pausing every send of the run" in m for m in messages)
+    assert any(m.startswith("row ") and "InternalServerError" in m for m in messages)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from types import TracebackType
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from telnyx_messaging._resources.messages import Messages
 
 __all__ = ["BulkSend", "Via"]
+
+log = logging.getLogger("telnyx_messaging")
 
 #: The ``messages`` methods a run can send with: every one that creates a message.
 Via = Literal[
@@ -556,13 +559,23 @@ class BulkSend:
 
     def _retry_later(self, row: _Row, error: APIError) -> None:
         wait = server_wait(error)
-        if isinstance(error, RateLimitError) or getattr(error, "status", None) == 429:
+        if isinstance(error, RateLimitError):
             # Everybody waits, not just this row: the limit is the account's.
-            self._pacer.gate.pause(backoff_seconds(row.attempts) if wait is None else wait)
+            pause = backoff_seconds(row.attempts) if wait is None else wait
+            log.info("429 from Telnyx: pausing every send of the run for %.2fs", pause)
+            self._pacer.gate.pause(pause)
             self._ready.put_nowait(row)
             return
         if wait is None:
             wait = backoff_seconds(row.attempts)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "row %d: attempt %d failed (%s); next in %.2fs",
+                row.index,
+                row.attempts,
+                type(error).__name__,
+                wait,
+            )
         self._timers[row.index] = (
             self._loop.call_later(wait, self._requeue, row),
             row,
