@@ -33,6 +33,9 @@ from telnyx_messaging import (
     BulkStats,
     ConfigurationError,
     InvalidArgumentError,
+    MockTransport,
+    Request,
+    Response,
     SendResult,
     TelnyxError,
     UnprocessableEntityError,
@@ -830,3 +833,23 @@ async def test_pauses_and_retries_are_logged(
     messages = [r.getMessage() for r in caplog.records if r.name == "telnyx_messaging"]
     assert any("pausing every send of the run" in m for m in messages)
     assert any(m.startswith("row ") and "InternalServerError" in m for m in messages)
+
+
+async def test_send_many_runs_over_a_mock_transport() -> None:
+    """Over a MockTransport (no sockets, no pool to check) each row is one request with its
+    key, and a ConnectionError from the handler is retried like a dropped connection."""
+    keys: collections.Counter[str | None] = collections.Counter()
+
+    def handler(request: Request) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        keys[key] += 1
+        if keys[key] == 1 and request.json()["to"].endswith("3"):
+            raise ConnectionError("dropped")
+        return request.respond(200, json={"data": {"id": f"msg-{key}"}})
+
+    client = AsyncClient(api_key="KEY_test", transport=MockTransport(handler))
+    async with client, client.messages.send_many(rows(5), concurrency=500) as run:
+        results = await collect(run)
+    assert all(r.ok for r in results)
+    assert sorted(keys.values()) == [1, 1, 1, 1, 2]
+    assert {r.message_id for r in results} == {f"msg-{k}" for k in keys}

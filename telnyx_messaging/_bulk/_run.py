@@ -25,6 +25,7 @@ from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from telnyx_messaging import _args
 from telnyx_messaging._errors import (
     APIError,
     ConfigurationError,
@@ -86,13 +87,14 @@ _END = object()
 
 
 def _max_connections(messages: Messages) -> int | None:
-    # The pool the client opened itself; None when unknown (a borrowed session).
-    client = messages._client
-    transport = getattr(getattr(client, "_shared", None), "transport", None)
-    if transport is None or not getattr(transport, "_owns_session", False):
-        return None
-    limit = getattr(transport, "_max_connections", None)
-    return limit if isinstance(limit, int) else None
+    """The size of the pool the client opened itself; None when it cannot be known (a borrowed
+    session, a transport of the caller's own)."""
+    from telnyx_messaging._transport import AiohttpTransport
+
+    transport = messages._client._connection.transport
+    if isinstance(transport, AiohttpTransport) and transport._owns_session:
+        return transport._max_connections
+    return None
 
 
 class BulkSend:
@@ -134,10 +136,7 @@ class BulkSend:
                 "rows must be an iterable or async iterable of mappings of "
                 f"messages.{via} keyword arguments, got {type(rows).__name__}"
             )
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise InvalidArgumentError(
-                f"concurrency must be a whole number >= 1, got {concurrency!r}"
-            )
+        _args.whole_number("concurrency", concurrency, minimum=1)
         pool = _max_connections(messages)
         if pool is not None and concurrency > pool:
             raise InvalidArgumentError(
@@ -149,10 +148,7 @@ class BulkSend:
         client = messages._client
         if max_attempts is None:
             max_attempts = client.max_retries + 1
-        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
-            raise InvalidArgumentError(
-                f"max_attempts must be a whole number >= 1, got {max_attempts!r}"
-            )
+        _args.whole_number("max_attempts", max_attempts, minimum=1)
         if (
             isinstance(progress_interval, bool)
             or not isinstance(progress_interval, (int, float))
