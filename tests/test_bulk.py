@@ -765,6 +765,29 @@ async def test_rows_waiting_to_retry_when_stopped_are_unfinished(server: BulkSer
     assert run.unfinished == [0, 1]
 
 
+async def test_rows_failing_in_flight_as_the_run_stops_are_unfinished(
+    server: BulkServer, tmp_path: Path
+) -> None:
+    """A retryable failure that comes back while the run stops leaves its row unfinished, not
+    failed: resuming the journal sends it again with its key."""
+    server.delay = 0.1
+    server.fault = lambda n, body: "503" if body["to"] != "+13120000000" else None
+    journal = tmp_path / "j.db"
+    async with server.client() as client:
+        async with client.messages.send_many(rows(3), concurrency=3, journal=journal) as run:
+            async for result in run:
+                assert result.index == 0
+                break
+        assert run.unfinished == [1, 2]
+        server.fault = lambda n, body: None
+        async with client.messages.send_many(rows(3), journal=journal) as again:
+            results = {r.index: r for r in await collect(again)}
+    assert results[0].resumed
+    assert results[1].ok
+    assert not results[1].resumed
+    assert len(server.created) == 3
+
+
 async def test_a_borrowed_session_is_not_second_guessed(server: BulkServer) -> None:
     """With a session of the caller's own, the run cannot see the pool and takes concurrency as
     given."""

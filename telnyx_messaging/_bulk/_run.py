@@ -543,8 +543,13 @@ class BulkSend:
         if isinstance(outcome, APIError):
             row.attempts += 1
             self._attempts += 1
-            if is_retryable(outcome) and row.attempts < self._max_attempts and not self._stopping:
-                self._retry_later(row, outcome)
+            if is_retryable(outcome) and row.attempts < self._max_attempts:
+                if self._stopping:
+                    # Not failed: unfinished, its key kept in the journal for a later run.
+                    self._aside(row)
+                    self._check_end()
+                else:
+                    self._retry_later(row, outcome)
                 return
         elif isinstance(outcome, InvalidArgumentError) or (
             # send(**row) with a keyword the method does not take.
