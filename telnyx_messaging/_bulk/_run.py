@@ -334,14 +334,14 @@ class BulkSend:
                         await asyncio.wait(tasks)
                 raise
         finally:
-            for task in tasks:
-                if not task.cancelled():
-                    task.exception()  # retrieved: a worker's failure was reported as a result
+            crashed = [e for t in tasks if not t.cancelled() and (e := t.exception()) is not None]
             while not self._ready.empty():
                 self._aside(self._ready.get_nowait())
             self._collect_leftovers()
             if self._journal is not None:
                 self._journal.close()
+        if crashed:  # pragma: no cover - a bug of ours: sends' own failures are results
+            raise crashed[0]
 
     def _collect_leftovers(self) -> None:
         queue = self._results
