@@ -361,7 +361,7 @@ def _progress(err: IO[str], total: int) -> tuple[Callable[[Any], None], Callable
 
     def show_line(stats: Any) -> None:
         now = time.monotonic()
-        if now - last[0] >= PLAIN_EVERY:
+        if now - last[0] >= PLAIN_EVERY or stats.done == stats.total:
             last[0] = now
             print(_line(stats), file=err, flush=True)
 
