@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         OptOut,
         PaginationMeta,
         PhoneNumberMessagingSettings,
+        Recipient,
         WhatsAppMessage,
     )
     from ._pagination import AsyncPager, Page
@@ -109,6 +110,7 @@ __all__ = [
     "PermissionDeniedError",
     "PhoneNumberMessagingSettings",
     "RateLimitError",
+    "Recipient",
     "Request",
     "Response",
     "SendResult",
@@ -164,6 +166,7 @@ _LAZY_NAMES: dict[str, str] = {
     "PermissionDeniedError": _ERRORS,
     "PhoneNumberMessagingSettings": _MODELS,
     "RateLimitError": _ERRORS,
+    "Recipient": _MODELS,
     "Request": "._request",
     "Response": "._response",
     "SendResult": "._bulk",

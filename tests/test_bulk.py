@@ -868,7 +868,7 @@ async def test_send_many_runs_over_a_mock_transport() -> None:
         keys[key] += 1
         if keys[key] == 1 and request.json()["to"].endswith("3"):
             raise ConnectionError("dropped")
-        return request.respond(200, json={"data": {"id": f"msg-{key}"}})
+        return request.respond(200, json={"data": {**_message(request.json()), "id": f"msg-{key}"}})
 
     client = AsyncClient(api_key="KEY_test", transport=MockTransport(handler))
     async with client, client.messages.send_many(rows(5), concurrency=500) as run:
