@@ -876,3 +876,46 @@ async def test_send_many_runs_over_a_mock_transport() -> None:
     assert all(r.ok for r in results)
     assert sorted(keys.values()) == [1, 1, 1, 1, 2]
     assert {r.message_id for r in results} == {f"msg-{k}" for k in keys}
+
+
+# -- against FakeTelnyx's own rate limits (when the installed fake has them) ------------------
+
+
+def _fake_with_limit(per_second: int) -> FakeTelnyx:
+    import telnyx_messaging.testing as testing
+
+    limits = getattr(testing, "RateLimits", None)
+    if limits is None:  # pragma: no cover - until FakeTelnyx learns rate limits
+        pytest.skip("this FakeTelnyx has no rate limits")
+    return FakeTelnyx(rate_limits=limits(account_per_second=per_second))  # type: ignore[call-arg]
+
+
+async def test_paced_under_the_accounts_limit_no_429_comes_back() -> None:
+    """rate=8 against an account limited to 10 a second: every send passes the first time."""
+    async with _fake_with_limit(10) as fake:
+        async with (
+            AsyncClient(api_key=fake.api_key, base_url=fake.base_url) as client,
+            client.messages.send_many(rows(25), rate=8) as run,
+        ):
+            results = await collect(run)
+        assert all(r.ok and r.attempts == 1 for r in results)
+        assert run.stats.pauses == 0
+        assert len(fake.messages) == 25
+
+
+async def test_over_the_accounts_limit_the_run_pauses_and_delivers_all() -> None:
+    """Unpaced against an account limited to 10 a second: 429s pause the run, and every
+    recipient still gets exactly one message."""
+    async with _fake_with_limit(10) as fake:
+        async with (
+            AsyncClient(api_key=fake.api_key, base_url=fake.base_url) as client,
+            client.messages.send_many(rows(25), max_attempts=10) as run,
+        ):
+            results = await collect(run)
+        assert all(r.ok for r in results)
+        assert run.stats.pauses >= 1
+        assert run.stats.paused_seconds > 0
+        assert len(fake.messages) == 25
+        assert sorted(m["to"][0]["phone_number"] for m in fake.messages.values()) == sorted(
+            r["to"] for r in rows(25)
+        )
