@@ -79,6 +79,7 @@ def add_send_bulk(commands: Any) -> None:
         "--max-attempts", type=int, default=5, help="attempts per row before it fails (5)"
     )
     parser.add_argument("--base-url", help="API root (default: TELNYX_BASE_URL, then Telnyx)")
+    parser.set_defaults(run=send_bulk)
 
 
 def send_bulk(args: argparse.Namespace) -> int:
