@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         APIResponseValidationError,
         APIStatusError,
         APITimeoutError,
+        Attempt,
         AuthenticationError,
         BadRequestError,
         ConfigurationError,
@@ -41,11 +42,13 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseTooLargeError,
         TelnyxError,
         UnprocessableEntityError,
         WebhookParseError,
         WebhookVerificationError,
     )
+    from ._http import new_idempotency_key
     from ._mock_transport import MockTransport
     from ._models import (
         Address,
@@ -69,6 +72,7 @@ if TYPE_CHECKING:
     from ._request import AsyncTransport, Request
     from ._request_loop import capture_responses
     from ._response import Response
+    from ._retry import set_instant_retries
     from ._transport import AiohttpTransport
     from ._version import __version__
 
@@ -83,6 +87,7 @@ __all__ = [
     "AsyncClient",
     "AsyncPager",
     "AsyncTransport",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
     "BulkSend",
@@ -113,6 +118,7 @@ __all__ = [
     "Recipient",
     "Request",
     "Response",
+    "ResponseTooLargeError",
     "SendResult",
     "TelnyxError",
     "Timeout",
@@ -122,6 +128,8 @@ __all__ = [
     "WhatsAppMessage",
     "__version__",
     "capture_responses",
+    "new_idempotency_key",
+    "set_instant_retries",
 ]
 
 _ERRORS = "._errors"
@@ -139,6 +147,7 @@ _LAZY_NAMES: dict[str, str] = {
     "AsyncClient": "._client",
     "AsyncPager": "._pagination",
     "AsyncTransport": "._request",
+    "Attempt": _ERRORS,
     "AuthenticationError": _ERRORS,
     "BadRequestError": _ERRORS,
     "BulkSend": "._bulk",
@@ -169,6 +178,7 @@ _LAZY_NAMES: dict[str, str] = {
     "Recipient": _MODELS,
     "Request": "._request",
     "Response": "._response",
+    "ResponseTooLargeError": _ERRORS,
     "SendResult": "._bulk",
     "TelnyxError": _ERRORS,
     "Timeout": "._client",
@@ -178,6 +188,8 @@ _LAZY_NAMES: dict[str, str] = {
     "WhatsAppMessage": _MODELS,
     "__version__": "._version",  # importlib.metadata alone is ~100 modules
     "capture_responses": "._request_loop",
+    "new_idempotency_key": "._http",
+    "set_instant_retries": "._retry",
 }
 _SUBMODULES = frozenset({"testing", "webhooks"})
 

@@ -10,9 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import stamina
 
-from telnyx_messaging import AsyncClient
+from telnyx_messaging import AsyncClient, set_instant_retries
 from telnyx_messaging.testing import FakeTelnyx
 
 SPEC = Path(__file__).parent / "spec" / "telnyx-messaging-openapi.json"
@@ -27,10 +26,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _instant_retries() -> Iterator[None]:
-    """Retries keep their attempt counts but skip the sleeps (stamina's testing mode)."""
-    stamina.set_testing(True, attempts=100, cap=True)
-    yield
-    stamina.set_testing(False)
+    """Retries keep their attempt counts but skip the sleeps."""
+    with set_instant_retries():
+        yield
 
 
 @pytest.fixture

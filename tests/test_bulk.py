@@ -39,6 +39,7 @@ from telnyx_messaging import (
     SendResult,
     TelnyxError,
     UnprocessableEntityError,
+    set_instant_retries,
 )
 from telnyx_messaging._bulk._pacing import MAX_SENDER_BUCKETS, Pacer
 from telnyx_messaging.testing import FakeTelnyx
@@ -157,6 +158,13 @@ def _message(body: dict[str, Any]) -> dict[str, Any]:
 def rows(count: int, *, senders: tuple[str, ...] = (SENDER,)) -> Iterator[dict[str, Any]]:
     for n in range(count):
         yield {"to": f"+1312{n:07d}", "from_": senders[n % len(senders)], "text": f"Hi #{n}"}
+
+
+@pytest.fixture
+def real_waits() -> Iterator[None]:
+    """The run's backoffs and 429 pauses really wait (the suite makes them instant)."""
+    with set_instant_retries(False):
+        yield
 
 
 @pytest.fixture
@@ -313,6 +321,7 @@ async def test_concurrency_bounds_requests_in_flight(server: BulkServer) -> None
     assert server.max_in_flight == 7
 
 
+@pytest.mark.usefixtures("real_waits")
 async def test_a_row_waiting_to_retry_holds_no_slot(server: BulkServer) -> None:
     """With one slot, rows behind a row backing off are sent while it waits (its result last)."""
     server.fault = lambda n, body: "503-slow" if n == 0 else None
@@ -350,6 +359,7 @@ async def test_per_sender_rate_caps_each_sender(server: BulkServer) -> None:
     assert everything[-1] - everything[0] < 10 / 5 * 3  # the senders run side by side
 
 
+@pytest.mark.usefixtures("real_waits")
 async def test_one_429_pauses_every_worker(server: BulkServer) -> None:
     """After one 429 with Retry-After: 1, no worker sends until the second has passed."""
     server.fault = lambda n, body: "429:1" if n == 0 else None
@@ -366,6 +376,16 @@ async def test_one_429_pauses_every_worker(server: BulkServer) -> None:
     assert stats.pauses == 1
     assert stats.paused_seconds >= 0.9
     assert not stats.paused
+
+
+async def test_instant_retries_make_the_runs_waits_instant_too(server: BulkServer) -> None:
+    """Under set_instant_retries (this suite's default) a 429 asking for a minute does not
+    stall the run: the pause is counted, not slept."""
+    server.fault = lambda n, body: "429:60" if n == 0 else None
+    async with server.client() as client, client.messages.send_many(rows(5)) as run:
+        results = await asyncio.wait_for(collect(run), 30)
+    assert all(r.ok for r in results)
+    assert run.stats.pauses == 1
 
 
 # -- stopping -------------------------------------------------------------------------------
@@ -751,6 +771,7 @@ async def test_failures_without_telnyx_details_get_a_title(server: BulkServer) -
     assert (results[1].error_code, results[1].error_title) == (None, "HTTP 500")
 
 
+@pytest.mark.usefixtures("real_waits")
 async def test_rows_waiting_to_retry_when_stopped_are_unfinished(server: BulkServer) -> None:
     """Rows backing off when the caller leaves are reported unfinished (tried, no outcome)."""
     server.fault = lambda n, body: (
@@ -765,6 +786,7 @@ async def test_rows_waiting_to_retry_when_stopped_are_unfinished(server: BulkSer
     assert run.unfinished == [0, 1]
 
 
+@pytest.mark.usefixtures("real_waits")
 async def test_rows_failing_in_flight_as_the_run_stops_are_unfinished(
     server: BulkServer, tmp_path: Path
 ) -> None:
@@ -903,6 +925,7 @@ async def test_paced_under_the_accounts_limit_no_429_comes_back() -> None:
         assert len(fake.messages) == 25
 
 
+@pytest.mark.usefixtures("real_waits")
 async def test_over_the_accounts_limit_the_run_pauses_and_delivers_all() -> None:
     """Unpaced against an account limited to 10 a second: 429s pause the run, and every
     recipient still gets exactly one message."""

@@ -34,7 +34,7 @@ from telnyx_messaging._errors import (
     TelnyxError,
 )
 from telnyx_messaging._http import new_idempotency_key
-from telnyx_messaging._retry import backoff_seconds, is_retryable, server_wait
+from telnyx_messaging._retry import backoff_seconds, is_retryable, server_wait, wait_to_sleep
 
 from ._journal import FAILED, SENT, Entry, Journal, row_hash
 from ._pacing import Pacer, check_rate
@@ -562,13 +562,12 @@ class BulkSend:
         wait = server_wait(error)
         if isinstance(error, RateLimitError):
             # Everybody waits, not just this row: the limit is the account's.
-            pause = backoff_seconds(row.attempts) if wait is None else wait
+            pause = wait_to_sleep(backoff_seconds(row.attempts) if wait is None else wait)
             log.info("429 from Telnyx: pausing every send of the run for %.2fs", pause)
             self._pacer.gate.pause(pause)
             self._ready.put_nowait(row)
             return
-        if wait is None:
-            wait = backoff_seconds(row.attempts)
+        wait = wait_to_sleep(backoff_seconds(row.attempts) if wait is None else wait)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "row %d: attempt %d failed (%s); next in %.2fs",

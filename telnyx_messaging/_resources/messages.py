@@ -76,7 +76,7 @@ def _message(
 
 def _sender(to: str, from_: str | None, messaging_profile_id: str | None) -> dict[str, Any]:
     """``to`` and who sends: a number (``from_``), a profile, or both."""
-    head = {"to": _args.string("to", to)}
+    head = {"to": _args.phone_number("to", to)}
     if from_ is None and messaging_profile_id is None:
         raise InvalidArgumentError(
             "say who sends it: pass from_=<one of your numbers> or messaging_profile_id=..."
@@ -180,7 +180,7 @@ class Messages:
         """
         body = _args.body_of(
             from_=_args.string("from_", from_),
-            to=_args.string("to", to),
+            to=_args.phone_number("to", to),
             whatsapp_message=dict(_args.mapping("whatsapp_message", whatsapp_message)),
             type=_args.optional_string("type", type),
             messaging_profile_id=_args.optional_string(
@@ -205,7 +205,7 @@ class Messages:
     ) -> Message:
         """Send one MMS to a group conversation (``POST /messages/group_mms``)."""
         body = _message(
-            {"from": _args.string("from_", from_), "to": _args.string_list("to", to)},
+            {"from": _args.string("from_", from_), "to": _args.phone_numbers("to", to)},
             text=text,
             media_urls=media_urls,
             subject=subject,
@@ -233,7 +233,7 @@ class Messages:
     ) -> Message:
         """Send from a long code (``POST /messages/long_code``)."""
         body = _message(
-            {"from": _args.string("from_", from_), "to": _args.string("to", to)},
+            {"from": _args.string("from_", from_), "to": _args.phone_number("to", to)},
             text=text,
             media_urls=media_urls,
             subject=subject,
@@ -264,7 +264,7 @@ class Messages:
     ) -> Message:
         """Send from a short code (``POST /messages/short_code``)."""
         body = _message(
-            {"from": _args.string("from_", from_), "to": _args.string("to", to)},
+            {"from": _args.string("from_", from_), "to": _args.phone_number("to", to)},
             text=text,
             media_urls=media_urls,
             subject=subject,
@@ -298,7 +298,7 @@ class Messages:
         body = _message(
             {
                 "messaging_profile_id": _args.string("messaging_profile_id", messaging_profile_id),
-                "to": _args.string("to", to),
+                "to": _args.phone_number("to", to),
             },
             text=text,
             media_urls=media_urls,

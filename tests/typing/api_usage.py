@@ -96,3 +96,29 @@ def mock_client() -> telnyx_messaging.AsyncClient:
 def webhook_event(body: bytes, headers: dict[str, str]) -> object:
     # The submodule is an attribute of the package, for type checkers as at run time.
     return telnyx_messaging.webhooks.unwrap(body, headers, public_key="KEY")
+
+
+# -- failures that say what is known, quiet retries (issues 13 and 7) --------------------
+
+
+async def resend_when_unknown(client: AsyncClient) -> str | None:
+    key = telnyx_messaging.new_idempotency_key()
+    retries: list[float] = []
+
+    def count(error: telnyx_messaging.APIError, wait: float) -> None:
+        retries.append(wait)
+
+    counted = AsyncClient(on_retry=count, max_response_size=1 << 20)
+    try:
+        await counted.messages.send(
+            to="+13125550002", from_="+18445550001", text="Hi", idempotency_key=key
+        )
+    except telnyx_messaging.APIError as exc:
+        history: tuple[telnyx_messaging.Attempt, ...] = exc.history
+        statuses: list[int | None] = [a.status for a in history]
+        if exc.outcome_unknown and exc.idempotency_key is not None and statuses:
+            return exc.idempotency_key
+        return exc.request_id
+    with telnyx_messaging.set_instant_retries():
+        pass
+    return None
