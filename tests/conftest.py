@@ -14,7 +14,13 @@ import pytest
 from telnyx_messaging import AsyncClient, set_instant_retries
 from telnyx_messaging.testing import FakeTelnyx
 
-SPEC = Path(__file__).parent / "spec" / "telnyx-messaging-openapi.json"
+SPEC = (
+    Path(__file__).parent.parent
+    / "telnyx_messaging"
+    / "testing"
+    / "_spec"
+    / "telnyx-messaging-openapi.json"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +39,9 @@ def _instant_retries() -> Iterator[None]:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelnyx]:
-    async with FakeTelnyx() as server:
+    # Messages stay "queued" (sent only after an hour of the fake's clock): these tests pin
+    # what the client sends and reads back, not the lifecycle (tests/test_fake_lifecycle.py).
+    async with FakeTelnyx(send_seconds=3600) as server:
         yield server
 
 

@@ -42,7 +42,7 @@ from telnyx_messaging import (
     set_instant_retries,
 )
 from telnyx_messaging._bulk._pacing import MAX_SENDER_BUCKETS, Pacer
-from telnyx_messaging.testing import FakeTelnyx
+from telnyx_messaging.testing import FakeTelnyx, RateLimits
 
 SENDER = "+18445550001"
 
@@ -900,16 +900,11 @@ async def test_send_many_runs_over_a_mock_transport() -> None:
     assert {r.message_id for r in results} == {f"msg-{k}" for k in keys}
 
 
-# -- against FakeTelnyx's own rate limits (when the installed fake has them) ------------------
+# -- against FakeTelnyx's own rate limits ------------------------------------------------------
 
 
 def _fake_with_limit(per_second: int) -> FakeTelnyx:
-    import telnyx_messaging.testing as testing
-
-    limits = getattr(testing, "RateLimits", None)
-    if limits is None:  # pragma: no cover - until FakeTelnyx learns rate limits
-        pytest.skip("this FakeTelnyx has no rate limits")
-    return FakeTelnyx(rate_limits=limits(account_per_second=per_second))  # type: ignore[call-arg]
+    return FakeTelnyx(rate_limits=RateLimits(account_per_second=per_second))
 
 
 async def test_paced_under_the_accounts_limit_no_429_comes_back() -> None:
