@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         ResponseTooLargeError,
         TelnyxError,
         UnprocessableEntityError,
+        WebhookConfigurationError,
         WebhookParseError,
         WebhookVerificationError,
     )
@@ -123,6 +124,7 @@ __all__ = [
     "TelnyxError",
     "Timeout",
     "UnprocessableEntityError",
+    "WebhookConfigurationError",
     "WebhookParseError",
     "WebhookVerificationError",
     "WhatsAppMessage",
@@ -183,6 +185,7 @@ _LAZY_NAMES: dict[str, str] = {
     "TelnyxError": _ERRORS,
     "Timeout": "._client",
     "UnprocessableEntityError": _ERRORS,
+    "WebhookConfigurationError": _ERRORS,
     "WebhookParseError": _ERRORS,
     "WebhookVerificationError": _ERRORS,
     "WhatsAppMessage": _MODELS,

@@ -8,6 +8,8 @@ or the network between the two::
     ├── InvalidArgumentError        you passed something the API cannot take (also a ValueError
     │                               and a TypeError, so ``except ValueError`` keeps working)
     ├── ConfigurationError          no API key / public key, or a client used after close()
+    │   └── WebhookConfigurationError   the webhook public key is missing or malformed: raised
+    │                               when a verifier is built; also a WebhookVerificationError
     ├── NoNextPageError             page.next_page() on the last page (also a LookupError)
     ├── WebhookVerificationError    a webhook's signature, timestamp or key did not check out
     ├── WebhookParseError           a (verified) webhook body this SDK cannot read; a ValueError
@@ -65,6 +67,7 @@ __all__ = [
     "ResponseTooLargeError",
     "TelnyxError",
     "UnprocessableEntityError",
+    "WebhookConfigurationError",
     "WebhookParseError",
     "WebhookVerificationError",
 ]
@@ -93,11 +96,27 @@ class NoNextPageError(TelnyxError, LookupError):
 
 
 class WebhookVerificationError(TelnyxError):
-    """A webhook did not verify. ``reason`` says what to fix; the key is never in it."""
+    """A webhook did not verify. ``reason`` says what to fix; the key is never in it.
 
-    def __init__(self, reason: str) -> None:
+    ``code`` is a short, stable word for counting refusals (``"missing_header"``,
+    ``"stale"``, ``"signature_mismatch"``...); ``reason`` is the sentence for people.
+    """
+
+    def __init__(self, reason: str, *, code: str = "invalid") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
+
+
+class WebhookConfigurationError(ConfigurationError, WebhookVerificationError):
+    """The webhook public key is missing or malformed: fix the configuration.
+
+    Raised when a verifier or handler is built, so a bad key stops the app at start-up
+    instead of answering 401 to every webhook. It is also a ``WebhookVerificationError``,
+    so code that verifies per request with a bad key still fails closed.
+
+    .. versionadded:: 0.2.0
+    """
 
 
 class WebhookParseError(TelnyxError, ValueError):

@@ -19,6 +19,7 @@ from telnyx_messaging import (
     RateLimitError,
     Timeout,
     capture_responses,
+    webhooks,
 )
 
 
@@ -122,3 +123,50 @@ async def resend_when_unknown(client: AsyncClient) -> str | None:
     with telnyx_messaging.set_instant_retries():
         pass
     return None
+
+
+# -- receiving webhooks (as docs/webhooks.md builds receivers) --------------------------------
+
+
+class SharedGuard:
+    """A user's own duplicate guard, async as a Redis one is."""
+
+    async def claim(self, key: str) -> webhooks.Claim:
+        return "new"
+
+    async def complete(self, key: str) -> None:
+        return None
+
+    async def release(self, key: str) -> None:
+        return None
+
+
+def receivers(public_key: str) -> list[webhooks.WebhookReceiver]:
+    async def on_event(event: webhooks.WebhookEvent) -> None:
+        if isinstance(event, webhooks.InboundMessage) and event.payload is not None:
+            print(event.payload.text)
+
+    async def enqueue(webhook: webhooks.VerifiedWebhook) -> None:
+        body: bytes = webhook.body
+        print(len(body), webhook.key)
+
+    def record(metric: webhooks.WebhookMetric) -> None:
+        seconds: float | None = metric.seconds
+        print(metric.name, metric.reason, metric.status, seconds)
+
+    guard: webhooks.DuplicateGuard = SharedGuard()
+    return [
+        webhooks.WebhookReceiver(on_event=on_event, public_key=public_key),
+        webhooks.WebhookReceiver(
+            on_event=on_event,
+            public_key=public_key,
+            acknowledge="on_receipt",
+            queue_size=100,
+            workers=2,
+            metrics=record,
+        ),
+        webhooks.WebhookReceiver(handoff=enqueue, public_key=public_key, duplicates=guard),
+        webhooks.WebhookReceiver(
+            on_event=print, public_key=public_key, duplicates=webhooks.MemoryDuplicateGuard()
+        ),
+    ]
