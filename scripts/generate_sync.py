@@ -31,6 +31,7 @@ TARGET = Path(__file__).resolve().parent.parent / "telnyx_messaging" / "_sync_re
 #: returns the twin, built around the async object and the client's loop.
 WRAPPERS = {
     "AsyncPager": ("SyncPager", "telnyx_messaging._sync_pagination"),
+    "BulkSend": ("SyncBulkSend", "telnyx_messaging._sync_bulk"),
 }
 
 HEADER = '''\

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import testing as testing
     from . import webhooks as webhooks
+    from ._bulk import BulkSend, BulkStats, SendResult
     from ._client import AsyncClient, Timeout
     from ._errors import (
         APIConnectionError,
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
     from ._response import Response
     from ._retry import set_instant_retries
     from ._sync import Client
+    from ._sync_bulk import SyncBulkSend
     from ._sync_pagination import SyncPage, SyncPager
     from ._transport import AiohttpTransport
     from ._version import __version__
@@ -92,6 +94,8 @@ __all__ = [
     "Attempt",
     "AuthenticationError",
     "BadRequestError",
+    "BulkSend",
+    "BulkStats",
     "BulkUpdate",
     "Client",
     "ConfigurationError",
@@ -120,6 +124,8 @@ __all__ = [
     "Request",
     "Response",
     "ResponseTooLargeError",
+    "SendResult",
+    "SyncBulkSend",
     "SyncPage",
     "SyncPager",
     "TelnyxError",
@@ -153,6 +159,8 @@ _LAZY_NAMES: dict[str, str] = {
     "Attempt": _ERRORS,
     "AuthenticationError": _ERRORS,
     "BadRequestError": _ERRORS,
+    "BulkSend": "._bulk",
+    "BulkStats": "._bulk",
     "BulkUpdate": _MODELS,
     "Client": "._sync",
     "ConfigurationError": _ERRORS,
@@ -181,6 +189,8 @@ _LAZY_NAMES: dict[str, str] = {
     "Request": "._request",
     "Response": "._response",
     "ResponseTooLargeError": _ERRORS,
+    "SendResult": "._bulk",
+    "SyncBulkSend": "._sync_bulk",
     "SyncPage": "._sync_pagination",
     "SyncPager": "._sync_pagination",
     "TelnyxError": _ERRORS,
