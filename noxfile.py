@@ -63,9 +63,10 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package, and on the files that use the public API as users do."""
-    # The Flask and Django views import their framework inside the function: mypy needs both
-    # installed to check those imports the same way on every machine.
-    session.install("-e", ".[flask,django]", "mypy==2.4.1")
+    # The Flask and Django views, and send-bulk's progress bar (rich), import their optional
+    # library inside a function: mypy needs them installed to check those imports the same
+    # way on every machine.
+    session.install("-e", ".[flask,django,cli]", "mypy==2.4.1")
     session.run("mypy", "--strict", "telnyx_messaging")
     session.run("mypy", "--strict", "tests/typing/")
 
