@@ -44,8 +44,13 @@ from ._signature import verify_headers as _verify_headers
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from ._tracking import DeliveryOutcome, DeliveryTimeoutError, DeliveryTracker
+
 __all__ = [
     "ClientWebhooks",
+    "DeliveryOutcome",
+    "DeliveryTimeoutError",
+    "DeliveryTracker",
     "DeliveryUpdate",
     "EventMeta",
     "HeadersLike",
@@ -383,3 +388,15 @@ def aiohttp_handler(
         return web.Response(status=200)
 
     return handle_telnyx_webhook
+
+
+_TRACKING = frozenset({"DeliveryOutcome", "DeliveryTimeoutError", "DeliveryTracker"})
+
+
+def __getattr__(name: str) -> Any:
+    # Delivery tracking (docs/tracking.md) loads on first use: most receivers never need it.
+    if name in _TRACKING:
+        from . import _tracking
+
+        return getattr(_tracking, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
