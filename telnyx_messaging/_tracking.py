@@ -184,6 +184,8 @@ class _Track:
         "heard_at",
         "id",
         "message",
+        "next_poll",
+        "poll_interval",
         "recipients",
         "source",
         "touched_at",
@@ -200,6 +202,8 @@ class _Track:
         self.final: DeliveryOutcome | None = None
         self.heard_at = now  # last webhook for this id, or when the first wait began
         self.touched_at = now  # for the age bound while kept
+        self.next_poll = -math.inf  # shared by every wait on this id: one poll at a time
+        self.poll_interval = 0.0  # the next gap between polls; 0 until the first
         self.waiters: list[asyncio.Future[DeliveryOutcome]] = []
 
     def apply(
@@ -433,8 +437,6 @@ class DeliveryTracker:
         timeout: float | None,
     ) -> DeliveryOutcome:
         deadline = math.inf if timeout is None else started + timeout
-        interval = self._poll_interval
-        next_poll = -math.inf
         while True:
             self._check_open()
             if track.final is not None:
@@ -446,12 +448,15 @@ class DeliveryTracker:
             poll_at = math.inf
             if self._retrieve is not None and self._quiet_period is not None:
                 if track.retrievable(datetime.now(timezone.utc)):
-                    poll_at = max(track.heard_at + self._quiet_period, next_poll)
+                    poll_at = max(track.heard_at + self._quiet_period, track.next_poll)
                 if poll_at <= now:
+                    # Booked on the track before polling, so other waits on this message
+                    # sleep instead of polling too. Full jitter: waits that went quiet
+                    # together do not poll together.
+                    interval = track.poll_interval or self._poll_interval
+                    track.next_poll = now + random.uniform(interval / 2, interval)  # noqa: S311
+                    track.poll_interval = min(interval * 2, self._max_poll_interval)
                     await self._poll(self._retrieve, track, waiter, deadline - now)
-                    # Full jitter: many waits that went quiet together do not poll together.
-                    next_poll = time.monotonic() + random.uniform(interval / 2, interval)  # noqa: S311
-                    interval = min(interval * 2, self._max_poll_interval)
                     continue
             wake = min(deadline, poll_at)
             await asyncio.wait((waiter,), timeout=None if wake == math.inf else wake - now)

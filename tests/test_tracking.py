@@ -347,6 +347,22 @@ async def test_polling_answers_when_no_webhook_comes(client: AsyncClient, fake: 
     await tracker.close()
 
 
+async def test_waits_on_one_message_share_its_polls(client: AsyncClient, fake: FakeTelnyx) -> None:
+    """Twenty waits on one quiet message make one poll per interval, not twenty."""
+    tracker = webhooks.DeliveryTracker(client, quiet_period=0.01, poll_interval=NO_POLL)
+    msg, stored = await send(client, fake)
+    waits = [asyncio.create_task(tracker.wait(msg, timeout=60)) for _ in range(20)]
+
+    def polls() -> int:
+        return sum(r.method == "GET" for r in fake.requests)
+
+    await until(lambda: polls() >= 1, "a poll")
+    await asyncio.sleep(0.2)  # room for any wrongly doubled poll to show up
+    assert polls() == 1
+    tracker.feed(event(stored, "message.finalized", "delivered"))
+    assert {(await w).source for w in waits} == {"webhook"}
+
+
 async def test_polling_retries_network_failures_and_raises_the_rest(
     client: AsyncClient, fake: FakeTelnyx
 ) -> None:
