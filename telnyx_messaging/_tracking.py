@@ -485,8 +485,9 @@ class DeliveryTracker:
         error = poll.exception()
         if error is None:
             track.apply(poll.result(), source="poll", event=None)
-        elif isinstance(error, APIError) and is_retryable(error):
-            log.debug("delivery poll of message %s failed, will try again: %s", track.id, error)
+        elif waiter.done() or (isinstance(error, APIError) and is_retryable(error)):
+            # Retried at the next interval; or moot, a webhook (or close) ended the wait.
+            log.debug("delivery poll of message %s failed: %s", track.id, error)
         else:
             raise error
 

@@ -570,3 +570,16 @@ def test_importing_webhooks_does_not_load_tracking() -> None:
     assert out.split() == ["False", "True"]
     with pytest.raises(AttributeError, match="NoSuchThing"):
         webhooks.NoSuchThing  # noqa: B018
+
+
+async def test_a_poll_failing_as_a_webhook_answers_does_not_hide_the_answer() -> None:
+    """When a webhook answers while the poll fails, the wait returns the webhook's outcome."""
+    payload = example_payload()
+
+    async def retrieve(message_id: str) -> Message:
+        racing.feed(event(payload, "message.finalized", "delivered"))
+        raise NotFoundError("gone", method="GET", url="/messages/x", status=404, headers={})
+
+    racing = webhooks.DeliveryTracker(retrieve, quiet_period=0.01)
+    outcome = await racing.wait(payload["id"], timeout=60)
+    assert outcome.source == "webhook"
