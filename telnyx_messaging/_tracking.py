@@ -313,8 +313,8 @@ class DeliveryTracker:
         quiet_period: float | None = 30.0,
         poll_interval: float = 5.0,
         max_poll_interval: float = 300.0,
-        max_kept: int = 10_000,
-        keep_for: float = 900.0,
+        max_kept: int = 5_000,
+        keep_for: float = 600.0,
     ) -> None:
         self._retrieve = _retriever(source)
         self._quiet_period = (
