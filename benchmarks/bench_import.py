@@ -5,11 +5,19 @@ bytecode caches are warm (one untimed run of each first), as they are after ``pi
 Two costs are timed, each as the child's wall time and its CPU time (user + sys, from
 ``os.wait4``), minus the same for ``python -c "pass"`` measured in the same round:
 
-- ``import``: ``import X``;
+- ``import``: ``import X`` (for telnyx-messaging this loads almost nothing: its names resolve
+  on first use);
 - ``ready``: ``import X`` then build an async client and touch ``client.messages``, which is
   where an SDK that defers work to first use (the official one does) pays the rest.
 
 ``aiohttp`` alone is the floor: telnyx-messaging depends on it, so it cannot import faster.
+Two more comparisons put each way of using the SDK against the dependencies it cannot avoid:
+
+- a webhook receiver, ``from telnyx_messaging import webhooks; webhooks.unwrap``, against
+  importing PyNaCl, attrs and cattrs alone (it needs nothing else: no aiohttp);
+- a sender, ``from telnyx_messaging import AsyncClient``, against aiohttp, attrs and cattrs
+  alone.
+
 Contenders take turns within each round (the order rotates every round) so machine noise hits
 them alike; the result is the median over the rounds and the ratios between medians. A last
 table is ``python -X importtime``'s own cumulative figure for ``import X``, and a last section
@@ -58,6 +66,18 @@ WATCH = (
     "telnyx_messaging.webhooks",
     "telnyx_messaging.testing",
 )
+
+#: Each way of using the SDK against the dependencies it needs (its floor, listed first).
+USES = {
+    "webhook receiver": [
+        ("PyNaCl+attrs+cattrs", "import attrs, cattrs, nacl.bindings"),
+        ("webhooks.unwrap", "from telnyx_messaging import webhooks; webhooks.unwrap"),
+    ],
+    "sender": [
+        ("aiohttp+attrs+cattrs", "import aiohttp, attrs, cattrs"),
+        ("AsyncClient", "from telnyx_messaging import AsyncClient"),
+    ],
+}
 
 Sample = tuple[float, float]  # (wall seconds, CPU seconds) of one child process
 
@@ -111,6 +131,9 @@ def module_report(names: list[str]) -> None:
             ("+ AsyncClient(...).messages", READY[OURS]),
             ("+ import telnyx_messaging.webhooks", "import telnyx_messaging.webhooks"),
         ],
+        "webhooks only": [
+            ("from telnyx_messaging import webhooks", USES["webhook receiver"][1][1]),
+        ],
         OFFICIAL: [
             ("import telnyx", "import telnyx"),
             ("+ AsyncTelnyx(...).messages", READY[OFFICIAL]),
@@ -123,7 +146,7 @@ def module_report(names: list[str]) -> None:
         "out = []",
     ]
     print("\nwhat an import pulls in (modules added to sys.modules, cumulative per line)")
-    for name in names:
+    for name in [*names, "webhooks only"]:
         lines = list(script_lines)
         for label, code in stages[name]:
             lines += [
@@ -144,8 +167,8 @@ def module_report(names: list[str]) -> None:
                 m
                 for m in WATCH
                 if m not in present
-                and m != MODULES[name]
-                and (name == OURS or not m.startswith("telnyx_messaging"))
+                and m != MODULES.get(name)
+                and (name in (OURS, "webhooks only") or not m.startswith("telnyx_messaging"))
             ]
             print(f"  {label:<36} {count:>5} modules")
             print(f"  {'':<36} with:    {', '.join(present) or '-'}")
@@ -181,6 +204,9 @@ def main() -> None:
         codes[name, "import"] = f"import {MODULES[name]}"
         if READY[name] is not None:
             codes[name, "ready"] = f"import {MODULES[name]}; {READY[name]}"
+    for use, rows in USES.items():
+        for label, code in rows:
+            codes[use, label] = code
     for code in codes.values():  # warm up: bytecode caches, the OS's file cache
         run_child(code)
 
@@ -211,6 +237,18 @@ def main() -> None:
         cpu = {n: added((n, kind if (n, kind) in codes else "import"), 1) for n in names}
         table(f"{label}: wall time", wall, names)
         table(f"{label}: CPU time (user + sys)", cpu, names)
+
+    for use, rows in USES.items():
+        print(f"\n{use}: each against its floor (first row), wall / CPU time")
+        floor_wall = statistics.median(added((use, rows[0][0]), 0))
+        floor_cpu = statistics.median(added((use, rows[0][0]), 1))
+        for label, code in rows:
+            wall = statistics.median(added((use, label), 0))
+            cpu = statistics.median(added((use, label), 1))
+            print(
+                f"  {label:<22}{wall * 1e3:>6.0f}ms{wall / floor_wall:>7.2f}x"
+                f"{cpu * 1e3:>8.0f}ms{cpu / floor_cpu:>7.2f}x   {code}"
+            )
 
     print("\npython -X importtime, cumulative for `import X` (median of 3 runs)")
     cumulative = {

@@ -11,49 +11,64 @@ Webhooks live in :mod:`telnyx_messaging.webhooks`; a local stand-in for the API 
 signer for your tests in :mod:`telnyx_messaging.testing`.
 """
 
+# Names resolve on first use (PEP 562): a webhook receiver that imports only
+# telnyx_messaging.webhooks never loads aiohttp, the client or importlib.metadata. Type
+# checkers and editors read the imports under TYPE_CHECKING; tests/test_exports.py keeps
+# them, _LAZY_NAMES and __all__ in step.
+
 from __future__ import annotations
 
-from ._client import AsyncClient, Timeout, capture_responses
-from ._errors import (
-    APIConnectionError,
-    APIError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    ConflictError,
-    InternalServerError,
-    InvalidArgumentError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    TelnyxError,
-    UnprocessableEntityError,
-    WebhookParseError,
-    WebhookVerificationError,
-)
-from ._http import Response
-from ._models import (
-    Address,
-    BulkUpdate,
-    CostBreakdown,
-    ErrorDetail,
-    FeatureSet,
-    Media,
-    Message,
-    MessagingFeatures,
-    MobilePhoneNumberMessagingSettings,
-    Money,
-    NumberHealth,
-    OptOut,
-    PaginationMeta,
-    PhoneNumberMessagingSettings,
-    WhatsAppMessage,
-)
-from ._pagination import AsyncPager, Page
-from ._version import __version__
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import testing as testing
+    from . import webhooks as webhooks
+    from ._client import AsyncClient, Timeout
+    from ._errors import (
+        APIConnectionError,
+        APIError,
+        APIResponseValidationError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ConfigurationError,
+        ConflictError,
+        InternalServerError,
+        InvalidArgumentError,
+        NoNextPageError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        TelnyxError,
+        UnprocessableEntityError,
+        WebhookParseError,
+        WebhookVerificationError,
+    )
+    from ._mock_transport import MockTransport
+    from ._models import (
+        Address,
+        BulkUpdate,
+        CostBreakdown,
+        ErrorDetail,
+        FeatureSet,
+        Media,
+        Message,
+        MessagingFeatures,
+        MobilePhoneNumberMessagingSettings,
+        Money,
+        NumberHealth,
+        OptOut,
+        PaginationMeta,
+        PhoneNumberMessagingSettings,
+        WhatsAppMessage,
+    )
+    from ._pagination import AsyncPager, Page
+    from ._request import AsyncTransport, Request
+    from ._request_loop import capture_responses
+    from ._response import Response
+    from ._transport import AiohttpTransport
+    from ._version import __version__
 
 __all__ = [
     "APIConnectionError",
@@ -62,8 +77,10 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "Address",
+    "AiohttpTransport",
     "AsyncClient",
     "AsyncPager",
+    "AsyncTransport",
     "AuthenticationError",
     "BadRequestError",
     "BulkUpdate",
@@ -78,7 +95,9 @@ __all__ = [
     "Message",
     "MessagingFeatures",
     "MobilePhoneNumberMessagingSettings",
+    "MockTransport",
     "Money",
+    "NoNextPageError",
     "NotFoundError",
     "NumberHealth",
     "OptOut",
@@ -87,6 +106,7 @@ __all__ = [
     "PermissionDeniedError",
     "PhoneNumberMessagingSettings",
     "RateLimitError",
+    "Request",
     "Response",
     "TelnyxError",
     "Timeout",
@@ -97,3 +117,74 @@ __all__ = [
     "__version__",
     "capture_responses",
 ]
+
+_ERRORS = "._errors"
+_MODELS = "._models"
+
+#: Where each public name lives (relative to this package).
+_LAZY_NAMES: dict[str, str] = {
+    "APIConnectionError": _ERRORS,
+    "APIError": _ERRORS,
+    "APIResponseValidationError": _ERRORS,
+    "APIStatusError": _ERRORS,
+    "APITimeoutError": _ERRORS,
+    "Address": _MODELS,
+    "AiohttpTransport": "._transport",
+    "AsyncClient": "._client",
+    "AsyncPager": "._pagination",
+    "AsyncTransport": "._request",
+    "AuthenticationError": _ERRORS,
+    "BadRequestError": _ERRORS,
+    "BulkUpdate": _MODELS,
+    "ConfigurationError": _ERRORS,
+    "ConflictError": _ERRORS,
+    "CostBreakdown": _MODELS,
+    "ErrorDetail": _MODELS,
+    "FeatureSet": _MODELS,
+    "InternalServerError": _ERRORS,
+    "InvalidArgumentError": _ERRORS,
+    "Media": _MODELS,
+    "Message": _MODELS,
+    "MessagingFeatures": _MODELS,
+    "MobilePhoneNumberMessagingSettings": _MODELS,
+    "MockTransport": "._mock_transport",
+    "Money": _MODELS,
+    "NoNextPageError": _ERRORS,
+    "NotFoundError": _ERRORS,
+    "NumberHealth": _MODELS,
+    "OptOut": _MODELS,
+    "Page": "._pagination",
+    "PaginationMeta": _MODELS,
+    "PermissionDeniedError": _ERRORS,
+    "PhoneNumberMessagingSettings": _MODELS,
+    "RateLimitError": _ERRORS,
+    "Request": "._request",
+    "Response": "._response",
+    "TelnyxError": _ERRORS,
+    "Timeout": "._client",
+    "UnprocessableEntityError": _ERRORS,
+    "WebhookParseError": _ERRORS,
+    "WebhookVerificationError": _ERRORS,
+    "WhatsAppMessage": _MODELS,
+    "__version__": "._version",  # importlib.metadata alone is ~100 modules
+    "capture_responses": "._request_loop",
+}
+_SUBMODULES = frozenset({"testing", "webhooks"})
+
+if not TYPE_CHECKING:  # pragma: no branch - hidden from type checkers, lest any name pass
+
+    def __getattr__(name: str) -> Any:
+        import importlib
+
+        if name in _SUBMODULES:
+            return importlib.import_module(f".{name}", __name__)
+        module = _LAZY_NAMES.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBMODULES})

@@ -6,6 +6,7 @@ Cheap isinstance checks only: they catch the mistakes that would otherwise reach
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ __all__ = [
     "flag",
     "header_value",
     "mapping",
+    "optional_seconds",
     "optional_string",
     "optional_string_or_empty",
     "optional_when",
@@ -26,6 +28,7 @@ __all__ = [
     "string_list",
     "string_or_empty",
     "when",
+    "whole_number",
 ]
 
 
@@ -71,10 +74,8 @@ def optional_when(name: str, value: Any) -> str | None:
     return None if value is None else when(name, value)
 
 
-def header_value(name: str, value: Any) -> str | None:
-    """An optional value sent as an HTTP header: printable ASCII, so it arrives as given."""
-    if value is None:
-        return None
+def header_value(name: str, value: Any) -> str:
+    """A value sent as an HTTP header: printable ASCII, so it arrives as given."""
     text = string(name, value)
     if not (text.isascii() and text.isprintable()) or len(text) > 255:
         raise InvalidArgumentError(
@@ -135,5 +136,32 @@ def mapping(name: str, value: Any) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise InvalidArgumentError(
             f"{name} must be a mapping (a JSON object), got {type(value).__name__}"
+        )
+    return value
+
+
+def whole_number(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
+    """A whole number in ``minimum..maximum`` (``True`` is not a number here, though Python says
+    it is ``1``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidArgumentError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise InvalidArgumentError(f"{name} must be at most {maximum}, got {value}")
+    return value
+
+
+def optional_seconds(name: str, value: Any) -> float | None:
+    """A positive, finite number of seconds (``int`` or ``float``, not ``bool``), or ``None``
+    for "no limit"."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise InvalidArgumentError(
+            f"{name} must be a positive number of seconds or None, got {value!r}"
         )
     return value

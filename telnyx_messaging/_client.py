@@ -1,35 +1,29 @@
-"""``AsyncClient``: options, session ownership, the request loop and the resource namespaces."""
+"""``AsyncClient``: its options, its lifecycle and its resource namespaces.
+
+Calls go through the request loop (``_request_loop.py``) over a transport (``_transport.py``
+by default); this module only decides which, with what options.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import enum
-import logging
-import math
 import os
 import platform
-import time
-from collections.abc import Coroutine, Iterator, Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Coroutine, Mapping, Sequence
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from attrs import define, evolve, field, frozen
+from attrs import evolve, field, frozen
 
-from . import _logging
-from ._errors import APIError, APITimeoutError, ConfigurationError, InvalidArgumentError
-from ._http import (
-    DEFAULT_BASE_URL,
-    Response,
-    decode_model,
-    encode_body,
-    error_from_response,
-    new_idempotency_key,
-)
-from ._retry import backoff_seconds, is_retryable, server_wait
-from ._transport import DEFAULT_MAX_CONNECTIONS, AiohttpTransport, HeaderMap, header_map
+from . import _args, _logging
+from ._errors import ConfigurationError, InvalidArgumentError
+from ._http import DEFAULT_BASE_URL
+from ._request import AsyncTransport
+from ._request_loop import Connection, RequestLoop, capture_responses
+from ._response import Response
+from ._transport import DEFAULT_MAX_CONNECTIONS, AiohttpTransport
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -45,7 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient", "Timeout", "capture_responses"]
 
 T = TypeVar("T")
-log = logging.getLogger("telnyx_messaging")
 
 
 @frozen
@@ -66,16 +59,7 @@ class Timeout:
 
     def __attrs_post_init__(self) -> None:
         for name in ("total", "connect", "per_attempt"):
-            value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value <= 0
-            ):
-                raise InvalidArgumentError(
-                    f"Timeout.{name} must be a positive number of seconds or None, got {value!r}"
-                )
+            _args.optional_seconds(f"Timeout.{name}", getattr(self, name))
         limits = [v for v in (self.per_attempt, self.total) if v is not None]
         object.__setattr__(self, "first_attempt", min(limits) if limits else None)
 
@@ -90,29 +74,6 @@ class _Unset(enum.Enum):
 
 
 _UNSET = _Unset.UNSET
-
-_captured: ContextVar[list[Response] | None] = ContextVar("telnyx_captured", default=None)
-
-
-@contextlib.contextmanager
-def capture_responses() -> Iterator[list[Response]]:
-    """Collect the raw HTTP response of every attempt made inside the block, in order.
-
-    ::
-
-        with capture_responses() as responses:
-            msg = await client.messages.send(to=..., from_=..., text="hi")
-        print(responses[-1].status, responses[-1].headers["x-request-id"])
-
-    Tasks started inside the block (``asyncio.gather``) are collected too. Costs one
-    context-variable look-up per request when unused.
-    """
-    responses: list[Response] = []
-    token = _captured.set(responses)
-    try:
-        yield responses
-    finally:
-        _captured.reset(token)
 
 
 def _coerce_timeout(timeout: float | Timeout | None) -> Timeout:
@@ -142,19 +103,7 @@ def _check_base_url(url: str) -> str:
 
 
 def _coerce_retries(max_retries: int) -> int:
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise InvalidArgumentError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
-    return max_retries
-
-
-@define
-class _Shared:
-    """What a client and its ``with_options`` copies share: the pool and its open/closed state."""
-
-    transport: AiohttpTransport
-    base_headers: HeaderMap = field(repr=False)  # they hold the API key
-    body_headers: HeaderMap = field(repr=False)
-    closed: bool = False
+    return _args.whole_number("max_retries", max_retries, minimum=0)
 
 
 class AsyncClient:
@@ -170,7 +119,23 @@ class AsyncClient:
     ``TELNYX_PUBLIC_KEY``. A ``session`` you pass is borrowed and never closed by the client;
     otherwise the client opens one on first use and closes it in :meth:`close` (or at the end
     of ``async with``). ``max_connections`` caps the pool the client opens itself.
+
+    ``transport`` replaces aiohttp altogether: every attempt goes to its
+    :meth:`~telnyx_messaging.AsyncTransport.handle_async_request`, and :meth:`close` closes
+    it. :class:`~telnyx_messaging.MockTransport` answers in-process, for tests. It cannot be
+    combined with ``session`` or ``max_connections``, which configure the default transport.
+
+    .. versionadded:: 0.2.0 ``transport``.
     """
+
+    # Set by _configure only, the one place a client (or a with_options copy) gets its state.
+    _base_url: str
+    _timeout: Timeout
+    _max_retries: int
+    _public_key: PublicKeyInput | None
+    _connection: Connection
+    _owns_connection: bool
+    _requests: RequestLoop
 
     def __init__(
         self,
@@ -182,6 +147,7 @@ class AsyncClient:
         session: aiohttp.ClientSession | None = None,
         public_key: PublicKeyInput | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        transport: AsyncTransport | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("TELNYX_API_KEY")
         if not key:
@@ -194,30 +160,57 @@ class AsyncClient:
                 "The Telnyx API key must be a string with no spaces or line breaks around it "
                 "(check for a stray newline when reading it from a file)."
             )
-        if (
-            isinstance(max_connections, bool)
-            or not isinstance(max_connections, int)
-            or (max_connections < 1)
-        ):
+        if transport is None:
+            transport = AiohttpTransport(session=session, max_connections=max_connections)
+        elif not isinstance(transport, AsyncTransport):
             raise InvalidArgumentError(
-                f"max_connections must be a whole number >= 1, got {max_connections!r}"
+                "transport must be an AsyncTransport (e.g. MockTransport(handler)), got "
+                f"{type(transport).__name__}"
+            )
+        elif session is not None or max_connections != DEFAULT_MAX_CONNECTIONS:
+            raise ConfigurationError(
+                "session and max_connections configure the default aiohttp transport; with "
+                "transport=... set them on that transport instead"
             )
         url = base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL
-        self._base_url = _check_base_url(url)
-        self._timeout = _coerce_timeout(timeout)
-        self._max_retries = _coerce_retries(max_retries)
-        self._public_key = (
-            public_key if public_key is not None else os.environ.get("TELNYX_PUBLIC_KEY")
-        )
         agent = f"telnyx-messaging/{__version__} python/{platform.python_version()}"
-        base = {"Authorization": f"Bearer {key}", "Accept": "application/json", "User-Agent": agent}
-        self._borrowed = False
-        self._shared = _Shared(
-            transport=AiohttpTransport(session=session, max_connections=max_connections),
-            base_headers=header_map(base),
-            body_headers=header_map({**base, "Content-Type": "application/json"}),
+        headers = {
+            "Authorization": f"Bearer {key}",
+            "Accept": "application/json",
+            "User-Agent": agent,
+        }
+        self._configure(
+            Connection.open(transport, headers),
+            owner=True,
+            base_url=_check_base_url(url),
+            timeout=_coerce_timeout(timeout),
+            max_retries=_coerce_retries(max_retries),
+            public_key=(
+                public_key if public_key is not None else os.environ.get("TELNYX_PUBLIC_KEY")
+            ),
         )
         _logging.configure_from_env()
+
+    def _configure(
+        self,
+        connection: Connection,
+        *,
+        owner: bool,
+        base_url: str,
+        timeout: Timeout,
+        max_retries: int,
+        public_key: PublicKeyInput | None,
+    ) -> None:
+        """Give this client its whole state: the constructor and with_options both end here."""
+        self._connection = connection
+        self._owns_connection = owner
+        self._base_url = base_url
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._public_key = public_key
+        self._requests = RequestLoop(
+            connection, base_url=base_url, timeout=timeout, max_retries=max_retries
+        )
 
     # -- options -------------------------------------------------------------------------
 
@@ -248,21 +241,24 @@ class AsyncClient:
         not given keeps this client's value. Closing the copy does not close the pool;
         closing the original does, for both.
         """
-        copy = object.__new__(AsyncClient)
-        copy.__dict__.update(self.__dict__)
-        copy._borrowed = True  # copies borrow the pool, never close it
-        if not isinstance(timeout, _Unset):
-            copy._timeout = _coerce_timeout(timeout)
-        if not isinstance(max_retries, _Unset):
-            copy._max_retries = _coerce_retries(max_retries)
-        # Namespaces cache a reference to the client they were made for.
-        for name in _NAMESPACES:
-            copy.__dict__.pop(name, None)
+        copy = AsyncClient.__new__(AsyncClient)
+        copy._configure(
+            self._connection,
+            owner=False,  # copies borrow the pool, never close it
+            base_url=self._base_url,
+            timeout=self._timeout if isinstance(timeout, _Unset) else _coerce_timeout(timeout),
+            max_retries=(
+                self._max_retries
+                if isinstance(max_retries, _Unset)
+                else _coerce_retries(max_retries)
+            ),
+            public_key=self._public_key,
+        )
         return copy
 
     def __repr__(self) -> str:
         # Never the key: reprs end up in logs and tracebacks.
-        state = " closed" if self._shared.closed else ""
+        state = " closed" if self._connection.closed else ""
         return (
             f"<AsyncClient{state} base_url={self._base_url!r} "
             f"max_retries={self._max_retries} timeout={self._timeout!r}>"
@@ -273,17 +269,17 @@ class AsyncClient:
     @property
     def is_closed(self) -> bool:
         """Whether :meth:`close` has been called (on this client or the one it was copied from)."""
-        return self._shared.closed
+        return self._connection.closed
 
     async def close(self) -> None:
-        """Close the connection pool the client opened. Harmless to call twice.
+        """Close the connection pool (the transport) the client opened. Harmless to call twice.
 
         A ``with_options`` copy leaves the pool open: it belongs to the original client.
         """
-        if self._borrowed:
+        if not self._owns_connection or self._connection.closed:
             return
-        self._shared.closed = True
-        await self._shared.transport.close()
+        self._connection.closed = True
+        await self._connection.transport.aclose()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -295,6 +291,47 @@ class AsyncClient:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    # -- calls -------------------------------------------------------------------------------
+    # The resources call self._requests (the request loop) directly: forwarding the keywords
+    # through here costs ~3K instructions a send (callgrind). These stay for other callers;
+    # plain functions handing back the loop's coroutine, no frame of their own.
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        cls: type[T],
+        *,
+        body: Mapping[str, Any] | None = None,
+        query: Sequence[tuple[str, str]] | None = None,
+        idempotency_key: str | None = None,
+        envelope: bool = True,
+    ) -> Coroutine[Any, Any, T]:
+        """Make a call and structure its answer into ``cls`` (see ``RequestLoop.call``)."""
+        return self._requests.call(
+            method,
+            path,
+            cls,
+            body=body,
+            query=query,
+            idempotency_key=idempotency_key,
+            envelope=envelope,
+        )
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        query: Sequence[tuple[str, str]] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Coroutine[Any, Any, Response]:
+        """Send a request; a 2xx answer or an ``APIError`` (see ``RequestLoop.request``)."""
+        return self._requests.request(
+            method, path, body=body, query=query, idempotency_key=idempotency_key
+        )
 
     # -- resources -----------------------------------------------------------------------
     # Built on first use and cached in the instance dict (cached_property), so the hot path
@@ -341,189 +378,3 @@ class AsyncClient:
         from .webhooks import ClientWebhooks
 
         return ClientWebhooks(self)
-
-    # -- the request loop ----------------------------------------------------------------
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        cls: type[T],
-        *,
-        body: Mapping[str, Any] | None = None,
-        query: Sequence[tuple[str, str]] | None = None,
-        idempotency_key: str | None = None,
-        creates_message: bool = False,
-        envelope: bool = True,
-    ) -> T:
-        """Make a call and structure its answer into ``cls``."""
-        response = await self._request(
-            method,
-            path,
-            body=body,
-            query=query,
-            idempotency_key=idempotency_key,
-            creates_message=creates_message,
-        )
-        return decode_model(response, cls, envelope=envelope)
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Mapping[str, Any] | None = None,
-        query: Sequence[tuple[str, str]] | None = None,
-        idempotency_key: str | None = None,
-        creates_message: bool = False,
-    ) -> Response:
-        """Send a request, retrying per policy; a 2xx answer or an ``APIError``."""
-        shared = self._shared
-        if shared.closed:
-            raise ConfigurationError(
-                "This AsyncClient is closed; create a new one (or keep using it inside "
-                "`async with AsyncClient() as client:`)."
-            )
-        if body is None:
-            headers, data = shared.base_headers, None
-        else:
-            headers, data = shared.body_headers, encode_body(body)
-        if creates_message:
-            # Every attempt of one send carries the same key, so Telnyx creates it once.
-            key = idempotency_key if idempotency_key is not None else new_idempotency_key()
-            headers = headers.copy()
-            headers["Idempotency-Key"] = key
-        url = self._base_url + path
-        deadline = None if self._timeout.total is None else time.monotonic() + self._timeout.total
-        try:
-            # The first attempt runs outside the retry machinery: stamina's setup costs ~18us a
-            # call (measured, benchmarks/README.md), a tenth of a whole send, for nothing when
-            # the call succeeds.
-            return self._finish(await self._attempt(method, url, headers, data, query, 1, deadline))
-        except APIError as exc:
-            if self._max_retries == 0 or not is_retryable(exc):
-                raise
-            first_failure = exc
-        return await self._retry(method, url, headers, data, query, deadline, first_failure)
-
-    async def _retry(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        data: bytes | None,
-        query: Sequence[tuple[str, str]] | None,
-        deadline: float | None,
-        first_failure: APIError,
-    ) -> Response:
-        import stamina  # only a failed call pays for importing and setting up the retry loop
-
-        attempts = self._max_retries + 1
-
-        def wait_before_next(exc: Exception) -> bool | float:
-            if not isinstance(exc, APIError) or not is_retryable(exc):
-                return False
-            failed = exc.attempts
-            if failed >= attempts:
-                return False
-            asked = server_wait(exc)
-            wait = backoff_seconds(failed) if asked is None else asked
-            if deadline is not None and time.monotonic() + wait >= deadline:
-                # Sleeping past the caller's budget only to fail later helps no one. The wait the
-                # server asked for is on the error already (RateLimitError.retry_after).
-                log.info(
-                    "not retrying %s %s: the %.2fs wait exceeds the time left in the budget",
-                    method,
-                    url,
-                    wait,
-                )
-                return False
-            log.info(
-                "retrying %s %s in %.2fs (attempt %d of %d failed: %s)",
-                method,
-                url,
-                wait,
-                failed,
-                attempts,
-                _reason(exc),
-            )
-            return wait
-
-        async for attempt in stamina.retry_context(
-            on=wait_before_next, attempts=attempts, timeout=None
-        ):
-            with attempt:
-                if attempt.num == 1:
-                    # Replay the first attempt's failure so stamina schedules the first wait.
-                    raise first_failure
-                return self._finish(
-                    await self._attempt(method, url, headers, data, query, attempt.num, deadline)
-                )
-        raise AssertionError("unreachable: stamina re-raises the last failure")  # pragma: no cover
-
-    # _attempt and _finish are plain functions around the transport's coroutine, not a coroutine
-    # of their own: every extra frame is walked again each time aiohttp resumes the request.
-
-    def _attempt(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        data: bytes | None,
-        query: Sequence[tuple[str, str]] | None,
-        attempt: int,
-        deadline: float | None,
-    ) -> Coroutine[Any, Any, Response]:
-        """Start one try: the transport's coroutine with this attempt's timeout."""
-        timeout = self._timeout
-        limit = timeout.first_attempt
-        if attempt > 1 and deadline is not None:
-            # Later attempts get only what is left of the call's budget. (The first gets all of
-            # it; computing it there would also defeat the transport's ClientTimeout cache.)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise APITimeoutError(
-                    f"{method} {url} ran out of its {timeout.total}s budget before "
-                    f"attempt {attempt}",
-                    method=method,
-                    url=url,
-                    attempts=attempt - 1,
-                )
-            limit = left if timeout.per_attempt is None else min(timeout.per_attempt, left)
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s (attempt %d)", method, url, attempt)
-        return self._shared.transport.send(
-            method,
-            url,
-            headers=headers,
-            body=data,
-            query=query,
-            timeout=limit,
-            connect_timeout=timeout.connect,
-            attempt=attempt,
-        )
-
-    @staticmethod
-    def _finish(response: Response) -> Response:
-        """Record the answer for capture_responses; turn an error status into its exception."""
-        captured = _captured.get()
-        if captured is not None:
-            captured.append(response)
-        if response.status >= 300:
-            raise error_from_response(response)
-        return response
-
-
-def _reason(exc: APIError) -> str:
-    status = getattr(exc, "status", None)
-    return str(status) if status is not None else type(exc).__name__
-
-
-_NAMESPACES = (
-    "messages",
-    "messaging_optouts",
-    "phone_numbers",
-    "mobile_phone_numbers",
-    "messaging_numbers_bulk_updates",
-    "webhooks",
-)

@@ -8,6 +8,7 @@ or the network between the two::
     ├── InvalidArgumentError        you passed something the API cannot take (also a ValueError
     │                               and a TypeError, so ``except ValueError`` keeps working)
     ├── ConfigurationError          no API key / public key, or a client used after close()
+    ├── NoNextPageError             page.next_page() on the last page (also a LookupError)
     ├── WebhookVerificationError    a webhook's signature, timestamp or key did not check out
     ├── WebhookParseError           a (verified) webhook body this SDK cannot read; a ValueError
     ├── APIError                    Telnyx (or the network to it) failed the call
@@ -34,8 +35,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._http import Response
     from ._models import ErrorDetail
+    from ._response import Response
 
 __all__ = [
     "APIConnectionError",
@@ -49,6 +50,7 @@ __all__ = [
     "ConflictError",
     "InternalServerError",
     "InvalidArgumentError",
+    "NoNextPageError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -69,6 +71,16 @@ class InvalidArgumentError(TelnyxError, ValueError, TypeError):
 
 class ConfigurationError(TelnyxError):
     """The client is not set up to do what was asked (a key is missing, or it is closed)."""
+
+
+class NoNextPageError(TelnyxError, LookupError):
+    """:meth:`Page.next_page <telnyx_messaging.Page.next_page>` was called on the last page.
+
+    The caller's to fix: check ``page.has_next_page()`` first, or let ``async for`` walk the
+    pages. Also a ``LookupError``, as asking past the end of a sequence is.
+
+    .. versionadded:: 0.2.0
+    """
 
 
 class WebhookVerificationError(TelnyxError):
@@ -207,15 +219,11 @@ class InternalServerError(APIStatusError):
 
 
 def _picklable(value: Any) -> Any:
-    from multidict import CIMultiDict, CIMultiDictProxy
+    # A Response pickles itself; header views straight from aiohttp need copying.
+    if isinstance(value, Mapping) and not isinstance(value, dict):
+        from ._response import picklable_headers
 
-    if isinstance(value, CIMultiDictProxy):
-        return CIMultiDict(value)
-    headers = getattr(value, "headers", None)
-    if isinstance(headers, CIMultiDictProxy):  # a Response
-        from attrs import evolve
-
-        return evolve(value, headers=CIMultiDict(headers))
+        return picklable_headers(value)
     return value
 
 

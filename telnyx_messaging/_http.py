@@ -1,23 +1,18 @@
 """The pure core of every call: request values in, models or exceptions out. No I/O here.
 
-Like gidgethub's ``sansio``: building headers and query strings, turning ``(status, headers,
-body)`` into a model or the right exception, and deciding whether and how long to wait before a
-retry are plain functions over plain values, so they are tested without a socket and shared by
-every transport.
+Like gidgethub's ``sansio``: encoding bodies and query strings, and turning ``(status, headers,
+body)`` into a model or the right exception, are plain functions over plain values, so they are
+tested without a socket and shared by every transport. Whether and when to retry is decided in
+``_retry.py``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
-import time
 from collections.abc import Mapping
 from datetime import date, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-
-from attrs import field, frozen
 
 from ._convert import structure
 from ._errors import (
@@ -28,53 +23,23 @@ from ._errors import (
     error_class_for_status,
 )
 from ._models import ErrorDetail
+from ._response import Response
+from ._retry import retry_after_seconds
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "Response",
     "decode_model",
     "encode_body",
     "encode_query",
     "error_from_response",
     "invalid_response",
-    "is_retryable_status",
     "load_json",
     "new_idempotency_key",
-    "retry_after_seconds",
 ]
 
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
-
-# https://developers.telnyx.com/docs/messaging/messages/send-message: retried sends must carry
-# the same Idempotency-Key so Telnyx accepts the message once.
-RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-
-
-@frozen
-class Response:
-    """An HTTP answer exactly as it arrived: status, headers and the raw body bytes.
-
-    Reach it through ``APIError.response`` or :func:`telnyx_messaging.capture_responses`.
-    """
-
-    status: int
-    headers: Mapping[str, str] = field(repr=False)
-    body: bytes = field(repr=False)
-    method: str
-    url: str
-    attempt: int = 1
-    elapsed: float = field(default=0.0, repr=False)
-
-    @property
-    def text(self) -> str:
-        """The body as text (UTF-8, undecodable bytes replaced)."""
-        return self.body.decode("utf-8", "replace")
-
-    def json(self) -> Any:
-        """The body parsed as JSON (raises ``ValueError`` when it is not JSON)."""
-        return json.loads(self.body)
 
 
 def new_idempotency_key() -> str:
@@ -167,54 +132,6 @@ def _error_details(body: bytes) -> tuple[ErrorDetail, ...]:
         return tuple(structure(e, ErrorDetail) for e in raw if isinstance(e, dict))
     except (ValueError, KeyError, TypeError, RecursionError):
         return ()
-
-
-def _header_float(headers: Mapping[str, str], name: str) -> float | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    # NaN, infinities and negatives are not waits anyone meant: ignore them.
-    return number if math.isfinite(number) and number >= 0 else None
-
-
-def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """How long the server asked us to wait, in seconds, or ``None`` if it did not say.
-
-    Checked in order: ``retry-after-ms``, ``Retry-After`` (seconds or an HTTP date), then
-    Telnyx's ``x-ratelimit-reset`` (seconds until the window resets; a value that looks like a
-    Unix time is taken as the moment of reset).
-    """
-    now = time.time() if now is None else now
-    ms = _header_float(headers, "retry-after-ms")
-    if ms is not None:
-        return ms / 1000
-    seconds = _header_float(headers, "retry-after")
-    if seconds is not None:
-        return seconds
-    date_value = headers.get("retry-after")
-    if date_value:
-        try:
-            return max(0.0, parsedate_to_datetime(date_value).timestamp() - now)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            pass
-    reset = _header_float(headers, "x-ratelimit-reset")
-    if reset is not None:
-        return max(0.0, reset - now) if reset > 1_000_000_000 else reset
-    return None
-
-
-def is_retryable_status(status: int, headers: Mapping[str, str]) -> bool:
-    """Whether an error answer is worth another attempt; ``x-should-retry`` has the last word."""
-    should = headers.get("x-should-retry")
-    if should == "true":
-        return True
-    if should == "false":
-        return False
-    return status in RETRYABLE_STATUSES
 
 
 def error_from_response(response: Response, *, attempts: int | None = None) -> APIStatusError:

@@ -17,9 +17,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Itera
 from typing import Any, Generic, TypeVar
 
 from ._convert import structure
-from ._errors import TelnyxError
-from ._http import Response, invalid_response, load_json
+from ._errors import NoNextPageError
+from ._http import invalid_response, load_json
 from ._models import PaginationMeta
+from ._response import Response
 
 __all__ = ["AsyncPager", "Page"]
 
@@ -70,9 +71,16 @@ class Page(Generic[T]):
         return self.number < meta.total_pages
 
     async def next_page(self) -> Page[T]:
-        """Fetch the page after this one (check :meth:`has_next_page` first)."""
+        """Fetch the page after this one.
+
+        Raises :class:`~telnyx_messaging.NoNextPageError` on the last page: check
+        :meth:`has_next_page` first.
+        """
         if not self.has_next_page():
-            raise TelnyxError("This is the last page; check page.has_next_page() before asking.")
+            raise NoNextPageError(
+                f"page {self.number} is the last page; check page.has_next_page() before "
+                "asking for the next one, or walk every page with `async for`"
+            )
         return await self._fetch(self.number + 1)
 
 

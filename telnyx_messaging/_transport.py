@@ -1,44 +1,39 @@
-"""The aiohttp edge: the only client-side module that touches the network.
+"""The aiohttp edge: the only module that touches aiohttp's client.
 
-One method, :meth:`AiohttpTransport.send`, turns bytes and headers into a :class:`Response` or
-one of our connection errors. Everything around it (what to send, what the answer means,
-whether to retry) lives in the pure core.
+One method, :meth:`AiohttpTransport.handle_async_request`, turns a :class:`Request` into a
+:class:`Response` or one of our connection errors. Everything around it (what to send, what
+the answer means, whether to retry) lives in the pure core and the request loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
 
 import aiohttp
-from multidict import CIMultiDict
 from yarl import URL
 
+from . import _args
 from ._errors import APIConnectionError, APITimeoutError, ConfigurationError
-from ._http import Response
+from ._request import AsyncTransport, Request
+from ._response import Response
 
-__all__ = ["AiohttpTransport", "HeaderMap", "header_map"]
-
-#: The header type requests are built from: aiohttp takes it without converting a dict.
-HeaderMap = CIMultiDict[str]
-
-
-def header_map(headers: dict[str, str]) -> HeaderMap:
-    """Constant request headers, in the form aiohttp handles cheapest (copy, then add)."""
-    return CIMultiDict(headers)
-
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "AiohttpTransport"]
 
 #: aiohttp's own default, and a comfortable ceiling for fan-out: Telnyx accepts about
 #: 50 SMS/s per account, so more open sockets buy queueing, not throughput.
 DEFAULT_MAX_CONNECTIONS = 100
 
 
-class AiohttpTransport:
-    """Sends requests over one pooled ``aiohttp.ClientSession``.
+class AiohttpTransport(AsyncTransport):
+    """The default transport: requests over one pooled ``aiohttp.ClientSession``.
 
-    A session passed in is borrowed and never closed here; otherwise one is created on first
-    use, inside the running event loop (creating it earlier binds it to the wrong loop).
+    A ``session`` passed in is borrowed and never closed here; otherwise one is created on
+    first use, inside the running event loop (creating it earlier binds it to the wrong loop),
+    with at most ``max_connections`` connections, and closed by :meth:`aclose`. Wrap it to
+    build a transport of your own (logging, recording) on top of the default.
+
+    .. versionadded:: 0.2.0
     """
 
     def __init__(
@@ -49,7 +44,7 @@ class AiohttpTransport:
     ) -> None:
         self._session = session
         self._owns_session = session is None
-        self._max_connections = max_connections
+        self._max_connections = _args.whole_number("max_connections", max_connections, minimum=1)
         self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
         self._urls: dict[str, URL] = {}
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop our own session lives in
@@ -81,19 +76,10 @@ class AiohttpTransport:
             timeout = self._timeouts[key] = aiohttp.ClientTimeout(total=total, sock_connect=connect)
         return timeout
 
-    async def send(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str],
-        body: bytes | None = None,
-        query: Sequence[tuple[str, str]] | None = None,
-        timeout: float | None,
-        connect_timeout: float | None,
-        attempt: int = 1,
-    ) -> Response:
+    async def handle_async_request(self, request: Request) -> Response:
         """Send one request and read the whole answer; network failures become our errors."""
+        method, url, attempt = request.method, request.url, request.attempt
+        timeout, connect_timeout = request.timeout, request.connect_timeout
         session = self._session or self._open()
         if self._loop is not None and self._loop is not asyncio.get_running_loop():
             raise ConfigurationError(
@@ -112,9 +98,9 @@ class AiohttpTransport:
             async with session.request(
                 method,
                 target,
-                headers=headers,
-                data=body,
-                params=query,
+                headers=request.headers,
+                data=request.body,
+                params=request.query,
                 timeout=self._timeout(timeout, connect_timeout),
                 # A borrowed session may raise on error statuses; we read them ourselves.
                 raise_for_status=False,
@@ -152,7 +138,7 @@ class AiohttpTransport:
             hidden = isinstance(exc, aiohttp.ClientResponseError)
             raise error from (None if hidden else exc)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close the session if we made it; a borrowed one is the lender's to close."""
         if self._owns_session and self._session is not None:
             session, self._session = self._session, None

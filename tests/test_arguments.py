@@ -435,3 +435,13 @@ async def test_empty_profile_is_allowed_where_it_means_unassign(
     await client.phone_numbers.messaging.update("+13125551000", messaging_profile_id="")
 
     assert fake.requests[-1].json == {"messaging_profile_id": ""}
+
+
+@pytest.mark.parametrize("method", ["send", "schedule"])
+async def test_a_bad_recipient_is_named_before_a_missing_sender(
+    client: AsyncClient, fake: FakeTelnyx, method: str
+) -> None:
+    """With `to` wrong and no sender either, the error names `to` first, as it always has."""
+    with pytest.raises(InvalidArgumentError, match=r"^to must be a string"):
+        await getattr(client.messages, method)(to=13125550002, text="hi")
+    assert fake.requests == []

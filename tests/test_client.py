@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from telnyx_messaging import (
+    AiohttpTransport,
     AsyncClient,
     ConfigurationError,
     InvalidArgumentError,
@@ -128,7 +129,7 @@ async def test_with_options_shares_the_pool_and_keeps_the_original(client: Async
     sent = await copy.messages.send(to="+13125550002", from_="+18445550001", text="hi")
     fetched = await client.messages.retrieve(sent.id or "")
     assert fetched.id == sent.id
-    assert copy._shared is client._shared
+    assert copy._connection is client._connection
 
 
 async def test_with_options_none_timeout_means_no_limit(client: AsyncClient) -> None:
@@ -183,9 +184,11 @@ async def test_borrowed_session_is_never_closed(fake: FakeTelnyx) -> None:
 async def test_own_session_is_opened_lazily_and_closed(fake: FakeTelnyx) -> None:
     """The client opens its session on the first call, inside the running loop, and closes it."""
     client = AsyncClient(api_key=fake.api_key, base_url=fake.base_url)
-    assert client._shared.transport._session is None
+    transport = client._connection.transport
+    assert isinstance(transport, AiohttpTransport)
+    assert transport._session is None
     await client.messages.send(to="+13125550002", from_="+18445550001", text="hi")
-    session = client._shared.transport._session
+    session = transport._session
     assert session is not None
     assert not session.closed
     await client.close()
@@ -226,7 +229,8 @@ async def test_nothing_is_logged_with_the_key_or_text(
     assert any("POST" in r.getMessage() for r in caplog.records)
     assert all("very private" not in r.getMessage() for r in caplog.records)
     assert all(
-        client._shared.base_headers["Authorization"] not in r.getMessage() for r in caplog.records
+        client._connection.base_headers["Authorization"] not in r.getMessage()
+        for r in caplog.records
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
@@ -482,3 +483,15 @@ async def test_capture_responses_in_error_and_tasks(client: AsyncClient, fake: F
 
     assert responses[0] is caught.value.response
     assert sorted(r.status for r in responses) == [200, 200, 404]
+
+
+def test_the_drawn_tree_names_every_exception() -> None:
+    """The tree in _errors' docstring and in docs/client.md lists every exception class."""
+    from pathlib import Path
+
+    from telnyx_messaging import _errors
+
+    page = (Path(__file__).parent.parent / "docs" / "client.md").read_text(encoding="utf-8")
+    drawn = re.compile(r"^\s*(?:[│ ]*[├└]── )?(\w+Error)\b", re.M)
+    for text in (_errors.__doc__ or "", page):
+        assert set(_errors.__all__) <= set(drawn.findall(text))

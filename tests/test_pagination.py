@@ -14,6 +14,7 @@ from telnyx_messaging import (
     AsyncPager,
     InternalServerError,
     InvalidArgumentError,
+    NoNextPageError,
     OptOut,
     Page,
     PaginationMeta,
@@ -149,12 +150,14 @@ async def test_page_number_starts_there(client: AsyncClient, fake: FakeTelnyx) -
 
 
 async def test_next_page_past_the_last_raises(client: AsyncClient, fake: FakeTelnyx) -> None:
-    """next_page() on the last page raises TelnyxError without a request."""
+    """next_page() on the last page raises NoNextPageError, a TelnyxError, without a request."""
     last = await client.messaging_optouts.list(page_size=10, page_number=5)
     assert not last.has_next_page()
 
-    with pytest.raises(TelnyxError, match="last page"):
+    with pytest.raises(NoNextPageError, match="page 5 is the last page") as caught:
         await last.next_page()
+    assert isinstance(caught.value, TelnyxError)
+    assert isinstance(caught.value, LookupError)
 
     assert len(fake.requests) == 1
 
@@ -197,7 +200,7 @@ async def test_page_without_meta_has_no_next_page(
     items = [o async for o in client.messaging_optouts.list()]
 
     assert not page.has_next_page()
-    with pytest.raises(TelnyxError):
+    with pytest.raises(NoNextPageError):
         await page.next_page()
     assert len(items) == 1
     assert len(fake.requests) == 2

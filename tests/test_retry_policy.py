@@ -20,19 +20,17 @@ from telnyx_messaging import (
     InternalServerError,
     RateLimitError,
 )
-from telnyx_messaging._http import (
-    RETRYABLE_STATUSES,
-    Response,
-    error_from_response,
-    is_retryable_status,
-    retry_after_seconds,
-)
+from telnyx_messaging._http import error_from_response
+from telnyx_messaging._response import Response
 from telnyx_messaging._retry import (
     INITIAL_BACKOFF,
     JITTER,
     MAX_BACKOFF,
+    RETRYABLE_STATUSES,
     backoff_seconds,
     is_retryable,
+    is_retryable_status,
+    retry_after_seconds,
     server_wait,
 )
 

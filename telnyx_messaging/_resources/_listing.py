@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from telnyx_messaging._errors import InvalidArgumentError
+from telnyx_messaging import _args
 from telnyx_messaging._http import encode_query
 from telnyx_messaging._pagination import AsyncPager, Page, decode_page
 
@@ -19,15 +19,6 @@ T = TypeVar("T")
 MAX_PAGE_SIZE = 250  # the spec's maximum for page[size]
 
 
-def _page_arg(name: str, value: Any, *, maximum: int | None = None) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(f"{name} must be a whole number >= 1, got {value!r}")
-    if maximum is not None and value > maximum:
-        raise InvalidArgumentError(f"{name} must be at most {maximum}, got {value}")
-
-
 def list_pages(
     client: AsyncClient,
     path: str,
@@ -38,15 +29,17 @@ def list_pages(
     page_number: int | None,
 ) -> AsyncPager[T]:
     """A pager over ``GET path`` with ``filters`` (wire names) and ``page[...]`` added per page."""
-    _page_arg("page_size", page_size, maximum=MAX_PAGE_SIZE)
-    _page_arg("page_number", page_number)
+    if page_size is not None:
+        _args.whole_number("page_size", page_size, minimum=1, maximum=MAX_PAGE_SIZE)
+    if page_number is not None:
+        _args.whole_number("page_number", page_number, minimum=1)
     base = encode_query(filters)
     if page_size is not None:
         base.append(("page[size]", str(page_size)))
 
     async def fetch(number: int) -> Page[T]:
         query = [*base, ("page[number]", str(number))]
-        response = await client._request("GET", path, query=query)
+        response = await client._requests.request("GET", path, query=query)
         return decode_page(response, item_cls, fetch, number)
 
     return AsyncPager(fetch, page_number or 1)

@@ -41,11 +41,11 @@ class MessagingNumbersBulkUpdates:
             numbers=_args.string_list("numbers", numbers),
             assign_only=_args.flag("assign_only", assign_only),
         )
-        return await self._client._call(
+        return await self._client._requests.call(
             "POST", "/messaging_numbers_bulk_updates", BulkUpdate, body=body
         )
 
     async def retrieve(self, order_id: str) -> BulkUpdate:
         """How far a bulk update order got (``GET /messaging_numbers_bulk_updates/{order_id}``)."""
         path = "/messaging_numbers_bulk_updates/" + _args.path_id("order_id", order_id)
-        return await self._client._call("GET", path, BulkUpdate)
+        return await self._client._requests.call("GET", path, BulkUpdate)

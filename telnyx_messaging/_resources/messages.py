@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from telnyx_messaging import _args
 from telnyx_messaging._errors import InvalidArgumentError
+from telnyx_messaging._http import new_idempotency_key
 from telnyx_messaging._models import Message, WhatsAppMessage
 
 if TYPE_CHECKING:
@@ -19,13 +20,29 @@ if TYPE_CHECKING:
 
 __all__ = ["Messages"]
 
+M = TypeVar("M", Message, WhatsAppMessage)
 
-def _add_content(
-    body: dict[str, Any], text: str | None, media_urls: Sequence[str] | None
+
+def _message(
+    head: dict[str, Any],
+    *,
+    text: str | None,
+    media_urls: Sequence[str] | None,
+    send_at: datetime | None = None,
+    subject: str | None = None,
+    type: str | None = None,
+    encoding: str | None = None,
+    auto_detect: bool | None = None,
+    use_profile_webhooks: bool | None = None,
+    webhook_url: str | None = None,
+    webhook_failover_url: str | None = None,
 ) -> dict[str, Any]:
+    """The body every SMS/MMS variant sends: ``head`` (sender and recipients, checked by the
+    caller) plus the content and options that were given."""
+    body = head
     if text is not None:
         if not isinstance(text, str):
-            raise InvalidArgumentError(f"text must be a string, got {type(text).__name__}")
+            raise InvalidArgumentError(f"text must be a string, got {text.__class__.__name__}")
         body["text"] = text
     if media_urls is not None:
         body["media_urls"] = _args.string_list("media_urls", media_urls)
@@ -33,20 +50,9 @@ def _add_content(
         raise InvalidArgumentError(
             "a message needs content: pass text=... (SMS) and/or media_urls=[...] (MMS)"
         )
-    return body
-
-
-def _add_options(
-    body: dict[str, Any],
-    subject: str | None,
-    type: str | None,
-    encoding: str | None,
-    auto_detect: bool | None,
-    use_profile_webhooks: bool | None,
-    webhook_url: str | None,
-    webhook_failover_url: str | None,
-) -> dict[str, Any]:
     # Plain ifs, not a generic helper: this runs on every send and most options are absent.
+    if send_at is not None:
+        body["send_at"] = _args.when("send_at", send_at)
     if subject is not None:
         body["subject"] = _args.string("subject", subject)
     if type is not None:
@@ -64,18 +70,18 @@ def _add_options(
     return body
 
 
-def _sender(
-    body: dict[str, Any], from_: str | None, messaging_profile_id: str | None
-) -> dict[str, Any]:
+def _sender(to: str, from_: str | None, messaging_profile_id: str | None) -> dict[str, Any]:
+    """``to`` and who sends: a number (``from_``), a profile, or both."""
+    head = {"to": _args.string("to", to)}
     if from_ is None and messaging_profile_id is None:
         raise InvalidArgumentError(
             "say who sends it: pass from_=<one of your numbers> or messaging_profile_id=..."
         )
     if from_ is not None:
-        body["from"] = _args.string("from_", from_)
+        head["from"] = _args.string("from_", from_)
     if messaging_profile_id is not None:
-        body["messaging_profile_id"] = _args.string("messaging_profile_id", messaging_profile_id)
-    return body
+        head["messaging_profile_id"] = _args.string("messaging_profile_id", messaging_profile_id)
+    return head
 
 
 class Messages:
@@ -87,17 +93,16 @@ class Messages:
         self._client = client
 
     def _create(
-        self, path: str, body: dict[str, Any], idempotency_key: str | None
-    ) -> Coroutine[Any, Any, Message]:
-        # A plain function handing back the client's coroutine: one frame less per send.
-        return self._client._call(
-            "POST",
-            path,
-            Message,
-            body=body,
-            idempotency_key=_args.header_value("idempotency_key", idempotency_key),
-            creates_message=True,
+        self, path: str, cls: type[M], body: dict[str, Any], idempotency_key: str | None
+    ) -> Coroutine[Any, Any, M]:
+        # Every attempt of one send carries the same key, so Telnyx creates the message once.
+        key = (
+            new_idempotency_key()
+            if idempotency_key is None
+            else _args.header_value("idempotency_key", idempotency_key)
         )
+        # A plain function handing back the client's coroutine: one frame less per send.
+        return self._client._requests.call("POST", path, cls, body=body, idempotency_key=key)
 
     async def send(
         self,
@@ -127,32 +132,31 @@ class Messages:
         Retries reuse one ``Idempotency-Key``: pass ``idempotency_key`` to make a send safe to
         repeat across process restarts too (e.g. your own order id).
         """
-        body = _sender({"to": _args.string("to", to)}, from_, messaging_profile_id)
-        _add_content(body, text, media_urls)
-        if send_at is not None:
-            body["send_at"] = _args.when("send_at", send_at)
-        _add_options(
-            body,
-            subject,
-            type,
-            encoding,
-            auto_detect,
-            use_profile_webhooks,
-            webhook_url,
-            webhook_failover_url,
+        body = _message(
+            _sender(to, from_, messaging_profile_id),
+            text=text,
+            media_urls=media_urls,
+            send_at=send_at,
+            subject=subject,
+            type=type,
+            encoding=encoding,
+            auto_detect=auto_detect,
+            use_profile_webhooks=use_profile_webhooks,
+            webhook_url=webhook_url,
+            webhook_failover_url=webhook_failover_url,
         )
-        return await self._create("/messages", body, idempotency_key)
+        return await self._create("/messages", Message, body, idempotency_key)
 
     async def retrieve(self, id: str) -> Message:
         """Fetch a message by id (``GET /messages/{id}``), outbound or inbound."""
         path = "/messages/" + _args.path_id("id", id)
-        return await self._client._call("GET", path, Message)
+        return await self._client._requests.call("GET", path, Message)
 
     async def cancel_scheduled(self, id: str) -> Message:
         """Cancel a scheduled message before it is sent (``DELETE /messages/{id}``)."""
         path = "/messages/" + _args.path_id("id", id)
         # The one answer without a {"data": ...} envelope (see tests/spec/README.md).
-        return await self._client._call("DELETE", path, Message, envelope=False)
+        return await self._client._requests.call("DELETE", path, Message, envelope=False)
 
     async def send_whatsapp(
         self,
@@ -180,14 +184,7 @@ class Messages:
             ),
             webhook_url=_args.optional_string("webhook_url", webhook_url),
         )
-        return await self._client._call(
-            "POST",
-            "/messages/whatsapp",
-            WhatsAppMessage,
-            body=body,
-            idempotency_key=_args.header_value("idempotency_key", idempotency_key),
-            creates_message=True,
-        )
+        return await self._create("/messages/whatsapp", WhatsAppMessage, body, idempotency_key)
 
     async def send_group_mms(
         self,
@@ -203,12 +200,16 @@ class Messages:
         idempotency_key: str | None = None,
     ) -> Message:
         """Send one MMS to a group conversation (``POST /messages/group_mms``)."""
-        body = {"from": _args.string("from_", from_), "to": _args.string_list("to", to)}
-        _add_content(body, text, media_urls)
-        _add_options(
-            body, subject, None, None, None, use_profile_webhooks, webhook_url, webhook_failover_url
+        body = _message(
+            {"from": _args.string("from_", from_), "to": _args.string_list("to", to)},
+            text=text,
+            media_urls=media_urls,
+            subject=subject,
+            use_profile_webhooks=use_profile_webhooks,
+            webhook_url=webhook_url,
+            webhook_failover_url=webhook_failover_url,
         )
-        return await self._create("/messages/group_mms", body, idempotency_key)
+        return await self._create("/messages/group_mms", Message, body, idempotency_key)
 
     async def send_long_code(
         self,
@@ -227,23 +228,19 @@ class Messages:
         idempotency_key: str | None = None,
     ) -> Message:
         """Send from a long code (``POST /messages/long_code``)."""
-        return await self._send_from(
-            "/messages/long_code",
-            from_=from_,
-            to=to,
+        body = _message(
+            {"from": _args.string("from_", from_), "to": _args.string("to", to)},
             text=text,
             media_urls=media_urls,
-            idempotency_key=idempotency_key,
-            options=(
-                subject,
-                type,
-                encoding,
-                auto_detect,
-                use_profile_webhooks,
-                webhook_url,
-                webhook_failover_url,
-            ),
+            subject=subject,
+            type=type,
+            encoding=encoding,
+            auto_detect=auto_detect,
+            use_profile_webhooks=use_profile_webhooks,
+            webhook_url=webhook_url,
+            webhook_failover_url=webhook_failover_url,
         )
+        return await self._create("/messages/long_code", Message, body, idempotency_key)
 
     async def send_short_code(
         self,
@@ -262,40 +259,19 @@ class Messages:
         idempotency_key: str | None = None,
     ) -> Message:
         """Send from a short code (``POST /messages/short_code``)."""
-        return await self._send_from(
-            "/messages/short_code",
-            from_=from_,
-            to=to,
+        body = _message(
+            {"from": _args.string("from_", from_), "to": _args.string("to", to)},
             text=text,
             media_urls=media_urls,
-            idempotency_key=idempotency_key,
-            options=(
-                subject,
-                type,
-                encoding,
-                auto_detect,
-                use_profile_webhooks,
-                webhook_url,
-                webhook_failover_url,
-            ),
+            subject=subject,
+            type=type,
+            encoding=encoding,
+            auto_detect=auto_detect,
+            use_profile_webhooks=use_profile_webhooks,
+            webhook_url=webhook_url,
+            webhook_failover_url=webhook_failover_url,
         )
-
-    def _send_from(
-        self,
-        path: str,
-        *,
-        from_: str,
-        to: str,
-        text: str | None,
-        media_urls: Sequence[str] | None,
-        idempotency_key: str | None,
-        options: tuple[Any, ...],
-    ) -> Coroutine[Any, Any, Message]:
-        # Plain, like _create: hands back the client's coroutine, one frame less per send.
-        body = {"from": _args.string("from_", from_), "to": _args.string("to", to)}
-        _add_content(body, text, media_urls)
-        _add_options(body, *options)
-        return self._create(path, body, idempotency_key)
+        return await self._create("/messages/short_code", Message, body, idempotency_key)
 
     async def send_number_pool(
         self,
@@ -315,22 +291,22 @@ class Messages:
     ) -> Message:
         """Send from the profile's number pool, Telnyx picking the sender
         (``POST /messages/number_pool``)."""
-        body = {
-            "messaging_profile_id": _args.string("messaging_profile_id", messaging_profile_id),
-            "to": _args.string("to", to),
-        }
-        _add_content(body, text, media_urls)
-        _add_options(
-            body,
-            subject,
-            type,
-            encoding,
-            auto_detect,
-            use_profile_webhooks,
-            webhook_url,
-            webhook_failover_url,
+        body = _message(
+            {
+                "messaging_profile_id": _args.string("messaging_profile_id", messaging_profile_id),
+                "to": _args.string("to", to),
+            },
+            text=text,
+            media_urls=media_urls,
+            subject=subject,
+            type=type,
+            encoding=encoding,
+            auto_detect=auto_detect,
+            use_profile_webhooks=use_profile_webhooks,
+            webhook_url=webhook_url,
+            webhook_failover_url=webhook_failover_url,
         )
-        return await self._create("/messages/number_pool", body, idempotency_key)
+        return await self._create("/messages/number_pool", Message, body, idempotency_key)
 
     async def schedule(
         self,
@@ -351,18 +327,16 @@ class Messages:
     ) -> Message:
         """Schedule a message for ``send_at`` (``POST /messages/schedule``); cancel it with
         :meth:`cancel_scheduled` before then."""
-        body = _sender({"to": _args.string("to", to)}, from_, messaging_profile_id)
-        if send_at is not None:
-            body["send_at"] = _args.when("send_at", send_at)
-        _add_content(body, text, media_urls)
-        _add_options(
-            body,
-            subject,
-            type,
-            None,
-            auto_detect,
-            use_profile_webhooks,
-            webhook_url,
-            webhook_failover_url,
+        body = _message(
+            _sender(to, from_, messaging_profile_id),
+            text=text,
+            media_urls=media_urls,
+            send_at=send_at,
+            subject=subject,
+            type=type,
+            auto_detect=auto_detect,
+            use_profile_webhooks=use_profile_webhooks,
+            webhook_url=webhook_url,
+            webhook_failover_url=webhook_failover_url,
         )
-        return await self._create("/messages/schedule", body, idempotency_key)
+        return await self._create("/messages/schedule", Message, body, idempotency_key)

@@ -39,7 +39,7 @@ class PhoneNumbersMessaging:
         ``id`` is the number's id or the number itself in E.164.
         """
         path = f"/phone_numbers/{_args.path_id('id', id)}/messaging"
-        return await self._client._call("GET", path, PhoneNumberMessagingSettings)
+        return await self._client._requests.call("GET", path, PhoneNumberMessagingSettings)
 
     async def update(
         self,
@@ -61,7 +61,9 @@ class PhoneNumbersMessaging:
             messaging_profile_id=messaging_profile_id,
             tags=None if tags is None else _args.string_list("tags", tags, allow_empty=True),
         )
-        return await self._client._call("PATCH", path, PhoneNumberMessagingSettings, body=body)
+        return await self._client._requests.call(
+            "PATCH", path, PhoneNumberMessagingSettings, body=body
+        )
 
     def list(
         self,
@@ -114,7 +116,7 @@ class MobilePhoneNumbersMessaging:
     async def retrieve(self, id: str) -> MobilePhoneNumberMessagingSettings:
         """One mobile number's messaging settings (``GET /mobile_phone_numbers/{id}/messaging``)."""
         path = f"/mobile_phone_numbers/{_args.path_id('id', id)}/messaging"
-        return await self._client._call("GET", path, MobilePhoneNumberMessagingSettings)
+        return await self._client._requests.call("GET", path, MobilePhoneNumberMessagingSettings)
 
     def list(
         self, *, page_size: int | None = None, page_number: int | None = None

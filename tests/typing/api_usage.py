@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import telnyx_messaging
 from telnyx_messaging import (
     APIStatusError,
     AsyncClient,
@@ -57,3 +58,19 @@ async def errors(client: AsyncClient) -> float | None:
     except APIStatusError as exc:
         return float(exc.status) if exc.codes else None
     return None
+
+
+# -- the transport seam and lazily resolved names (issue 8) -----------------------------
+
+
+def mock_client() -> telnyx_messaging.AsyncClient:
+    def handler(request: telnyx_messaging.Request) -> telnyx_messaging.Response:
+        return request.respond(200, json={"data": {"id": "msg-1"}})
+
+    transport: telnyx_messaging.AsyncTransport = telnyx_messaging.MockTransport(handler)
+    return telnyx_messaging.AsyncClient(api_key="KEY", transport=transport)
+
+
+def webhook_event(body: bytes, headers: dict[str, str]) -> object:
+    # The submodule is an attribute of the package, for type checkers as at run time.
+    return telnyx_messaging.webhooks.unwrap(body, headers, public_key="KEY")
