@@ -560,16 +560,19 @@ async def test_bad_wait_arguments_are_refused(message: Any, timeout: Any, match:
 
 
 def test_importing_webhooks_does_not_load_tracking() -> None:
-    """The tracker loads on first use: receivers that never track pay nothing for it."""
+    """The tracker loads on first use, and even then loads neither aiohttp nor the client."""
     code = (
         "import sys; from telnyx_messaging import webhooks; "
-        "print('telnyx_messaging._tracking' in sys.modules); webhooks.DeliveryTracker; "
-        "print('telnyx_messaging._tracking' in sys.modules)"
+        "print('telnyx_messaging._tracking' in sys.modules); "
+        "webhooks.DeliveryTracker(quiet_period=None).feed(webhooks.parse({'data': {}})); "
+        "print('telnyx_messaging._tracking' in sys.modules); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'aiohttp' "
+        "or m.startswith('telnyx_messaging._client')))"
     )
     out = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
-    assert out.split() == ["False", "True"]
+    assert out.split() == ["False", "True", "[]"]
     with pytest.raises(AttributeError, match="NoSuchThing"):
         webhooks.NoSuchThing  # noqa: B018
 
