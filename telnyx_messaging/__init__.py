@@ -61,6 +61,7 @@ if TYPE_CHECKING:
         OptOut,
         PaginationMeta,
         PhoneNumberMessagingSettings,
+        Recipient,
         WhatsAppMessage,
     )
     from ._pagination import AsyncPager, Page
@@ -106,6 +107,7 @@ __all__ = [
     "PermissionDeniedError",
     "PhoneNumberMessagingSettings",
     "RateLimitError",
+    "Recipient",
     "Request",
     "Response",
     "TelnyxError",
@@ -158,6 +160,7 @@ _LAZY_NAMES: dict[str, str] = {
     "PermissionDeniedError": _ERRORS,
     "PhoneNumberMessagingSettings": _MODELS,
     "RateLimitError": _ERRORS,
+    "Recipient": _MODELS,
     "Request": "._request",
     "Response": "._response",
     "TelnyxError": _ERRORS,

@@ -42,7 +42,7 @@ async def demo() -> None:
             cost = f"{msg.cost.amount} {msg.cost.currency}" if msg.cost else "n/a"
             say(f"  {msg.id}  to {recipient.phone_number}  {recipient.status}  cost {cost}")
 
-        again = await client.messages.retrieve(sent[0].id or "")
+        again = await client.messages.retrieve(sent[0].id)
         say(f"\nRead back {again.id}: {again.text!r}, received at {again.received_at}")
 
         try:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from ._convert import structure
+from ._convert import structure, structure_answer
 from ._errors import (
     APIResponseValidationError,
     APIStatusError,
@@ -120,7 +120,8 @@ def decode_model(response: Response, cls: type[T], *, envelope: bool = True) -> 
             raise invalid_response(response, 'no "data" object')
         payload = payload["data"]
     try:
-        return structure(payload, cls)
+        # The models keep the body's bytes, not the dict, for their `raw` (see _convert).
+        return structure_answer(payload, cls, response.body, ("data",) if envelope else ())
     except Exception as exc:
         raise invalid_response(response, f"{cls.__name__}: {exc}") from exc
 

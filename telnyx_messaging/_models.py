@@ -1,14 +1,23 @@
 """The API's objects as frozen, slotted attrs classes.
 
-Every field is optional: the spec marks almost none required and Telnyx omits what does not
-apply. Enum-like fields (``status``, ``type``, ``direction``...) are plain ``str`` on purpose:
-Telnyx adds values all the time, and a new value must never break parsing. Each object keeps
-the JSON it came from in ``raw`` (not part of equality or repr), so fields this SDK does not
-know yet stay reachable: ``message.raw["some_new_field"]``.
+A field is required (never ``None``) when the spec requires it or when it is what makes the
+object what it is: a message's ``id``, ``from_`` and ``to``, each recipient's
+``phone_number`` and ``status``. Every other field is optional: Telnyx omits what does not
+apply, and an odd value in it becomes ``None`` rather than failing the whole answer
+(``_convert.py`` draws the line). Enum-like fields (``status``, ``type``, ``direction``...)
+are plain ``str`` on purpose: Telnyx adds values all the time, and a new value must never
+break parsing.
+
+Each object reaches the JSON it came from through ``raw`` (not part of equality or repr), so
+fields this SDK does not know yet stay reachable: ``message.raw["some_new_field"]``. The JSON
+is not kept at every level: an object holds the source of the whole answer once (the answer's
+bytes, or the decoded object it was given) and the path to itself inside it, and ``raw``
+looks itself up on demand. A kept ``Message`` then costs less than the dict of its answer.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -32,54 +41,96 @@ __all__ = [
     "OptOut",
     "PaginationMeta",
     "PhoneNumberMessagingSettings",
+    "Recipient",
     "WhatsAppMessage",
 ]
 
 #: Shared empty ``raw`` for objects built by hand rather than parsed from JSON.
 EMPTY_RAW: Mapping[str, Any] = MappingProxyType({})
 
+#: A path inside the answer: object keys and array indexes, from the top.
+RawPath = tuple[str | int, ...]
 
-def raw_field() -> Any:
-    """The ``raw`` field every model has: the JSON it came from, outside equality and repr."""
-    return field(default=EMPTY_RAW, eq=False, repr=False, kw_only=True)
+
+def lookup_raw(source: Any, path: RawPath) -> Any:
+    """The JSON at ``path`` in ``source``, decoding ``source`` first when it is bytes or text."""
+    document = source if isinstance(source, Mapping) else json.loads(source)
+    for step in path:
+        document = document[step]
+    return document
 
 
 @frozen(kw_only=True)
-class Address:
-    """One end of a message: the sender (``from_``) or a recipient (``to``, ``cc``).
+class Model:
+    """What every model has: ``raw``, the JSON it came from, looked up in its answer on demand.
 
-    ``status`` is the delivery status for recipients: ``queued``, ``sending``, ``sent``,
-    ``delivered``, ``sending_failed``, ``delivery_failed``, ``delivery_unconfirmed``,
-    ``expired``, ``cancelled``, ``webhook_delivered``... (new values may appear).
+    Two private slots hold where to look; they are left out of ``==``, ``hash`` and ``repr``.
     """
 
-    phone_number: str | None = None
+    # Where the answer came from (its bytes or text, or the decoded JSON object itself), and
+    # where this object sits in it.
+    _raw_source: Any = field(default=EMPTY_RAW, eq=False, repr=False, alias="_raw_source")
+    _raw_path: RawPath = field(default=(), eq=False, repr=False, alias="_raw_path")
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The JSON object this was read from, unknown fields included.
+
+        Rebuilt from the answer on each access when the object came from an HTTP answer
+        (decoding it again): keep the result in a variable if you read it often.
+        """
+        return lookup_raw(self._raw_source, self._raw_path)  # type: ignore[no-any-return]
+
+
+@frozen(kw_only=True)
+class Address(Model):
+    """The sender of a message (``from_``), or a copied recipient (``cc``).
+
+    ``phone_number`` is a +E.164 number, a short code or an alphanumeric sender ID.
+    ``status`` is set when Telnyx reports one (inbound senders: ``webhook_delivered``...).
+    """
+
+    phone_number: str
     status: str | None = None
     carrier: str | None = None
     line_type: str | None = None
-    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
-class Money:
+class Recipient(Model):
+    """One recipient of a message (``to``) and how delivery to it is going.
+
+    ``status`` is ``queued``, ``sending``, ``sent``, ``delivered``, ``sending_failed``,
+    ``delivery_failed``, ``delivery_unconfirmed``, ``expired``, ``cancelled``,
+    ``webhook_delivered``... (new values may appear, so it is a plain ``str``).
+
+    .. versionadded:: 0.2.0
+    """
+
+    phone_number: str
+    status: str
+    carrier: str | None = None
+    line_type: str | None = None
+
+
+@frozen(kw_only=True)
+class Money(Model):
     """An amount of money; ``amount`` is exact (``Decimal``), never a float."""
 
     amount: Decimal | None = None
     currency: str | None = None
-    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
-class CostBreakdown:
+class CostBreakdown(Model):
     """What a message cost, split into the carrier's fee and Telnyx's rate."""
 
     carrier_fee: Money | None = None
     rate: Money | None = None
-    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
-class Media:
+class Media(Model):
     """A media file attached to an MMS.
 
     Outbound messages report ``sha256``; inbound ones ``hash_sha256``.
@@ -90,20 +141,20 @@ class Media:
     size: int | None = None
     sha256: str | None = None
     hash_sha256: str | None = None
-    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
-class ErrorDetail:
+class ErrorDetail(Model):
     """One entry of Telnyx's ``errors`` list, in an error answer or on a failed message."""
 
+    # Optional although the spec requires code and title: error answers also come from
+    # gateways and proxies, and what an entry does say must not be lost for what it lacks.
     code: str | None = None
     title: str | None = None
     detail: str | None = None
     # JSON objects are dicts, which cannot be hashed; equality still compares them.
     source: Mapping[str, Any] | None = field(default=None, hash=False)
     meta: Mapping[str, Any] | None = field(default=None, hash=False)
-    raw: Mapping[str, Any] = raw_field()
 
     def __str__(self) -> str:
         where = ""
@@ -115,20 +166,22 @@ class ErrorDetail:
 
 
 @frozen(kw_only=True)
-class Message:
+class Message(Model):
     """An SMS or MMS, outbound or inbound, as Telnyx reports it.
 
     Returned by every send call and by ``messages.retrieve``; also the payload of the
     delivery-update and inbound-message webhooks. ``direction`` is ``"outbound"`` or
-    ``"inbound"``; ``to[i].status`` tracks delivery to each recipient.
+    ``"inbound"``; ``to[i].status`` tracks delivery to each recipient. ``id``, ``from_``
+    and ``to`` are always there: an answer without them raises
+    ``APIResponseValidationError``.
     """
 
-    id: str | None = None
+    id: str
+    from_: Address
+    to: tuple[Recipient, ...]
     record_type: str | None = None
     direction: str | None = None
     type: str | None = None
-    from_: Address | None = None
-    to: tuple[Address, ...] = ()
     cc: tuple[Address, ...] = ()
     text: str | None = None
     subject: str | None = None
@@ -154,30 +207,31 @@ class Message:
     tcr_campaign_registered: str | None = None
     smart_encoding_applied: bool | None = None
     wait_seconds: float | None = None
-    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
-class WhatsAppMessage:
-    """A WhatsApp message as Telnyx accepted it; ``body`` echoes the content sent."""
+class WhatsAppMessage(Model):
+    """A WhatsApp message as Telnyx accepted it; ``body`` echoes the content sent.
 
-    id: str | None = None
+    As for :class:`Message`, ``id``, ``from_`` and ``to`` are always there.
+    """
+
+    id: str
+    from_: Address
+    to: tuple[Recipient, ...]
     record_type: str | None = None
     direction: str | None = None
     type: str | None = None
-    from_: Address | None = None
-    to: tuple[Address, ...] = ()
     body: Mapping[str, Any] | None = field(default=None, hash=False)
     encoding: str | None = None
     messaging_profile_id: str | None = None
     organization_id: str | None = None
     received_at: datetime | None = None
     wait_seconds: float | None = None
-    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
-class OptOut:
+class OptOut(Model):
     """A recipient who opted out (sent STOP) of messages from ``from_``."""
 
     from_: str | None = None
@@ -185,41 +239,37 @@ class OptOut:
     keyword: str | None = None
     messaging_profile_id: str | None = None
     created_at: datetime | None = None
-    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
-class MessagingFeatures:
+class MessagingFeatures(Model):
     """Which directions a number can message in, for SMS or MMS."""
 
-    domestic_two_way: bool | None = None
-    international_inbound: bool | None = None
-    international_outbound: bool | None = None
-    raw: Mapping[str, Any] = raw_field()
+    domestic_two_way: bool
+    international_inbound: bool
+    international_outbound: bool
 
 
 @frozen(kw_only=True)
-class FeatureSet:
+class FeatureSet(Model):
     """SMS and MMS capabilities of a number; either may be absent."""
 
     sms: MessagingFeatures | None = None
     mms: MessagingFeatures | None = None
-    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
-class NumberHealth:
+class NumberHealth(Model):
     """Sending health of a number, as Telnyx scores it."""
 
-    message_count: int | None = None
-    inbound_outbound_ratio: float | None = None
-    success_ratio: float | None = None
-    spam_ratio: float | None = None
-    raw: Mapping[str, Any] = raw_field()
+    message_count: int
+    inbound_outbound_ratio: float
+    success_ratio: float
+    spam_ratio: float
 
 
 @frozen(kw_only=True)
-class _NumberMessagingSettings:
+class _NumberMessagingSettings(Model):
     id: str | None = None
     record_type: str | None = None
     phone_number: str | None = None
@@ -233,7 +283,6 @@ class _NumberMessagingSettings:
     features: FeatureSet | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
-    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
@@ -250,7 +299,7 @@ class MobilePhoneNumberMessagingSettings(_NumberMessagingSettings):
 
 
 @frozen(kw_only=True)
-class BulkUpdate:
+class BulkUpdate(Model):
     """A bulk messaging-settings update order and how far it got, number by number."""
 
     order_id: str | None = None
@@ -258,15 +307,16 @@ class BulkUpdate:
     success: tuple[str, ...] = ()
     pending: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = raw_field()
 
 
 @frozen(kw_only=True)
-class PaginationMeta:
+class PaginationMeta(Model):
     """Where a page sits in a list: page number and size, total pages and results."""
+
+    # Optional although the spec requires all four: the pager reads a missing count as "last
+    # page", which ends a list safely, where failing would lose the page's items.
 
     page_number: int | None = None
     page_size: int | None = None
     total_pages: int | None = None
     total_results: int | None = None
-    raw: Mapping[str, Any] = raw_field()

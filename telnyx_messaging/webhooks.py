@@ -24,17 +24,21 @@ body is not a webhook this SDK can read.
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from attrs import frozen
-
-from . import _models
-from ._convert import converter
 from ._errors import WebhookParseError, WebhookVerificationError
+from ._events import (
+    Body,
+    DeliveryUpdate,
+    EventMeta,
+    InboundMessage,
+    ReplacedLinkClick,
+    UnknownEvent,
+    WebhookEvent,
+    parse,
+)
 from ._signature import DEFAULT_TOLERANCE as _DEFAULT_TOLERANCE
 from ._signature import HeadersLike, PublicKeyInput, PublicKeys
 from ._signature import check_arguments as _check_arguments
@@ -70,166 +74,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("telnyx_messaging")
-
-Body: TypeAlias = bytes | bytearray | memoryview | str
-
-
-@frozen(kw_only=True)
-class EventMeta:
-    """How Telnyx delivered a webhook: ``attempt`` 1 is the first try, and the URL it hit."""
-
-    attempt: int | None = None
-    delivered_to: str | None = None
-    raw: Mapping[str, Any] = _models.raw_field()
-
-
-@frozen(kw_only=True)
-class _MessageEvent:
-    id: str | None = None
-    event_type: str | None = None
-    occurred_at: datetime | None = None
-    record_type: str | None = None
-    payload: _models.Message | None = None
-    meta: EventMeta | None = None
-    raw: Mapping[str, Any] = _models.raw_field()
-
-
-@frozen(kw_only=True)
-class DeliveryUpdate(_MessageEvent):
-    """An outbound message moved on: ``message.sent``, then ``message.finalized``.
-
-    ``payload`` is the same :class:`~telnyx_messaging.Message` the send call returned, as it
-    is now: ``payload.to[i].status`` is ``delivered``, ``delivery_failed``... and ``cost`` is
-    set once Telnyx knows it. ``raw`` is the whole body as parsed JSON.
-    """
-
-
-@frozen(kw_only=True)
-class InboundMessage(_MessageEvent):
-    """Someone sent a message to one of your numbers (``message.received``).
-
-    ``payload.from_.phone_number`` is the sender, ``payload.text`` and ``payload.media``
-    what they sent. ``raw`` is the whole body as parsed JSON.
-    """
-
-
-@frozen(kw_only=True)
-class ReplacedLinkClick:
-    """A recipient clicked a link Telnyx shortened in message ``message_id``.
-
-    Telnyx sends these with ``record_type`` ``"link_clicked"`` and no ``event_type``, so the
-    envelope fields other than ``record_type`` are usually ``None``. ``to`` is the number
-    that clicked, ``url`` the original link. ``raw`` is the whole body as parsed JSON.
-    """
-
-    id: str | None = None
-    event_type: str | None = None
-    occurred_at: datetime | None = None
-    record_type: str | None = None
-    message_id: str | None = None
-    to: str | None = None
-    url: str | None = None
-    time_clicked: datetime | None = None
-    meta: EventMeta | None = None
-    raw: Mapping[str, Any] = _models.raw_field()
-
-
-@frozen(kw_only=True)
-class UnknownEvent:
-    """A verified webhook of a type this SDK does not know yet; nothing is lost.
-
-    Telnyx adds event types over time, and a new one must not make your endpoint fail:
-    ``event_type`` says what it is, ``payload`` is its JSON untouched, ``raw`` the whole body.
-    """
-
-    id: str | None = None
-    event_type: str | None = None
-    occurred_at: datetime | None = None
-    record_type: str | None = None
-    payload: Any = None
-    meta: EventMeta | None = None
-    raw: Mapping[str, Any] = _models.raw_field()
-
-
-#: Every event :func:`parse` and :func:`unwrap` return; match on the class.
-WebhookEvent: TypeAlias = DeliveryUpdate | InboundMessage | ReplacedLinkClick | UnknownEvent
-
-# Event types are strings, not an enum, so a new one from Telnyx becomes an UnknownEvent.
-_BY_EVENT_TYPE: dict[str, type[WebhookEvent]] = {
-    "message.sent": DeliveryUpdate,
-    "message.finalized": DeliveryUpdate,
-    "message.received": InboundMessage,
-}
-_LINK_CLICKED = "link_clicked"
-# Looked up once per class, not per webhook: the converter's dispatch is the slow part.
-_hooks: dict[type[Any], Callable[[Any, Any], Any]] = {}
-_set = object.__setattr__
-
-
-def _structure(data: Any, cls: type[Any]) -> Any:
-    hook = _hooks.get(cls)
-    if hook is None:
-        hook = _hooks[cls] = converter.get_structure_hook(cls)
-    return hook(data, cls)
-
-
-_JSON_KINDS: dict[type[Any], str] = {
-    list: "array",
-    str: "string",
-    int: "number",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-}
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) <= 200 else text[:200] + "..."
-
-
-def parse(body: Body | Mapping[str, Any]) -> WebhookEvent:
-    """Read a webhook body into its event class, WITHOUT checking its signature.
-
-    For tests, and for replaying webhooks you stored after verifying them; anything that
-    arrives over the network goes through :func:`unwrap`. ``body`` is the raw body or the
-    JSON object already decoded. Raises :class:`WebhookParseError` for a body that is not a
-    JSON object with a ``data`` object; unknown event types and fields never fail.
-    """
-    if isinstance(body, Mapping):
-        document: Any = body
-    else:
-        if isinstance(body, memoryview):
-            body = body.tobytes()
-        if not isinstance(body, (bytes, bytearray, str)):
-            raise WebhookParseError(
-                f"webhook body is a {type(body).__name__}: pass the raw body (bytes or str)"
-            )
-        if not body:
-            raise WebhookParseError("webhook body is empty")
-        try:
-            document = json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            raise WebhookParseError(f"webhook body is not JSON: {_short(exc)}") from None
-        if not isinstance(document, dict):
-            kind = _JSON_KINDS.get(type(document), "value")
-            raise WebhookParseError(f"webhook body is a JSON {kind}, not an object")
-    data = document.get("data")
-    if not isinstance(data, Mapping):
-        raise WebhookParseError('webhook body has no "data" object')
-    event_type = data.get("event_type")
-    cls = _BY_EVENT_TYPE.get(event_type) if type(event_type) is str else None
-    if cls is None:
-        cls = ReplacedLinkClick if data.get("record_type") == _LINK_CLICKED else UnknownEvent
-    meta = document.get("meta")
-    try:
-        event: WebhookEvent = _structure(data, cls)
-        if meta is not None:
-            _set(event, "meta", _structure(meta, EventMeta))
-    except Exception as exc:  # any structuring failure means the same thing
-        raise WebhookParseError(f"webhook body does not fit {cls.__name__}: {_short(exc)}") from exc
-    _set(event, "raw", document)
-    return event
 
 
 def verify(

@@ -34,6 +34,12 @@ PROFILE = "4000eba1-a0c0-4563-9925-b25e842a7cb6"
 OTHER_PROFILE = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 MEDIA = ["https://example.com/a.png", "https://example.com/b.jpg"]
 MY_KEY = "order-1234"
+# The least a message answer can be: what makes it a message (see _models.Message).
+BARE_MESSAGE = {
+    "id": "m1",
+    "from": {"phone_number": SENDER},
+    "to": [{"phone_number": RECIPIENT, "status": "queued"}],
+}
 # A non-UTC offset, so the test sees the offset kept rather than converted.
 LATER = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5)))
 LATER_WIRE = "2030-01-02T03:04:05-05:00"
@@ -457,9 +463,14 @@ ODD_IDS = [
 ]
 
 ID_CALLS = [
-    pytest.param(lambda c, i: c.messages.retrieve(i), "/messages/{}", {"data": {}}, id="retrieve"),
     pytest.param(
-        lambda c, i: c.messages.cancel_scheduled(i), "/messages/{}", {}, id="cancel_scheduled"
+        lambda c, i: c.messages.retrieve(i), "/messages/{}", {"data": BARE_MESSAGE}, id="retrieve"
+    ),
+    pytest.param(
+        lambda c, i: c.messages.cancel_scheduled(i),
+        "/messages/{}",
+        BARE_MESSAGE,
+        id="cancel_scheduled",
     ),
     pytest.param(
         lambda c, i: c.phone_numbers.messaging.retrieve(i),
@@ -779,7 +790,7 @@ async def test_unknown_fields_stay_reachable_through_raw(
             200,
             json={
                 "data": {
-                    "id": "m1",
+                    **BARE_MESSAGE,
                     "brand_new_field": {"nested": [1, 2]},
                     "to": [{"phone_number": RECIPIENT, "status": "queued", "rcs_capable": True}],
                     "cost": {"amount": "0.01", "currency": "USD", "tax": "0.002"},
@@ -804,7 +815,7 @@ async def test_unknown_enum_values_parse(client: AsyncClient, fake: FakeTelnyx) 
             200,
             json={
                 "data": {
-                    "id": "m1",
+                    **BARE_MESSAGE,
                     "type": "RCS",
                     "direction": "sideways",
                     "encoding": "UTF-42",
@@ -853,7 +864,7 @@ async def test_unknown_values_in_list_items(client: AsyncClient, fake: FakeTelny
 )
 async def test_timestamps_parse_aware(client: AsyncClient, fake: FakeTelnyx, stamp: str) -> None:
     """Every timestamp form Telnyx sends parses to an aware datetime (no offset means UTC)."""
-    fake.fail_next(Respond(200, json={"data": {"id": "m1", "received_at": stamp}}))
+    fake.fail_next(Respond(200, json={"data": {**BARE_MESSAGE, "received_at": stamp}}))
 
     msg = await client.messages.retrieve("m1")
 
@@ -870,7 +881,8 @@ async def test_cost_is_an_exact_decimal(
     client: AsyncClient, fake: FakeTelnyx, amount: object, expected: Decimal
 ) -> None:
     """A cost amount, sent as a string or a JSON number, is a Decimal without float error."""
-    fake.fail_next(Respond(200, json={"data": {"cost": {"amount": amount, "currency": "EUR"}}}))
+    cost = {"amount": amount, "currency": "EUR"}
+    fake.fail_next(Respond(200, json={"data": {**BARE_MESSAGE, "cost": cost}}))
 
     msg = await client.messages.retrieve("m1")
 
@@ -880,19 +892,19 @@ async def test_cost_is_an_exact_decimal(
 
 
 async def test_null_lists_parse_as_empty(client: AsyncClient, fake: FakeTelnyx) -> None:
-    """A list Telnyx sends as null is an empty tuple, not an error."""
-    nulls = {"to": None, "cc": None, "media": None, "tags": None, "errors": None}
-    fake.fail_next(Respond(200, json={"data": {"id": "m1", **nulls}}))
+    """An optional list Telnyx sends as null is an empty tuple, not an error."""
+    nulls = {"cc": None, "media": None, "tags": None, "errors": None}
+    fake.fail_next(Respond(200, json={"data": {**BARE_MESSAGE, **nulls}}))
 
     msg = await client.messages.retrieve("m1")
 
-    assert (msg.to, msg.cc, msg.media, msg.tags, msg.errors) == ((), (), (), (), ())
+    assert (msg.cc, msg.media, msg.tags, msg.errors) == ((), (), (), ())
 
 
 async def test_message_errors_parse(client: AsyncClient, fake: FakeTelnyx) -> None:
     """The errors of a failed message parse into ErrorDetail entries."""
     failure = {"code": "40008", "title": "Undeliverable", "detail": "Carrier rejected it."}
-    fake.fail_next(Respond(200, json={"data": {"id": "m1", "errors": [failure]}}))
+    fake.fail_next(Respond(200, json={"data": {**BARE_MESSAGE, "errors": [failure]}}))
 
     msg = await client.messages.retrieve("m1")
 

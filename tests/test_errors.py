@@ -399,13 +399,13 @@ async def test_unreadable_success_answer(
         ),
         pytest.param(
             lambda c: c.phone_numbers.messaging.retrieve("1"),
-            b'{"data": {"features": []}}',
-            id="features-list",
+            b'{"data": []}',
+            id="settings-list",
         ),
         pytest.param(
             lambda c: c.messaging_numbers_bulk_updates.retrieve("o1"),
-            b'{"data": {"success": "+13125551000"}}',
-            id="bulk-success-string",
+            b'{"data": "o1"}',
+            id="bulk-string",
         ),
     ],
 )

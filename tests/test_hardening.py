@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from telnyx_messaging import (
+    Address,
     APIResponseValidationError,
     APIStatusError,
     AsyncClient,
@@ -164,7 +165,9 @@ async def test_api_errors_survive_pickling(client: AsyncClient, fake: FakeTelnyx
 def test_models_with_json_objects_are_hashable() -> None:
     """Models holding JSON objects can still be hashed (e.g. put in a set)."""
     detail = ErrorDetail(code="1", source={"pointer": "/to"})
-    message = WhatsAppMessage(id="m", body={"type": "text"})
+    message = WhatsAppMessage(
+        id="m", from_=Address(phone_number="+1"), to=(), body={"type": "text"}
+    )
     assert len({detail, detail, message}) == 2
 
 

@@ -735,12 +735,15 @@ def test_signer_headers_are_what_telnyx_sends(signer: WebhookSigner) -> None:
     assert fresh["telnyx-timestamp"].isdigit()
 
 
+_INBOUND = '{"id": "m1", "from": {"phone_number": "+1"}, "to": [], "text": "hi ✓"}'
+
+
 @pytest.mark.parametrize(
     "event",
     [
-        {"data": {"event_type": "message.received", "payload": {"text": "hi ✓"}}},
-        '{"data": {"event_type": "message.received", "payload": {"text": "hi ✓"}}}',
-        b'{"data": {"event_type": "message.received", "payload": {"text": "hi"}}}',
+        {"data": {"event_type": "message.received", "payload": json.loads(_INBOUND)}},
+        '{"data": {"event_type": "message.received", "payload": ' + _INBOUND + "}}",
+        b'{"data": {"event_type": "message.received", "payload": ' + _INBOUND.encode() + b"}}",
     ],
     ids=["dict", "str", "bytes"],
 )

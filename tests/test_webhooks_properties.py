@@ -159,9 +159,18 @@ event_fields = st.fixed_dictionaries(
         | json_values,
         "payload": json_values
         | st.fixed_dictionaries(
-            {}, optional={"to": json_values, "cost": json_values, "from": json_values}
+            {},
+            optional={
+                "id": st.just("m1") | json_values,
+                "to": json_values,
+                "cost": json_values,
+                "from": json_values,
+                "record_type": st.just("link_clicked") | json_values,
+                "url": st.just("https://example.com") | json_values,
+            },
         ),
         "time_clicked": json_values,
+        "url": st.just("https://example.com") | json_values,
     },
 )
 
@@ -174,12 +183,18 @@ event_fields = st.fixed_dictionaries(
     )
 )
 def test_parse_raises_only_parse_errors(document: Any) -> None:
-    """Any JSON document parses into an event or raises WebhookParseError, nothing else."""
+    """Any JSON document parses into an event or raises WebhookParseError, nothing else; a
+    known event always has what makes it one."""
     try:
         event = webhooks.parse(json.dumps(document))
     except webhooks.WebhookParseError:
         return
     assert event.raw == document
+    if isinstance(event, webhooks.ReplacedLinkClick):
+        assert isinstance(event.url, str)
+    elif isinstance(event, (webhooks.DeliveryUpdate, webhooks.InboundMessage)):
+        assert isinstance(event.payload.id, str)
+        assert isinstance(event.payload.from_.phone_number, str)
 
 
 @FAST

@@ -30,7 +30,10 @@ async def send_and_track(client: AsyncClient) -> tuple[str | None, Decimal | Non
         send_at=datetime.now(timezone.utc) + timedelta(hours=1),
         idempotency_key="order-42",
     )
-    status: str | None = msg.to[0].status if msg.to else None
+    # What makes a message (id, sender, each recipient's number and status) is never Optional.
+    status: str = msg.to[0].status
+    sender: str = msg.from_.phone_number
+    assert sender.startswith("+")
     amount = msg.cost.amount if msg.cost else None
     return status, amount
 
