@@ -37,7 +37,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 from attrs import evolve, frozen
 
 from ._errors import APIError, ConfigurationError, InvalidArgumentError, TelnyxError
-from ._models import Address, Message
+from ._models import Message, Recipient
 from ._retry import is_retryable
 from .webhooks import (
     DeliveryUpdate,
@@ -79,8 +79,8 @@ _FINALIZED = "message.finalized"
 _RETRIEVE_WINDOW = timedelta(days=10)
 
 
-def _rank(status: str | None, *, finalized: bool) -> int:
-    if not status:
+def _rank(status: str, *, finalized: bool) -> int:
+    if not status:  # an empty status says nothing
         return _NO_STATUS_RANK
     rank = _PROGRESS.get(status)
     if rank is not None:
@@ -141,12 +141,9 @@ class DeliveryOutcome:
         return self.message
 
     @property
-    def statuses(self) -> dict[str, str | None]:
+    def statuses(self) -> dict[str, str]:
         """Each recipient's status, by phone number: ``{"+13125550002": "delivered"}``."""
-        return {
-            address.phone_number or f"#{index}": address.status
-            for index, address in enumerate(self.message.to)
-        }
+        return {recipient.phone_number: recipient.status for recipient in self.message.to}
 
     @property
     def delivered(self) -> bool:
@@ -165,7 +162,7 @@ class DeliveryTimeoutError(TelnyxError, TimeoutError):
     """
 
     def __init__(self, message_id: str, timeout: float, last: DeliveryOutcome | None) -> None:
-        heard = ", ".join(sorted({str(s) for s in last.statuses.values()})) if last else None
+        heard = ", ".join(sorted(set(last.statuses.values()))) if last else None
         super().__init__(
             f"message {message_id} reached no final status within {timeout:g} s "
             f"(last known status: {heard or 'nothing heard yet'}); wait again, or pass "
@@ -195,8 +192,8 @@ class _Track:
     def __init__(self, message_id: str, now: float) -> None:
         self.id = message_id
         self.message: Message | None = None
-        # phone number (or "#index") -> (rank, occurred_at as a timestamp, the address)
-        self.recipients: dict[str, tuple[int, float, Address]] = {}
+        # phone number -> (rank, occurred_at as a timestamp, the recipient as last reported)
+        self.recipients: dict[str, tuple[int, float, Recipient]] = {}
         self.event: DeliveryUpdate | None = None
         self.source: DeliverySource = "poll"
         self.final: DeliveryOutcome | None = None
@@ -215,12 +212,11 @@ class _Track:
         finalized = event is not None and event.event_type == _FINALIZED
         occurred = _timestamp(event.occurred_at if event is not None else None)
         moved = False
-        for index, address in enumerate(message.to):
-            key = address.phone_number or f"#{index}"
-            rank = _rank(address.status, finalized=finalized)
-            old = self.recipients.get(key)
+        for recipient in message.to:
+            rank = _rank(recipient.status, finalized=finalized)
+            old = self.recipients.get(recipient.phone_number)
             if old is None or rank > old[0] or (rank == old[0] and occurred > old[1]):
-                self.recipients[key] = (rank, occurred, address)
+                self.recipients[recipient.phone_number] = (rank, occurred, recipient)
                 moved = True
         if not moved:
             return False
@@ -237,7 +233,7 @@ class _Track:
 
     def _outcome(self, *, final: bool) -> DeliveryOutcome:
         assert self.message is not None  # only called once a report arrived
-        recipients = tuple(address for _, _, address in self.recipients.values())
+        recipients = tuple(recipient for _, _, recipient in self.recipients.values())
         return DeliveryOutcome(
             id=self.id,
             message=evolve(self.message, to=recipients),
@@ -376,8 +372,6 @@ class DeliveryTracker:
         if self._closed or not isinstance(event, DeliveryUpdate):
             return
         message = event.payload
-        if message is None or not message.id:
-            return
         now = time.monotonic()
         track = self._watched.get(message.id)
         if track is None:

@@ -25,6 +25,7 @@ from telnyx_messaging import (
     InvalidArgumentError,
     Message,
     NotFoundError,
+    Recipient,
     WebhookParseError,
     webhooks,
 )
@@ -35,6 +36,7 @@ SIGNER = WebhookSigner(seed=b"\x0b" * 32)
 FINALIZED = json.loads((EXAMPLES / "message.finalized.json").read_text())
 SENT = json.loads((EXAMPLES / "message.sent.json").read_text())
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+SENDER = Address(phone_number="+18445550001")
 # Long enough that nothing in these tests polls unless it asks to.
 NO_POLL = 3600.0
 
@@ -233,11 +235,11 @@ async def test_a_recipient_without_a_status_is_behind_every_stage() -> None:
     tracker = webhooks.DeliveryTracker()
     payload = example_payload()
     number = payload["to"][0]["phone_number"]
-    bare = Message(id=payload["id"], to=(Address(phone_number=number),))
+    bare = Message(id=payload["id"], from_=SENDER, to=(Recipient(phone_number=number, status=""),))
     with pytest.raises(webhooks.DeliveryTimeoutError) as caught:
         await tracker.wait(bare, timeout=0.01)
     assert caught.value.last is not None
-    assert caught.value.last.statuses == {number: None}
+    assert caught.value.last.statuses == {number: ""}
     tracker.feed(event(payload, "message.sent", "scheduled"))
     with pytest.raises(webhooks.DeliveryTimeoutError) as caught:
         await tracker.wait(bare, timeout=0.01)
@@ -318,12 +320,18 @@ async def test_feed_takes_events_bodies_and_json_from_a_bus() -> None:
     inbound = copy.deepcopy(FINALIZED)
     inbound["data"]["event_type"] = "message.received"
     tracker.feed(inbound)
-    tracker.feed({"data": {"record_type": "link_clicked", "message_id": payloads[0]["id"]}})
+    click = {
+        "record_type": "link_clicked",
+        "message_id": payloads[0]["id"],
+        "url": "https://x.test",
+    }
+    tracker.feed({"data": click})
     tracker.feed({"data": {"event_type": "message.exploded"}})
-    tracker.feed({"data": {"event_type": "message.sent", "payload": {"to": []}}})
     assert repr(tracker) == "<DeliveryTracker waiting=0 kept=4>"
     with pytest.raises(WebhookParseError):
         tracker.feed(b"not json")
+    with pytest.raises(WebhookParseError):
+        tracker.feed({"data": {"event_type": "message.sent", "payload": {"to": []}}})
 
 
 # --- polling answers
@@ -413,7 +421,8 @@ async def test_polling_stops_outside_the_ten_day_window(
     tracker = webhooks.DeliveryTracker(client, quiet_period=0.01, poll_interval=0.01)
     old = Message(
         id=str(uuid.uuid4()),
-        to=(Address(phone_number="+13125550002", status="sent"),),
+        from_=SENDER,
+        to=(Recipient(phone_number="+13125550002", status="sent"),),
         # Built by hand without an offset, which is read as UTC.
         received_at=datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=11),
     )
@@ -550,7 +559,7 @@ def test_a_source_without_retrieve_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("message", "timeout", "match"),
-    [("", None, "non-empty"), (Message(), None, "non-empty"), ("id", 0, "timeout")],
+    [("", None, "non-empty"), (42, None, "non-empty"), ("id", 0, "timeout")],
 )
 async def test_bad_wait_arguments_are_refused(message: Any, timeout: Any, match: str) -> None:
     """A wait with no id or a timeout of 0 fails before waiting."""

@@ -2,10 +2,10 @@
 
 The runnable blocks (a ``<!-- runnable -->`` line before them) run top to bottom in one
 namespace, as in tests/test_docs_examples.py; the rest are compiled. Between the first block
-(which builds ``app``) and the next, ``app`` is served on loopback at ``WEBHOOK_URL``, and a
-stand-in for Telnyx's side posts signed ``message.sent`` and ``message.finalized`` webhooks
-there for every message FakeTelnyx stores: to its ``webhook_url``, else to ``WEBHOOK_URL``
-(the messaging profile's URL, in Telnyx terms).
+(which builds ``app``) and the next, ``app`` is served on loopback at ``WEBHOOK_URL`` (in
+place of the page's example.com), and a stand-in for Telnyx's side posts signed
+``message.sent`` and ``message.finalized`` webhooks there for every message FakeTelnyx stores:
+to its ``webhook_url``, else to ``WEBHOOK_URL`` (the messaging profile's URL, in Telnyx terms).
 """
 
 from __future__ import annotations
@@ -102,12 +102,7 @@ async def test_runnable_blocks_run_against_fake_telnyx(
         namespace: dict[str, Any] = {
             "client": client,
             "PUBLIC_KEY": telnyx_side["signer"].public_key,
-            "SENDER": "+18445550001",
-            "ANA": "+13125550002",
-            "BEN": "+13125550003",
-            "CAT": "+13125550004",
-            "NUMBERS": [f"+1312555{n:04d}" for n in range(10, 20)],
-            "TEXT": "Sale ends tonight",
+            "numbers": [f"+1312555{n:04d}" for n in range(10, 20)],
         }
         runner: web.AppRunner | None = None
         try:
