@@ -13,7 +13,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-SPEC = Path(__file__).parent.parent / "tests" / "spec" / "telnyx-messaging-openapi.json"
+SPEC = (
+    Path(__file__).parent.parent
+    / "telnyx_messaging"
+    / "testing"
+    / "_spec"
+    / "telnyx-messaging-openapi.json"
+)
 
 
 def answer_body() -> bytes:

@@ -51,7 +51,8 @@ READY = {
     OURS: "telnyx_messaging.AsyncClient(api_key='KEY_benchmark').messages",
     OFFICIAL: "telnyx.AsyncTelnyx(api_key='KEY_benchmark').messages",
 }
-#: Optional or heavy modules worth knowing about when they are (not) imported.
+#: Optional or heavy modules worth knowing about when they are (not) imported. stamina and
+#: tenacity are retry libraries: our retry loop is our own, so neither should ever appear.
 WATCH = (
     "aiohttp",
     "attrs",

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
@@ -175,9 +174,6 @@ def main() -> None:
     # `nox -s bench -- ...` passes the same arguments to every benchmark: ignore the others'.
     args, _ = parser.parse_known_args()
 
-    # stamina logs each scheduled retry as a WARNING; with logging unconfigured Python's
-    # last-resort handler would print "stamina.retry_scheduled" once per retry over the table.
-    logging.getLogger("stamina").addHandler(logging.NullHandler())
     rows = asyncio.run(main_async(args.safety_sends))
     print(
         f"retry safety: {args.safety_sends} concurrent sends per scenario, max_retries=2, against "

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import testing as testing
     from . import webhooks as webhooks
+    from ._bulk import BulkSend, BulkStats, SendResult
     from ._client import AsyncClient, Timeout
     from ._errors import (
         APIConnectionError,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
         APIResponseValidationError,
         APIStatusError,
         APITimeoutError,
+        Attempt,
         AuthenticationError,
         BadRequestError,
         ConfigurationError,
@@ -40,11 +42,14 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        ResponseTooLargeError,
         TelnyxError,
         UnprocessableEntityError,
+        WebhookConfigurationError,
         WebhookParseError,
         WebhookVerificationError,
     )
+    from ._http import new_idempotency_key
     from ._mock_transport import MockTransport
     from ._models import (
         Address,
@@ -68,6 +73,7 @@ if TYPE_CHECKING:
     from ._request import AsyncTransport, Request
     from ._request_loop import capture_responses
     from ._response import Response
+    from ._retry import set_instant_retries
     from ._transport import AiohttpTransport
     from ._version import __version__
 
@@ -82,8 +88,11 @@ __all__ = [
     "AsyncClient",
     "AsyncPager",
     "AsyncTransport",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
+    "BulkSend",
+    "BulkStats",
     "BulkUpdate",
     "ConfigurationError",
     "ConflictError",
@@ -110,14 +119,19 @@ __all__ = [
     "Recipient",
     "Request",
     "Response",
+    "ResponseTooLargeError",
+    "SendResult",
     "TelnyxError",
     "Timeout",
     "UnprocessableEntityError",
+    "WebhookConfigurationError",
     "WebhookParseError",
     "WebhookVerificationError",
     "WhatsAppMessage",
     "__version__",
     "capture_responses",
+    "new_idempotency_key",
+    "set_instant_retries",
 ]
 
 _ERRORS = "._errors"
@@ -135,8 +149,11 @@ _LAZY_NAMES: dict[str, str] = {
     "AsyncClient": "._client",
     "AsyncPager": "._pagination",
     "AsyncTransport": "._request",
+    "Attempt": _ERRORS,
     "AuthenticationError": _ERRORS,
     "BadRequestError": _ERRORS,
+    "BulkSend": "._bulk",
+    "BulkStats": "._bulk",
     "BulkUpdate": _MODELS,
     "ConfigurationError": _ERRORS,
     "ConflictError": _ERRORS,
@@ -163,14 +180,19 @@ _LAZY_NAMES: dict[str, str] = {
     "Recipient": _MODELS,
     "Request": "._request",
     "Response": "._response",
+    "ResponseTooLargeError": _ERRORS,
+    "SendResult": "._bulk",
     "TelnyxError": _ERRORS,
     "Timeout": "._client",
     "UnprocessableEntityError": _ERRORS,
+    "WebhookConfigurationError": _ERRORS,
     "WebhookParseError": _ERRORS,
     "WebhookVerificationError": _ERRORS,
     "WhatsAppMessage": _MODELS,
     "__version__": "._version",  # importlib.metadata alone is ~100 modules
     "capture_responses": "._request_loop",
+    "new_idempotency_key": "._http",
+    "set_instant_retries": "._retry",
 }
 _SUBMODULES = frozenset({"testing", "webhooks"})
 

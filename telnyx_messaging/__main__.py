@@ -1,105 +1,308 @@
 """The command line: ``python -m telnyx_messaging demo`` and ``... fake-server``.
 
-``demo`` runs the SDK's main job against an in-process :class:`~telnyx_messaging.testing.FakeTelnyx`
-(no account, no network): send messages concurrently, read them back, page through lists.
+``demo`` runs the SDK's whole loop against an in-process
+:class:`~telnyx_messaging.testing.FakeTelnyx` (no account, no network): a few hundred sends
+at once, every delivery webhook received and verified by a receiver built with
+``webhooks.aiohttp_handler``, an inbound message answered, and a tampered webhook refused.
 ``fake-server`` serves the same fake on a port of your choosing, for other processes to test
-against.
+against. ``send-bulk`` sends one message per row of a CSV (``_cli_send_bulk.py``).
+
+Each command is a subparser with a ``run`` default (a function of the parsed arguments that
+returns the exit status), so adding one is a function and a line in `build_parser`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
-from collections.abc import Sequence
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from . import AsyncClient, TelnyxError
-from .testing import FakeTelnyx
+from aiohttp import web
 
-__all__ = ["main"]
+from . import AsyncClient, webhooks
+from ._cli_send_bulk import add_send_bulk
+from .testing import FakeTelnyx, RateLimits, WebhookSigner
+
+__all__ = ["build_parser", "main"]
+
+SENDER = "+18445550001"  # the fake's number on its default messaging profile
+CUSTOMER = "+13125559999"
 
 
-async def demo() -> None:
-    """Send, read back and list against a local fake of the Telnyx API."""
-    say = print
+async def send_all(client: AsyncClient, texts: dict[str, str]) -> list[Any]:
+    """Send ``texts`` (recipient -> text) concurrently; a message or an exception for each."""
+    sends = (client.messages.send(to=to, from_=SENDER, text=text) for to, text in texts.items())
+    return await asyncio.gather(*sends, return_exceptions=True)
 
+
+class _Inbox:
+    """The demo's webhook receiver: counts verified events and knows when lifecycles close."""
+
+    def __init__(self) -> None:
+        self.events: Counter[str] = Counter()
+        self.final_status: dict[str, str] = {}
+        self.sent: set[str] = set()  # ids with a message.sent
+        self.inbound: list[webhooks.InboundMessage] = []
+        self.changed = asyncio.Event()
+
+    def on_event(self, event: webhooks.WebhookEvent) -> None:
+        self.events[event.event_type or event.record_type or "?"] += 1
+        if isinstance(event, webhooks.DeliveryUpdate):
+            if event.event_type == "message.sent":
+                self.sent.add(event.payload.id)
+            else:  # message.finalized
+                self.final_status[event.payload.id] = event.payload.to[0].status
+        elif isinstance(event, webhooks.InboundMessage):
+            self.inbound.append(event)
+        self.changed.set()
+
+    def closed(self, message_id: str) -> bool:
+        """Finalized, after a message.sent unless it was never sent."""
+        status = self.final_status.get(message_id)
+        return status == "sending_failed" or (status is not None and message_id in self.sent)
+
+    async def wait_for(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Wait until ``done()`` holds, checking after each webhook; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            self.changed.clear()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self.changed.wait(), left)
+            except asyncio.TimeoutError:
+                return done()
+        return True
+
+
+async def demo(count: int = 300, *, say: Callable[[str], object] = print) -> int:
+    """Send ``count`` messages through a local fake and verify every webhook; 0 if all closed."""
+    fake = FakeTelnyx()
+    fake.fail_delivery(*(f"+1312555{n:04d}" for n in (7, 77)))
+    fake.fail_delivery(f"+1312555{177:04d}", status="sending_failed")
+    inbox = _Inbox()
+    app = web.Application()
+    app.router.add_post(
+        "/telnyx", webhooks.aiohttp_handler(inbox.on_event, public_key=fake.public_key)
+    )
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    # The tampered webhook below is refused with a warning; the demo prints its own line.
+    quiet = logging.NullHandler()
+    logging.getLogger("telnyx_messaging").addHandler(quiet)
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        hook_url = f"http://127.0.0.1:{runner.addresses[0][1]}/telnyx"
+        fake.messaging_profiles[fake.default_profile_id].webhook_url = hook_url
+        async with fake, AsyncClient(api_key=fake.api_key, base_url=fake.base_url) as client:
+            return await _run(fake, client, inbox, hook_url, count, say)
+    finally:
+        logging.getLogger("telnyx_messaging").removeHandler(quiet)
+        await runner.cleanup()
+
+
+async def _run(
+    fake: FakeTelnyx,
+    client: AsyncClient,
+    inbox: _Inbox,
+    hook_url: str,
+    count: int,
+    say: Callable[[str], object],
+) -> int:
+    say("telnyx-messaging demo: a local fake of Telnyx, no account, no network")
+    say(f"  API       {fake.base_url}")
+    say(f"  webhooks  {hook_url} (aiohttp_handler, verified with the fake's Ed25519 key)\n")
+
+    texts = {f"+1312555{n:04d}": f"Your order #{1000 + n} has shipped" for n in range(count)}
+    started = time.perf_counter()
+    results = await send_all(client, texts)
+    took = time.perf_counter() - started
+    sent = [r.id for r in results if not isinstance(r, BaseException)]
+    errors = [r for r in results if isinstance(r, BaseException)]
+    rate = len(sent) / took
+    say(f"Sent      {len(sent)} messages concurrently in {took:.2f} s ({rate:.0f} sends/s)")
+    for error in errors[:3]:
+        say(f"  failed: {error!r}")
+
+    closed = await inbox.wait_for(lambda: all(inbox.closed(i) for i in sent), 30)
+    statuses = Counter(inbox.final_status[i] for i in sent if i in inbox.final_status)
+    failed = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()) if s != "delivered")
+    delivered = statuses["delivered"]
+    failures = sum(statuses.values()) - delivered
+    elapsed = time.perf_counter() - started
+    say(f"Delivered {delivered}; failed {failures}{f' ({failed})' if failed else ''}")
+    closed_count = sum(inbox.closed(i) for i in sent)
+    say(f"Closed    {closed_count} of {len(sent)} lifecycles {elapsed:.2f} s after the first send")
+
+    fake.receive(from_=CUSTOMER, to=SENDER, text="Where is my order?")
+    await inbox.wait_for(lambda: bool(inbox.inbound), 10)
+    reply_status = await _answer(client, inbox)
+    say(f"Inbound   {CUSTOMER} asked 'Where is my order?'; the answer was {reply_status}")
+
+    verified = sum(inbox.events.values())
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(inbox.events.items()))
+    say(f"Webhooks  {verified} verified ({kinds})")
+    say(f"Tampered  {await _tampered(fake, hook_url)}")
+
+    ok = closed and reply_status == "delivered" and not errors
+    say("\nEvery message's lifecycle closed." if ok else "\nSome lifecycles did not close.")
+    return 0 if ok else 1
+
+
+async def _answer(client: AsyncClient, inbox: _Inbox) -> str:
+    """Reply to the first inbound message from the number it came to; the reply's status."""
+    if not inbox.inbound:
+        return "not sent: no inbound message arrived"
+    payload = inbox.inbound[0].payload
+    reply = await client.messages.send(
+        to=payload.from_.phone_number,
+        from_=payload.to[0].phone_number,
+        text="It left our warehouse today.",
+    )
+    await inbox.wait_for(lambda: inbox.closed(reply.id), 10)
+    return inbox.final_status.get(reply.id, "not finalized")
+
+
+async def _tampered(fake: FakeTelnyx, hook_url: str) -> str:
+    """Re-post a real delivery with one changed byte: the receiver must refuse it."""
+    import aiohttp  # the demo's own outside caller; the SDK's client does not do this
+
+    original = next(d for d in fake.deliveries if d.ok and b"shipped" in d.body)
+    forged = original.body.replace(b"shipped", b"shipPed", 1)
     async with (
-        FakeTelnyx() as fake,
-        AsyncClient(api_key=fake.api_key, base_url=fake.base_url) as client,
+        aiohttp.ClientSession() as http,
+        http.post(hook_url, data=forged, headers=dict(original.headers)) as answer,
     ):
-        say(f"Fake Telnyx API on {fake.base_url}\n")
-
-        recipients = [f"+1312555{n:04d}" for n in range(5)]
-        sent = await asyncio.gather(
-            *(
-                client.messages.send(to=to, from_="+18445550001", text=f"Hello #{i}")
-                for i, to in enumerate(recipients)
-            )
-        )
-        say(f"Sent {len(sent)} messages concurrently:")
-        for msg in sent:
-            recipient = msg.to[0]
-            cost = f"{msg.cost.amount} {msg.cost.currency}" if msg.cost else "n/a"
-            say(f"  {msg.id}  to {recipient.phone_number}  {recipient.status}  cost {cost}")
-
-        again = await client.messages.retrieve(sent[0].id)
-        say(f"\nRead back {again.id}: {again.text!r}, received at {again.received_at}")
-
-        try:
-            await client.messages.send(to="+13125550000", from_="+18445550001", text="")
-        except TelnyxError as exc:
-            say(f"\nBad input is refused before sending: {exc}")
-
-        page = await client.messaging_optouts.list(page_size=10)
-        meta = page.meta
-        if meta is not None:
-            say(
-                f"\nOpt-outs, page {meta.page_number} of {meta.total_pages} "
-                f"({meta.total_results} in all):"
-            )
-        for optout in page.data[:3]:
-            say(f"  {optout.to} opted out of {optout.from_} with {optout.keyword!r}")
-        total = 0
-        async for _ in client.messaging_optouts.list(page_size=10):
-            total += 1
-        say(f"  ... async for walked all {total} across pages, fetched lazily")
-
-        longcodes = [
-            n.phone_number
-            async for n in client.phone_numbers.messaging.list(filter_type="longcode")
-        ]
-        say(f"\n{len(longcodes)} long-code numbers with messaging settings, e.g. {longcodes[:3]}")
-        say(f"\n{len(fake.requests)} HTTP requests made; every send carried an Idempotency-Key.")
+        reason = (await answer.text()).split(":")[0]
+    return f"one byte changed, refused: {answer.status} ({reason})"
 
 
-async def serve(host: str, port: int, api_key: str) -> None:
+async def serve(args: argparse.Namespace) -> None:
     """Serve FakeTelnyx until interrupted."""
-    async with FakeTelnyx(host=host, port=port, api_key=api_key) as fake:
-        print(f"FakeTelnyx on {fake.base_url} (API key {fake.api_key!r}); Ctrl-C stops it")
+    limits = RateLimits(
+        account_per_second=args.account_rate_limit, per_sender_per_second=args.sender_rate_limit
+    )
+    fake = FakeTelnyx(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        webhook_url=args.webhook_url,
+        webhook_failover_url=args.webhook_failover_url,
+        allowed_webhook_hosts={"127.0.0.1", "localhost", "::1", *args.webhook_host},
+        rate_limits=limits,
+        signer=WebhookSigner(seed=args.signing_seed) if args.signing_seed else None,
+    )
+    async with fake:
+        print(f"FakeTelnyx on {fake.base_url}; Ctrl-C stops it")
+        print(f"  API key     {fake.api_key}")
+        print(f"  public key  {fake.public_key}  (verifies its webhooks)")
         await asyncio.Event().wait()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m telnyx_messaging`` and the ``telnyx-messaging`` script."""
+def _run_demo(args: argparse.Namespace) -> int:
+    return asyncio.run(demo(args.messages))
+
+
+def _run_server(args: argparse.Namespace) -> int:  # pragma: no cover - runs until interrupted
+    asyncio.run(serve(args))
+    return 0
+
+
+def _positive(text: str) -> int:
+    # argparse would report a ValueError as "invalid _positive value", naming this function.
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _seed(text: str) -> bytes:
+    try:
+        seed = bytes.fromhex(text)
+    except ValueError:
+        seed = b""
+    if len(seed) != 32:
+        raise argparse.ArgumentTypeError("must be 64 hex digits (32 bytes)")
+    return seed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; each subcommand sets ``run`` to its function."""
     parser = argparse.ArgumentParser(
         prog="telnyx-messaging",
         description="Try telnyx-messaging against a local fake of the Telnyx API, or serve it.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="send, read back and list against a local fake API")
+
+    demo_parser = commands.add_parser(
+        "demo", help="send, receive and verify webhooks against a local fake API"
+    )
+    demo_parser.add_argument(
+        "--messages", type=_positive, default=300, help="how many messages to send (300)"
+    )
+    demo_parser.set_defaults(run=_run_demo)
+
     server = commands.add_parser("fake-server", help="serve the fake Telnyx API on a port")
-    server.add_argument("--host", default="127.0.0.1")
-    server.add_argument("--port", type=int, default=8765)
-    server.add_argument("--api-key", default="KEY_fake_test_key")
-    args = parser.parse_args(argv)
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    server.add_argument("--port", type=int, default=8765, help="port to listen on (8765)")
+    server.add_argument(
+        "--api-key", default="KEY_fake_test_key", help="the API key it accepts (KEY_fake_test_key)"
+    )
+    server.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="the default messaging profile's webhook URL (none: no webhooks)",
+    )
+    server.add_argument(
+        "--webhook-failover-url", metavar="URL", help="the default profile's failover URL"
+    )
+    server.add_argument(
+        "--webhook-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a host it may post webhooks to besides this machine (repeatable)",
+    )
+    server.add_argument(
+        "--account-rate-limit",
+        type=_positive,
+        metavar="N",
+        help="answer 429 past N sends a second for the account (Telnyx: about 50)",
+    )
+    server.add_argument(
+        "--sender-rate-limit",
+        type=_positive,
+        metavar="N",
+        help="answer 429 past N sends a second per sender (a long code: 1)",
+    )
+    server.add_argument(
+        "--signing-seed",
+        type=_seed,
+        metavar="HEX",
+        help="64 hex digits: sign webhooks with the same key every run (default: a new key)",
+    )
+    server.set_defaults(run=_run_server)
+    add_send_bulk(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m telnyx_messaging`` and the ``telnyx-messaging`` script."""
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
     try:
-        if args.command == "demo":
-            asyncio.run(demo())
-        else:  # pragma: no cover - runs until interrupted; exercised by hand
-            asyncio.run(serve(args.host, args.port, args.api_key))
+        return run(args)
     except KeyboardInterrupt:  # pragma: no cover
         return 130
-    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

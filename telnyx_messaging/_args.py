@@ -24,6 +24,8 @@ __all__ = [
     "optional_string_or_empty",
     "optional_when",
     "path_id",
+    "phone_number",
+    "phone_numbers",
     "string",
     "string_list",
     "string_or_empty",
@@ -41,6 +43,33 @@ def string(name: str, value: Any) -> str:
     if not value:
         raise InvalidArgumentError(f"{name} must not be empty")
     return value
+
+
+def phone_number(name: str, value: Any) -> str:
+    """A recipient's phone number in E.164 (``+`` then up to 15 digits, the first not 0)."""
+    # E.164 (ITU-T): "+", a country code that does not start with 0, at most 15 digits in all;
+    # the spec's ToNumber and Telnyx's docs ask for it. Senders are not checked this way:
+    # `from_` may also be a short code or an alphanumeric sender ID. String methods, not a
+    # regex: this runs on every send, and for ASCII text isdigit() means 0-9 only.
+    if (
+        isinstance(value, str)
+        and 1 < len(value) <= 16
+        and value[0] == "+"
+        and value[1] != "0"
+        and value.isascii()
+        and value[1:].isdigit()
+    ):
+        return value
+    text = string(name, value)  # a clear error for what is not a string at all
+    raise InvalidArgumentError(
+        f"{name} must be a phone number in E.164 form: '+', the country code and the "
+        f"number, digits only, e.g. '+13125550002'; got {text!r}"
+    )
+
+
+def phone_numbers(name: str, value: Any) -> list[str]:
+    """A list of recipients, each in E.164."""
+    return [phone_number(f"every item of {name}", item) for item in string_list(name, value)]
 
 
 def string_or_empty(name: str, value: Any) -> str:

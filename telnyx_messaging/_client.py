@@ -21,9 +21,9 @@ from . import _args, _logging
 from ._errors import ConfigurationError, InvalidArgumentError
 from ._http import DEFAULT_BASE_URL
 from ._request import AsyncTransport
-from ._request_loop import Connection, RequestLoop, capture_responses
+from ._request_loop import Connection, OnRetry, RequestLoop, capture_responses
 from ._response import Response
-from ._transport import DEFAULT_MAX_CONNECTIONS, AiohttpTransport
+from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_SIZE, AiohttpTransport
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -102,6 +102,26 @@ def _check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def _check_api_key(key: object) -> str:
+    if not key:
+        raise ConfigurationError(
+            "No Telnyx API key: pass AsyncClient(api_key=...) or set the TELNYX_API_KEY "
+            "environment variable (Mission Control Portal > API Keys)."
+        )
+    if not isinstance(key, str):
+        raise ConfigurationError(f"The Telnyx API key must be a string, got {type(key).__name__}")
+    # Sent as a header: a control character (NUL, DEL, CR/LF) would make every call fail inside
+    # aiohttp (or split the header); spaces around it are a stray newline or paste. The key is
+    # never quoted back: it may be a real one.
+    if key != key.strip() or not (key.isascii() and key.isprintable()):
+        raise ConfigurationError(
+            "The Telnyx API key must be printable ASCII with no spaces or line breaks around it "
+            "and no control characters (check for a stray newline or NUL when reading it from a "
+            "file or the TELNYX_API_KEY variable)."
+        )
+    return key
+
+
 def _coerce_retries(max_retries: int) -> int:
     return _args.whole_number("max_retries", max_retries, minimum=0)
 
@@ -123,9 +143,16 @@ class AsyncClient:
     ``transport`` replaces aiohttp altogether: every attempt goes to its
     :meth:`~telnyx_messaging.AsyncTransport.handle_async_request`, and :meth:`close` closes
     it. :class:`~telnyx_messaging.MockTransport` answers in-process, for tests. It cannot be
-    combined with ``session`` or ``max_connections``, which configure the default transport.
+    combined with ``session``, ``max_connections`` or ``max_response_size``, which configure
+    the default transport. ``max_response_size`` (bytes, decompressed; default 10 MiB) bounds
+    an answer: a larger one raises :class:`~telnyx_messaging.ResponseTooLargeError`.
 
-    .. versionadded:: 0.2.0 ``transport``.
+    ``on_retry(error, wait)`` is called before each wait between attempts with the failure
+    that is retried and the seconds about to be waited: count or report retries with it (the
+    client itself only logs them at INFO on the ``telnyx_messaging`` logger). What it raises
+    ends the call.
+
+    .. versionadded:: 0.2.0 ``transport``, ``max_response_size``, ``on_retry``.
     """
 
     # Set by _configure only, the one place a client (or a with_options copy) gets its state.
@@ -135,6 +162,7 @@ class AsyncClient:
     _public_key: PublicKeyInput | None
     _connection: Connection
     _owns_connection: bool
+    _on_retry: OnRetry | None
     _requests: RequestLoop
 
     def __init__(
@@ -148,29 +176,33 @@ class AsyncClient:
         public_key: PublicKeyInput | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         transport: AsyncTransport | None = None,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        on_retry: OnRetry | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("TELNYX_API_KEY")
-        if not key:
-            raise ConfigurationError(
-                "No Telnyx API key: pass AsyncClient(api_key=...) or set the TELNYX_API_KEY "
-                "environment variable (Mission Control Portal > API Keys)."
-            )
-        if not isinstance(key, str) or key != key.strip() or any(c in key for c in "\r\n"):
-            raise ConfigurationError(
-                "The Telnyx API key must be a string with no spaces or line breaks around it "
-                "(check for a stray newline when reading it from a file)."
+        key = _check_api_key(api_key if api_key is not None else os.environ.get("TELNYX_API_KEY"))
+        if on_retry is not None and not callable(on_retry):
+            raise InvalidArgumentError(
+                f"on_retry must be a function of (error, wait), got {type(on_retry).__name__}"
             )
         if transport is None:
-            transport = AiohttpTransport(session=session, max_connections=max_connections)
+            transport = AiohttpTransport(
+                session=session,
+                max_connections=max_connections,
+                max_response_size=max_response_size,
+            )
         elif not isinstance(transport, AsyncTransport):
             raise InvalidArgumentError(
                 "transport must be an AsyncTransport (e.g. MockTransport(handler)), got "
                 f"{type(transport).__name__}"
             )
-        elif session is not None or max_connections != DEFAULT_MAX_CONNECTIONS:
+        elif (
+            session is not None
+            or max_connections != DEFAULT_MAX_CONNECTIONS
+            or max_response_size != DEFAULT_MAX_RESPONSE_SIZE
+        ):
             raise ConfigurationError(
-                "session and max_connections configure the default aiohttp transport; with "
-                "transport=... set them on that transport instead"
+                "session, max_connections and max_response_size configure the default aiohttp "
+                "transport; with transport=... set them on that transport instead"
             )
         url = base_url or os.environ.get("TELNYX_BASE_URL") or DEFAULT_BASE_URL
         agent = f"telnyx-messaging/{__version__} python/{platform.python_version()}"
@@ -180,8 +212,9 @@ class AsyncClient:
             "User-Agent": agent,
         }
         self._configure(
-            Connection.open(transport, headers),
+            Connection.open(transport, headers, secret=key),
             owner=True,
+            on_retry=on_retry,
             base_url=_check_base_url(url),
             timeout=_coerce_timeout(timeout),
             max_retries=_coerce_retries(max_retries),
@@ -200,16 +233,22 @@ class AsyncClient:
         timeout: Timeout,
         max_retries: int,
         public_key: PublicKeyInput | None,
+        on_retry: OnRetry | None,
     ) -> None:
         """Give this client its whole state: the constructor and with_options both end here."""
         self._connection = connection
+        self._on_retry = on_retry
         self._owns_connection = owner
         self._base_url = base_url
         self._timeout = timeout
         self._max_retries = max_retries
         self._public_key = public_key
         self._requests = RequestLoop(
-            connection, base_url=base_url, timeout=timeout, max_retries=max_retries
+            connection,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            on_retry=on_retry,
         )
 
     # -- options -------------------------------------------------------------------------
@@ -253,6 +292,7 @@ class AsyncClient:
                 else _coerce_retries(max_retries)
             ),
             public_key=self._public_key,
+            on_retry=self._on_retry,
         )
         return copy
 
@@ -278,7 +318,7 @@ class AsyncClient:
         """
         if not self._owns_connection or self._connection.closed:
             return
-        self._connection.closed = True
+        self._connection.close()  # calls waiting to retry wake up and give up
         await self._connection.transport.aclose()
 
     async def __aenter__(self) -> AsyncClient:

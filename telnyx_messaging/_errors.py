@@ -8,6 +8,8 @@ or the network between the two::
     ├── InvalidArgumentError        you passed something the API cannot take (also a ValueError
     │                               and a TypeError, so ``except ValueError`` keeps working)
     ├── ConfigurationError          no API key / public key, or a client used after close()
+    │   └── WebhookConfigurationError   the webhook public key is missing or malformed: raised
+    │                               when a verifier is built; also a WebhookVerificationError
     ├── NoNextPageError             page.next_page() on the last page (also a LookupError)
     ├── WebhookVerificationError    a webhook's signature, timestamp or key did not check out
     ├── WebhookParseError           a (verified) webhook body this SDK cannot read; a ValueError
@@ -15,6 +17,7 @@ or the network between the two::
     │   ├── APIConnectionError      no answer: refused, reset, dropped mid-answer, DNS
     │   │   └── APITimeoutError     no answer within the timeout
     │   ├── APIResponseValidationError  an answer that is not what the spec promises
+    │   │   └── ResponseTooLargeError   an answer over the client's max_response_size
     │   └── APIStatusError          an HTTP error status; ``.status``, ``.errors``, ``.headers``
     │       ├── BadRequestError             400
     │       ├── AuthenticationError         401
@@ -25,14 +28,20 @@ or the network between the two::
     │       ├── RateLimitError              429 (``.retry_after``)
     │       └── InternalServerError         >= 500
 
-Every ``APIError`` knows how many attempts were made (``.attempts``) and, where an answer
-arrived, the raw response (``.response``). No exception text ever holds the API key.
+Every ``APIError`` knows how many attempts were made (``.attempts``), what each of them met
+(``.history``), whether the call may have been carried out all the same
+(``.outcome_unknown``), whether it was worth retrying (``.retryable``), Telnyx's
+``x-request-id`` (``.request_id``), the ``Idempotency-Key`` it sent (``.idempotency_key``) and,
+where an answer arrived, the raw response (``.response``). No exception text, attribute or
+chained exception ever holds the API key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from attrs import frozen
 
 if TYPE_CHECKING:
     from ._models import ErrorDetail
@@ -44,6 +53,7 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
@@ -54,8 +64,10 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "TelnyxError",
     "UnprocessableEntityError",
+    "WebhookConfigurationError",
     "WebhookParseError",
     "WebhookVerificationError",
 ]
@@ -84,11 +96,27 @@ class NoNextPageError(TelnyxError, LookupError):
 
 
 class WebhookVerificationError(TelnyxError):
-    """A webhook did not verify. ``reason`` says what to fix; the key is never in it."""
+    """A webhook did not verify. ``reason`` says what to fix; the key is never in it.
 
-    def __init__(self, reason: str) -> None:
+    ``code`` is a short, stable word for counting refusals (``"missing_header"``,
+    ``"stale"``, ``"signature_mismatch"``...); ``reason`` is the sentence for people.
+    """
+
+    def __init__(self, reason: str, *, code: str = "invalid") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
+
+
+class WebhookConfigurationError(ConfigurationError, WebhookVerificationError):
+    """The webhook public key is missing or malformed: fix the configuration.
+
+    Raised when a verifier or handler is built, so a bad key stops the app at start-up
+    instead of answering 401 to every webhook. It is also a ``WebhookVerificationError``,
+    so code that verifies per request with a bad key still fails closed.
+
+    .. versionadded:: 0.2.0
+    """
 
 
 class WebhookParseError(TelnyxError, ValueError):
@@ -103,11 +131,50 @@ class WebhookParseError(TelnyxError, ValueError):
         self.reason = reason
 
 
+@frozen
+class Attempt:
+    """What one attempt of a call met: an answer (``status``) or a failure (``error``).
+
+    ``error`` names the kind of failure (``"APITimeoutError"``, ``"ServerDisconnectedError"``)
+    when no answer arrived. ``maybe_processed`` is ``False`` only when Telnyx surely did not act
+    on the attempt: it never reached Telnyx (the connection could not be opened) or Telnyx
+    refused it (4xx, 503). ``elapsed`` is in seconds.
+
+    .. versionadded:: 0.2.0
+    """
+
+    number: int
+    status: int | None
+    error: str | None
+    request_id: str | None
+    elapsed: float
+    maybe_processed: bool
+
+
 class APIError(TelnyxError):
     """A call to the Telnyx API failed.
 
-    ``attempts`` counts every try made for this call, retries included.
+    ``attempts`` counts every try made for this call, retries included; ``history`` holds an
+    :class:`Attempt` for each. ``outcome_unknown`` is ``True`` when a call that changes
+    something (a send, an update) may have been carried out all the same: an answer was lost,
+    or Telnyx failed in a way that does not say. Resend such a call only with the same
+    ``idempotency_key`` (the key it sent, ``None`` for calls that send none), so Telnyx acts
+    on it once. ``retryable`` says whether the last failure was worth another attempt;
+    ``request_id`` is Telnyx's ``x-request-id``, for support.
+
+    .. versionadded:: 0.2.0 ``history``, ``outcome_unknown``, ``retryable``, ``request_id``,
+       ``idempotency_key``.
     """
+
+    # Class defaults: errors built by hand (or by a custom transport) read sensibly before the
+    # client fills them in.
+    history: tuple[Attempt, ...] = ()
+    outcome_unknown: bool = False
+    retryable: bool = False
+    request_id: str | None = None
+    idempotency_key: str | None = None
+    #: Extra sentence the client adds when it knows more (what to do with an unknown outcome).
+    _advice: str = ""
 
     def __init__(
         self,
@@ -127,7 +194,7 @@ class APIError(TelnyxError):
 
     def __str__(self) -> str:
         tries = "" if self.attempts == 1 else f" (after {self.attempts} attempts)"
-        return f"{self.message}{tries}"
+        return f"{self.message}{tries}{self._advice}"
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only __init__ and aiohttp's read-only header views do not pickle as they
@@ -137,7 +204,30 @@ class APIError(TelnyxError):
 
 
 class APIConnectionError(APIError):
-    """No usable answer arrived: the connection failed, was reset, or the answer was cut off."""
+    """No usable answer arrived: the connection failed, was reset, or the answer was cut off.
+
+    ``request_sent`` is ``False`` when the request surely never reached Telnyx (the
+    connection could not be opened); otherwise Telnyx may have received and acted on it.
+    ``kind`` names the failure underneath (e.g. aiohttp's ``"ServerDisconnectedError"``), which
+    is not chained: aiohttp's exceptions hold our request headers, the API key among them.
+    ``elapsed`` is how long the attempt took, in seconds.
+
+    .. versionadded:: 0.2.0 ``request_sent``, ``kind``, ``elapsed``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_sent: bool = True,
+        kind: str | None = None,
+        elapsed: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.request_sent = request_sent
+        self.kind = kind or type(self).__name__
+        self.elapsed = elapsed
 
 
 class APITimeoutError(APIConnectionError):
@@ -147,8 +237,24 @@ class APITimeoutError(APIConnectionError):
 class APIResponseValidationError(APIError):
     """Telnyx answered with a body that is not what the API spec promises.
 
-    The raw body is kept in ``.response.body`` so nothing is lost.
+    The raw body is kept in ``.response.body`` so nothing is lost. For a call that creates
+    something (a send), Telnyx accepted the request: the message may well exist, so the error
+    is ``outcome_unknown`` and carries the ``idempotency_key`` to resend with, if at all.
     """
+
+
+class ResponseTooLargeError(APIResponseValidationError):
+    """An answer larger than the client's ``max_response_size`` (decompressed); never retried.
+
+    No Telnyx answer comes near the default limit (10 MiB): this is a broken proxy, or a
+    server that is not Telnyx. ``limit`` is the size in bytes that was exceeded.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, message: str, *, limit: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.limit = limit
 
 
 class APIStatusError(APIError):

@@ -43,7 +43,14 @@ DEFAULT_BASE_URL = "https://api.telnyx.com/v2"
 
 
 def new_idempotency_key() -> str:
-    """A random UUID4 string, as ``str(uuid.uuid4())`` but in half the time (it runs per send)."""
+    """A fresh ``Idempotency-Key`` for a send: a random UUID4 string.
+
+    Make one before sending when the send may be cancelled or the process may stop: pass it
+    as ``idempotency_key=`` and, if the outcome is unknown, resend with the same key; Telnyx
+    acts on it once. (As ``str(uuid.uuid4())``, in half the time: it runs per send.)
+
+    .. versionadded:: 0.2.0
+    """
     h = os.urandom(16).hex()
     # RFC 4122: version nibble 4, variant bits 10xx.
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
@@ -105,7 +112,10 @@ def load_json(response: Response) -> Any:
     try:
         return json.loads(response.body)
     except (ValueError, RecursionError):
-        raise invalid_response(response, "not JSON") from None
+        pass
+    # Raised outside the except block: the JSONDecodeError (as __context__) would keep a
+    # second copy of the body, out of reach of redaction.
+    raise invalid_response(response, "not JSON")
 
 
 def decode_model(response: Response, cls: type[T], *, envelope: bool = True) -> T:
@@ -152,5 +162,7 @@ def error_from_response(response: Response, *, attempts: int | None = None) -> A
     }
     cls = error_class_for_status(status)
     if cls is RateLimitError:
-        return RateLimitError(message, retry_after=retry_after_seconds(response.headers), **kwargs)
+        wait = retry_after_seconds(response.headers)
+        asked = "no wait given" if wait is None else f"asked to wait {wait:g}s"
+        return RateLimitError(f"{message} (rate limited: {asked})", retry_after=wait, **kwargs)
     return cls(message, **kwargs)

@@ -8,8 +8,10 @@ Telnyx signs every webhook with Ed25519
 - signed bytes: the timestamp header's ASCII, ``|``, then the raw body exactly as sent;
 - the key: base64 of the 32-byte public key shown in Mission Control Portal.
 
-Every failure is a ``WebhookVerificationError`` whose reason says what to fix. Reasons never
-quote a key, so they are safe to log and to send back to the caller.
+Every failure is a ``WebhookVerificationError`` whose reason says what to fix and whose
+``code`` names the kind of failure; a missing or malformed key is a
+``WebhookConfigurationError`` (also a ``WebhookVerificationError``: it fails closed). Reasons
+never quote a key, so they are safe to log and to send back to the caller.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from attrs import field, frozen
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import CryptoError
 
-from ._errors import InvalidArgumentError, WebhookVerificationError
+from ._errors import InvalidArgumentError, WebhookConfigurationError, WebhookVerificationError
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -89,17 +91,20 @@ class PublicKeys:
     def _check(self, _: Any, keys: tuple[Any, ...]) -> None:
         # libsodium reads exactly 32 bytes whatever it is handed: check before it ever does.
         if not keys:
-            raise WebhookVerificationError("no public key given: pass at least one key")
+            raise WebhookConfigurationError(
+                "no public key given: pass at least one key", code="no_key"
+            )
         for key in keys:
             if not isinstance(key, bytes) or len(key) != 32:
-                raise WebhookVerificationError(
+                raise WebhookConfigurationError(
                     "each decoded Ed25519 public key must be 32 raw bytes; build PublicKeys "
-                    "with PublicKeys.load(...) from the key the portal shows"
+                    "with PublicKeys.load(...) from the key the portal shows",
+                    code="bad_key",
                 )
 
     @classmethod
     def load(cls, value: PublicKeyInput) -> PublicKeys:
-        """Decode ``value`` (any form ``public_key=`` takes) or raise WebhookVerificationError."""
+        """Decode ``value`` (any form ``public_key=`` takes) or raise WebhookConfigurationError."""
         return load_public_keys(value)
 
     def __repr__(self) -> str:
@@ -127,17 +132,19 @@ def _load_cached(value: Any) -> PublicKeys:
 
 def _load(value: Any) -> PublicKeys:
     if value is None:
-        raise WebhookVerificationError(
+        raise WebhookConfigurationError(
             "no public key to verify the webhook with: pass public_key= (the base64 key from "
             f"{_WHERE_THE_KEY_IS}), or AsyncClient(public_key=...) / the TELNYX_PUBLIC_KEY "
-            "environment variable for client.webhooks"
+            "environment variable for client.webhooks",
+            code="no_key",
         )
     if isinstance(value, (str, bytes, bytearray, memoryview)):
         return PublicKeys((_decode_key(value, ""),))
     if isinstance(value, Sequence):
         if not value:
-            raise WebhookVerificationError(
-                f"public_key is an empty list: give at least one key (from {_WHERE_THE_KEY_IS})"
+            raise WebhookConfigurationError(
+                f"public_key is an empty list: give at least one key (from {_WHERE_THE_KEY_IS})",
+                code="no_key",
             )
         keys: list[bytes] = []
         for i, item in enumerate(value):
@@ -146,14 +153,16 @@ def _load(value: Any) -> PublicKeys:
             elif isinstance(item, (str, bytes, bytearray, memoryview)):
                 keys.append(_decode_key(item, f" (item {i} of the list)"))
             else:
-                raise WebhookVerificationError(
+                raise WebhookConfigurationError(
                     f"public_key item {i} is a {type(item).__name__}: each key must be the "
-                    "base64 text from the portal, raw bytes, or PEM"
+                    "base64 text from the portal, raw bytes, or PEM",
+                    code="bad_key",
                 )
         return PublicKeys(tuple(dict.fromkeys(keys)))
-    raise WebhookVerificationError(
+    raise WebhookConfigurationError(
         f"public_key is a {type(value).__name__}: pass the base64 text from {_WHERE_THE_KEY_IS}, "
-        "the raw 32 bytes, PEM, or a list of these"
+        "the raw 32 bytes, PEM, or a list of these",
+        code="bad_key",
     )
 
 
@@ -166,16 +175,18 @@ def _decode_key(value: str | bytes | bytearray | memoryview, where: str) -> byte
         if len(value) == len(_SPKI_PREFIX) + _KEY_BYTES and value.startswith(_SPKI_PREFIX):
             return value[len(_SPKI_PREFIX) :]
         if not value.isascii():
-            raise WebhookVerificationError(
+            raise WebhookConfigurationError(
                 f"public key{where} is {len(value)} bytes; an Ed25519 public key is "
-                f"{_KEY_BYTES} bytes (or 44 in SPKI/DER form)"
+                f"{_KEY_BYTES} bytes (or 44 in SPKI/DER form)",
+                code="bad_key",
             )
         # Bytes read from a file or an environment: the same text the portal shows.
         value = value.decode("ascii")
     text = value.strip()
     if not text:
-        raise WebhookVerificationError(
-            f"public key{where} is empty: set it to the base64 key from {_WHERE_THE_KEY_IS}"
+        raise WebhookConfigurationError(
+            f"public key{where} is empty: set it to the base64 key from {_WHERE_THE_KEY_IS}",
+            code="no_key",
         )
     if text.startswith("-----BEGIN"):
         # Keys pasted into environment variables often arrive with a literal backslash-n for
@@ -184,35 +195,41 @@ def _decode_key(value: str | bytes | bytearray | memoryview, where: str) -> byte
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise WebhookVerificationError(
-            f"public key{where} is not valid base64: copy it again from {_WHERE_THE_KEY_IS}"
+        raise WebhookConfigurationError(
+            f"public key{where} is not valid base64: copy it again from {_WHERE_THE_KEY_IS}",
+            code="bad_key",
         ) from None
     if len(raw) == _KEY_BYTES:
         return raw
     if len(raw) == len(_SPKI_PREFIX) + _KEY_BYTES and raw.startswith(_SPKI_PREFIX):
         return raw[len(_SPKI_PREFIX) :]
-    raise WebhookVerificationError(
+    raise WebhookConfigurationError(
         f"public key{where} decodes to {len(raw)} bytes; an Ed25519 public key is "
-        f"{_KEY_BYTES} bytes (44 characters of base64, as {_WHERE_THE_KEY_IS} shows it)"
+        f"{_KEY_BYTES} bytes (44 characters of base64, as {_WHERE_THE_KEY_IS} shows it)",
+        code="bad_key",
     )
 
 
 def _decode_pem(text: str, where: str) -> bytes:
     match = _PEM.fullmatch(text)
     if match is None or match.group(1) != "PUBLIC KEY":
-        raise WebhookVerificationError(
+        raise WebhookConfigurationError(
             f"public key{where} is PEM but not a '-----BEGIN PUBLIC KEY-----' block: pass "
-            "the Ed25519 public key (never a private key)"
+            "the Ed25519 public key (never a private key)",
+            code="bad_key",
         )
     text = "".join(match.group(2).split())
     try:
         der = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise WebhookVerificationError(f"public key{where} is PEM with invalid base64") from None
+        raise WebhookConfigurationError(
+            f"public key{where} is PEM with invalid base64", code="bad_key"
+        ) from None
     if len(der) != len(_SPKI_PREFIX) + _KEY_BYTES or not der.startswith(_SPKI_PREFIX):
-        raise WebhookVerificationError(
+        raise WebhookConfigurationError(
             f"public key{where} is PEM but not a {_KEY_BYTES}-byte Ed25519 public key "
-            f"({len(der)} bytes of DER)"
+            f"({len(der)} bytes of DER)",
+            code="bad_key",
         )
     return der[len(_SPKI_PREFIX) :]
 
@@ -230,7 +247,8 @@ def _header(headers: HeadersLike, name: str) -> str | None:
     except Exception as exc:  # noqa: BLE001 - whatever the mapping raises, fail closed
         raise WebhookVerificationError(
             f"could not read the webhook headers ({type(exc).__name__}): pass the request's "
-            "headers mapping"
+            "headers mapping",
+            code="malformed_header",
         ) from None
     if value is None or isinstance(value, str):
         return value
@@ -238,7 +256,8 @@ def _header(headers: HeadersLike, name: str) -> str | None:
         # ASGI and WSGI servers hand over header bytes as latin-1.
         return bytes(value).decode("latin-1")
     raise WebhookVerificationError(
-        f"header {name} is a {type(value).__name__}, not text: pass the request's headers"
+        f"header {name} is a {type(value).__name__}, not text: pass the request's headers",
+        code="malformed_header",
     )
 
 
@@ -254,19 +273,22 @@ def verify_headers(
     # Duck-typed: Flask's (werkzeug's) headers have .get and .items but are not a Mapping.
     if not hasattr(headers, "items"):
         raise WebhookVerificationError(
-            f"headers is a {type(headers).__name__}: pass the request's headers mapping"
+            f"headers is a {type(headers).__name__}: pass the request's headers mapping",
+            code="malformed_header",
         )
     signature = _header(headers, SIGNATURE_HEADER)
     timestamp = _header(headers, TIMESTAMP_HEADER)
     if signature is None:
         raise WebhookVerificationError(
             f"missing header {SIGNATURE_HEADER}: is this request from Telnyx, and does a proxy "
-            "strip headers on the way?"
+            "strip headers on the way?",
+            code="missing_header",
         )
     if timestamp is None:
         raise WebhookVerificationError(
             f"missing header {TIMESTAMP_HEADER}: is this request from Telnyx, and does a proxy "
-            "strip headers on the way?"
+            "strip headers on the way?",
+            code="missing_header",
         )
     check_signature(body, timestamp, signature, keys, tolerance=tolerance, now=now)
 
@@ -287,7 +309,8 @@ def check_signature(
         not timestamp.isdigit()
     ):
         raise WebhookVerificationError(
-            f"header {TIMESTAMP_HEADER} is {timestamp[:24]!r}, not a whole number of Unix seconds"
+            f"header {TIMESTAMP_HEADER} is {timestamp[:24]!r}, not a whole number of Unix seconds",
+            code="malformed_header",
         )
     signature_bytes = _decode_signature(signature)
     if tolerance is not None:
@@ -299,13 +322,15 @@ def check_signature(
         except UnicodeEncodeError:
             raise WebhookVerificationError(
                 "body is text that cannot be UTF-8 encoded (a lone surrogate): pass the raw "
-                "request bytes"
+                "request bytes",
+                code="bad_body",
             ) from None
     elif isinstance(body, (bytes, bytearray, memoryview)):
         signed = b"".join((signature_bytes, timestamp.encode("ascii"), b"|", body))
     else:
         raise WebhookVerificationError(
-            f"body is a {type(body).__name__}: pass the raw request body as bytes (or str)"
+            f"body is a {type(body).__name__}: pass the raw request body as bytes (or str)",
+            code="bad_body",
         )
     for key in keys.keys:
         try:
@@ -317,24 +342,36 @@ def check_signature(
     raise WebhookVerificationError(
         f"signature does not match the body and timestamp with {which}: verify the raw request "
         "body exactly as received (not JSON your framework parsed and re-serialised), and "
-        f"check the key is the one in {_WHERE_THE_KEY_IS}"
+        f"check the key is the one in {_WHERE_THE_KEY_IS}",
+        code="signature_mismatch",
     )
 
 
 def _decode_signature(signature: str) -> bytes:
-    if len(signature) > _MAX_SIGNATURE_CHARS or not signature.isascii():
+    if not signature.isascii():
+        # Checked apart from the length: "(88 characters, expected 88)" would say nothing.
         raise WebhookVerificationError(
             f"header {SIGNATURE_HEADER} is not the base64 of a {_SIGNATURE_BYTES}-byte Ed25519 "
-            f"signature ({len(signature)} characters, expected 88)"
+            "signature: it holds characters that are not ASCII, and base64 never does",
+            code="malformed_header",
+        )
+    if len(signature) > _MAX_SIGNATURE_CHARS:
+        raise WebhookVerificationError(
+            f"header {SIGNATURE_HEADER} is not the base64 of a {_SIGNATURE_BYTES}-byte Ed25519 "
+            f"signature ({len(signature)} characters, expected 88)",
+            code="malformed_header",
         )
     try:
         raw = base64.b64decode(signature, validate=True)
     except (binascii.Error, ValueError):
-        raise WebhookVerificationError(f"header {SIGNATURE_HEADER} is not valid base64") from None
+        raise WebhookVerificationError(
+            f"header {SIGNATURE_HEADER} is not valid base64", code="malformed_header"
+        ) from None
     if len(raw) != _SIGNATURE_BYTES:
         raise WebhookVerificationError(
             f"header {SIGNATURE_HEADER} decodes to {len(raw)} bytes; an Ed25519 signature is "
-            f"{_SIGNATURE_BYTES}"
+            f"{_SIGNATURE_BYTES}",
+            code="malformed_header",
         )
     return raw
 
@@ -346,12 +383,14 @@ def _check_age(timestamp: int, tolerance: float, now: float | None) -> None:
     if age > tolerance:
         raise WebhookVerificationError(
             f"webhook timestamp is {math.ceil(age)}s old, beyond the {tolerance:g}s tolerance: a "
-            "replayed or long-delayed webhook, or this server's clock is ahead (check NTP)"
+            "replayed or long-delayed webhook, or this server's clock is ahead (check NTP)",
+            code="stale",
         )
     if -age > tolerance:
         raise WebhookVerificationError(
             f"webhook timestamp is {math.ceil(-age)}s in the future, beyond the {tolerance:g}s "
-            "tolerance: this server's clock is behind (check NTP)"
+            "tolerance: this server's clock is behind (check NTP)",
+            code="stale",
         )
 
 

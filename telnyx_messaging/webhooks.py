@@ -12,23 +12,28 @@
 covers those bytes, not the JSON they decode to. ``headers`` is any mapping of the request's
 headers. ``KEY`` is the public key from Mission Control Portal > Keys & Credentials (or
 :attr:`AsyncClient.webhooks <telnyx_messaging.AsyncClient.webhooks>`, which uses the client's
-``public_key`` / ``TELNYX_PUBLIC_KEY``). :func:`aiohttp_handler` is a ready ``aiohttp.web``
-handler; ``docs/webhooks.md`` shows Starlette, FastAPI and Django.
+``public_key`` / ``TELNYX_PUBLIC_KEY``).
+
+To serve an endpoint, build a :class:`WebhookReceiver` once at start-up: it decides when
+Telnyx is answered, drops duplicate deliveries (:class:`DuplicateGuard`), reports
+:class:`WebhookMetric` s, and serves aiohttp, ASGI (Starlette, FastAPI) and WSGI (Flask,
+Django) through adapters that import their framework only when built.
 
 Failures: :class:`WebhookVerificationError` (the same class as
 ``telnyx_messaging.WebhookVerificationError``) when the webhook is not provably from Telnyx
-(never a silent pass, even with no key configured), and :class:`WebhookParseError` when a
-body is not a webhook this SDK can read.
+(never a silent pass, even with no key configured), :class:`WebhookConfigurationError` (also
+a ``WebhookVerificationError``) when the key itself is missing or malformed, and
+:class:`WebhookParseError` when a body is not a webhook this SDK can read.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-from ._errors import WebhookParseError, WebhookVerificationError
+from ._dedupe import Claim, DuplicateGuard, MemoryDuplicateGuard, duplicate_key
+from ._errors import WebhookConfigurationError, WebhookParseError, WebhookVerificationError
 from ._events import (
     Body,
     DeliveryUpdate,
@@ -39,9 +44,14 @@ from ._events import (
     WebhookEvent,
     parse,
 )
+from ._receiving import (
+    Acknowledge,
+    VerifiedWebhook,
+    WebhookMetric,
+    WebhookReceiver,
+)
 from ._signature import DEFAULT_TOLERANCE as _DEFAULT_TOLERANCE
 from ._signature import HeadersLike, PublicKeyInput, PublicKeys
-from ._signature import check_arguments as _check_arguments
 from ._signature import load_public_keys as _load_public_keys
 from ._signature import verify_headers as _verify_headers
 
@@ -51,23 +61,32 @@ if TYPE_CHECKING:
     from ._tracking import DeliveryOutcome, DeliveryTimeoutError, DeliveryTracker
 
 __all__ = [
+    "Acknowledge",
+    "Claim",
     "ClientWebhooks",
     "DeliveryOutcome",
     "DeliveryTimeoutError",
     "DeliveryTracker",
     "DeliveryUpdate",
+    "DuplicateGuard",
     "EventMeta",
     "HeadersLike",
     "InboundMessage",
+    "MemoryDuplicateGuard",
     "PublicKeyInput",
     "PublicKeys",
     "ReplacedLinkClick",
     "UnknownEvent",
+    "VerifiedWebhook",
     "WebhookCallback",
+    "WebhookConfigurationError",
     "WebhookEvent",
+    "WebhookMetric",
     "WebhookParseError",
+    "WebhookReceiver",
     "WebhookVerificationError",
     "aiohttp_handler",
+    "duplicate_key",
     "parse",
     "unwrap",
     "verify",
@@ -125,7 +144,8 @@ class ClientWebhooks:
     """``client.webhooks``: :func:`verify` and :func:`unwrap` with the client's public key.
 
     The key is ``AsyncClient(public_key=...)``, else the ``TELNYX_PUBLIC_KEY`` environment
-    variable; with neither, every call raises ``WebhookVerificationError``. No network.
+    variable; with neither, every call raises ``WebhookConfigurationError`` (which is also a
+    ``WebhookVerificationError``, so it fails closed). No network.
     """
 
     def __init__(self, client: _HasPublicKey) -> None:
@@ -134,10 +154,11 @@ class ClientWebhooks:
     def _keys(self) -> PublicKeys:
         key = self._client._public_key
         if key is None or (isinstance(key, str) and not key.strip()):
-            raise WebhookVerificationError(
+            raise WebhookConfigurationError(
                 "no public key to verify webhooks with: pass AsyncClient(public_key=...) or set "
                 "the TELNYX_PUBLIC_KEY environment variable to the base64 key from Mission "
-                "Control Portal > Keys & Credentials > Public Key"
+                "Control Portal > Keys & Credentials > Public Key",
+                code="no_key",
             )
         return _load_public_keys(key)
 
@@ -190,48 +211,21 @@ def aiohttp_handler(
 
         app.router.add_post("/telnyx", webhooks.aiohttp_handler(on_event, public_key=KEY))
 
-    It reads the raw body, verifies and parses it, awaits ``callback(event)``, and answers
-    200. Without calling ``callback`` it answers 401 to a webhook that does not verify and
-    400 to a verified body it cannot read, with the reason as text. If ``callback`` raises,
-    it logs the exception (logger ``telnyx_messaging``) and answers 500, so Telnyx retries.
-    Keep the callback short (queue slow work): Telnyx waits for the answer.
+    A shorthand for ``WebhookReceiver(on_event=callback, ...).aiohttp_handler()``, which
+    acknowledges after the callback: it awaits ``callback(event)`` and answers 200, or 500
+    if it raised (logged on logger ``telnyx_messaging``; the event is released so Telnyx's
+    retry is processed). It answers 401 to a webhook that does not verify, 400 to a verified
+    body it cannot read or a body that is not the gzip/deflate it claims, 413 past
+    256 KiB, all with a one-line warning and without calling
+    ``callback``. A delivery of an event already handled is answered 200 without calling it
+    again. For slow callbacks, a shared duplicate guard, metrics or other limits, build a
+    :class:`WebhookReceiver` (``acknowledge="on_receipt"`` or ``handoff=``).
 
-    A missing or malformed ``public_key`` raises ``WebhookVerificationError`` here, when the
-    app is built, rather than on every request.
+    A missing or malformed ``public_key`` raises :class:`WebhookConfigurationError` here,
+    when the app is built, rather than on every request.
     """
-    # Imported here so code that only verifies (Django, Starlette) never loads aiohttp.web.
-    from aiohttp import web
-
-    keys = _load_public_keys(public_key)
-    _check_arguments(tolerance, None)
-
-    async def handle_telnyx_webhook(request: web.Request) -> web.Response:
-        body = await request.read()
-        try:
-            _verify_headers(body, request.headers, keys, tolerance=tolerance)
-        except WebhookVerificationError as exc:
-            log.warning("rejected a webhook to %s: %s", request.path, exc.reason)
-            return web.Response(status=401, text=exc.reason)
-        try:
-            event = parse(body)
-        except WebhookParseError as exc:
-            log.warning("could not read a verified webhook to %s: %s", request.path, exc.reason)
-            return web.Response(status=400, text=exc.reason)
-        try:
-            result = callback(event)
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            # Only the type and id: message text is never logged.
-            log.exception(
-                "webhook callback failed on %s %s; answered 500 so Telnyx retries",
-                event.event_type or event.record_type,
-                event.id,
-            )
-            return web.Response(status=500, text="webhook callback failed")
-        return web.Response(status=200)
-
-    return handle_telnyx_webhook
+    receiver = WebhookReceiver(on_event=callback, public_key=public_key, tolerance=tolerance)
+    return receiver.aiohttp_handler()
 
 
 _TRACKING = frozenset({"DeliveryOutcome", "DeliveryTimeoutError", "DeliveryTracker"})

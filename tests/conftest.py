@@ -10,12 +10,17 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import stamina
 
-from telnyx_messaging import AsyncClient
+from telnyx_messaging import AsyncClient, set_instant_retries
 from telnyx_messaging.testing import FakeTelnyx
 
-SPEC = Path(__file__).parent / "spec" / "telnyx-messaging-openapi.json"
+SPEC = (
+    Path(__file__).parent.parent
+    / "telnyx_messaging"
+    / "testing"
+    / "_spec"
+    / "telnyx-messaging-openapi.json"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -27,15 +32,16 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _instant_retries() -> Iterator[None]:
-    """Retries keep their attempt counts but skip the sleeps (stamina's testing mode)."""
-    stamina.set_testing(True, attempts=100, cap=True)
-    yield
-    stamina.set_testing(False)
+    """Retries keep their attempt counts but skip the sleeps."""
+    with set_instant_retries():
+        yield
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelnyx]:
-    async with FakeTelnyx() as server:
+    # Messages stay "queued" (sent only after an hour of the fake's clock): these tests pin
+    # what the client sends and reads back, not the lifecycle (tests/test_fake_lifecycle.py).
+    async with FakeTelnyx(send_seconds=3600) as server:
         yield server
 
 

@@ -1,7 +1,7 @@
 """Every answer and webhook the OpenAPI spec allows is read, never lost (hypothesis-jsonschema).
 
 Answers are generated from each operation's 2xx response schema and bodies from each webhook
-schema in tests/spec/telnyx-messaging-openapi.json, with every ``$ref`` resolved first. Two
+schema in the spec (telnyx_messaging/testing/_spec/), with every ``$ref`` resolved first. Two
 additions to the spec, each the line the SDK draws on purpose (docs/client.md, "When an answer
 has an odd field"): the ``data`` envelope is required, and so is what makes a message a
 message (``id``, ``from.phone_number``, each recipient's ``phone_number`` and ``status``) and
@@ -37,7 +37,10 @@ from telnyx_messaging._http import Response, decode_model
 from telnyx_messaging._pagination import Page, decode_page
 
 SPEC = json.loads(
-    (Path(__file__).parent / "spec" / "telnyx-messaging-openapi.json").read_text("utf-8")
+    (
+        Path(__file__).parent.parent
+        / "telnyx_messaging/testing/_spec/telnyx-messaging-openapi.json"
+    ).read_text("utf-8")
 )
 # Few examples per schema: 20 schemas, and the suite runs on a shared 2-core machine.
 FEW = settings(

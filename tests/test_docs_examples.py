@@ -21,8 +21,6 @@ from typing import Any
 
 import attrs
 import pytest
-import stamina
-import stamina.instrumentation
 
 from telnyx_messaging import AsyncClient
 from telnyx_messaging.testing import FakeTelnyx
@@ -87,12 +85,9 @@ def test_every_runnable_mark_is_on_a_python_block(page: str) -> None:
 @pytest.fixture
 def restore_globals() -> Iterator[None]:
     """Put back the process-wide switches and loggers that examples are allowed to touch."""
-    active = stamina.is_active()
-    names = ("", "telnyx_messaging", "stamina")
+    names = ("", "telnyx_messaging")
     loggers = {n: (logging.getLogger(n).level, logging.getLogger(n).handlers[:]) for n in names}
     yield
-    stamina.set_active(active)
-    stamina.instrumentation.set_on_retry_hooks(None)
     for name, (level, handlers) in loggers.items():
         logger = logging.getLogger(name)
         logger.setLevel(level)

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from telnyx_messaging.testing._fake import (
+from telnyx_messaging.testing import (
     Disconnect,
     FakeTelnyx,
     Hang,
@@ -21,15 +21,17 @@ from telnyx_messaging.testing._fake import (
     Respond,
     Truncate,
 )
+from telnyx_messaging.testing._spec import raw_spec
 
-SPEC = json.loads((Path(__file__).parent / "spec" / "telnyx-messaging-openapi.json").read_text())
+SPEC = raw_spec()
 SCHEMAS = SPEC["components"]["schemas"]
 SMS = {"from": "+18445550001", "to": "+13125550002", "text": "Hello, World!"}
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelnyx]:
-    async with FakeTelnyx() as server:
+    # Sends stay queued: these tests pin the answers; test_fake_lifecycle.py what follows.
+    async with FakeTelnyx(send_seconds=3600) as server:
         yield server
 
 
@@ -98,6 +100,15 @@ async def test_bad_or_missing_key_is_401(fake: FakeTelnyx, authorization: str | 
         ]
     }
     assert fake.messages == {}
+
+
+async def test_every_answer_has_a_request_id(http: aiohttp.ClientSession, fake: FakeTelnyx) -> None:
+    """Answers carry a fresh x-request-id, as Telnyx's do, errors included."""
+    ids = []
+    for path in ("/messaging_optouts", "/messaging_optouts", "/nothing"):
+        async with http.get(fake.base_url + path) as answer:
+            ids.append(answer.headers["x-request-id"])
+    assert len(set(ids)) == 3
 
 
 async def test_unknown_route_is_404(http: aiohttp.ClientSession, fake: FakeTelnyx) -> None:
@@ -502,6 +513,14 @@ async def test_update_phone_number(http: aiohttp.ClientSession, fake: FakeTelnyx
         http, fake, "PATCH", f"/phone_numbers/{number['id']}/messaging", json={"tags": "vip"}
     )
     assert status == 422
+    status, body = await call(
+        http,
+        fake,
+        "PATCH",
+        f"/phone_numbers/{number['id']}/messaging",
+        json={"messaging_profile_id": ""},
+    )
+    assert (status, body["data"]["messaging_profile_id"]) == (200, None)
 
 
 async def test_mobile_phone_numbers(http: aiohttp.ClientSession, fake: FakeTelnyx) -> None:
@@ -532,6 +551,7 @@ async def test_bulk_update(http: aiohttp.ClientSession, fake: FakeTelnyx) -> Non
         ["+10000000000"],
     )
     assert fake.phone_number_settings[2]["messaging_profile_id"] == "bulk-profile"
+    assert fake.bulk_updates == {update["order_id"]: update}
     path = f"/messaging_numbers_bulk_updates/{update['order_id']}"
     assert await call(http, fake, "GET", path) == (200, body)
     status, _ = await call(http, fake, "GET", "/messaging_numbers_bulk_updates/unknown")
@@ -661,3 +681,34 @@ async def test_fault_hook_after_queue(http: aiohttp.ClientSession, fake: FakeTel
     assert (await call(http, fake, "GET", "/messaging_optouts"))[0] == 418
     assert (await call(http, fake, "GET", "/phone_numbers/messaging"))[0] == 200
     assert seen == ["/messaging_optouts", "/phone_numbers/messaging"]
+
+
+def test_the_fake_imports_nothing_from_the_client_side() -> None:
+    """testing/ stays an honest oracle: of the SDK it imports only the error tree and signatures."""
+    import ast
+
+    import telnyx_messaging.testing as testing
+
+    allowed = {"telnyx_messaging._errors", "telnyx_messaging._signature"}
+    root = Path(testing.__file__).parent
+    for module in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                if name.startswith("telnyx_messaging") and not name.startswith(
+                    "telnyx_messaging.testing"
+                ):
+                    assert name in allowed, f"{module.name} imports {name}"
+
+
+def test_the_spec_ships_inside_the_package() -> None:
+    """The fake reads its spec from package data, so an installed wheel needs nothing else."""
+    from importlib import resources
+
+    spec = resources.files("telnyx_messaging.testing").joinpath(
+        "_spec", "telnyx-messaging-openapi.json"
+    )
+    assert spec.is_file()
+    assert json.loads(spec.read_text("utf-8"))["openapi"].startswith("3.1")

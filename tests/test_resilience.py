@@ -2,8 +2,8 @@
 
 Each fault test pins three things: what the caller gets, how many attempts reached the server
 (``fake.requests``), and that every attempt of one send carried the same Idempotency-Key and
-the same bytes. Stamina's testing mode (conftest) skips the sleeps but keeps the attempts; the
-few tests of a real wait switch it off themselves and keep the waits tiny.
+the same bytes. ``set_instant_retries()`` (conftest) skips the sleeps but keeps the attempts;
+the few tests of a real wait switch it off themselves and keep the waits tiny.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-import stamina
 
 from telnyx_messaging import (
     APIConnectionError,
@@ -32,12 +31,14 @@ from telnyx_messaging import (
     APITimeoutError,
     AsyncClient,
     ConfigurationError,
+    ConflictError,
     InternalServerError,
     InvalidArgumentError,
     RateLimitError,
     Timeout,
     UnprocessableEntityError,
     capture_responses,
+    set_instant_retries,
 )
 from telnyx_messaging import _logging as telnyx_logging
 from telnyx_messaging.testing import (
@@ -130,8 +131,8 @@ def retry_waits(caplog: pytest.LogCaptureFixture) -> list[float]:
 
 @pytest.fixture
 def real_sleeps() -> None:
-    """Stamina really sleeps in this test: conftest's testing mode is off until the next test."""
-    stamina.set_testing(False)
+    """Retries really sleep in this test: conftest's instant retries are off until the next test."""
+    set_instant_retries(False)
 
 
 @pytest.fixture
@@ -192,6 +193,30 @@ async def test_final_status_is_attempted_once(
     assert caught.value.attempts == 1
     assert "attempts" not in str(caught.value)
     assert len(fake.requests) == 1
+
+
+async def test_a_send_to_an_opted_out_recipient_is_attempted_once(
+    client: AsyncClient, fake: FakeTelnyx
+) -> None:
+    """After an inbound STOP, the fake's 409 with error 40300 is raised after one attempt."""
+    fake.receive(from_=SMS["to"], to=SMS["from_"], text="STOP")
+    inbound = set(fake.messages)  # the STOP itself
+
+    with pytest.raises(ConflictError) as caught:
+        await client.messages.send(**SMS)
+
+    assert caught.value.status == 409
+    assert caught.value.codes == ("40300",)
+    assert caught.value.attempts == 1
+    assert "attempts" not in str(caught.value)
+    assert len(fake.requests) == 1
+    assert set(fake.messages) == inbound
+
+    fake.receive(from_=SMS["to"], to=SMS["from_"], text="START")
+    inbound = set(fake.messages)
+    msg = await client.messages.send(**SMS)  # the block is lifted: sent at once
+    assert set(fake.messages) - inbound == {msg.id}
+    assert len(fake.requests) == 2
 
 
 async def test_should_retry_true_retries_a_400(client: AsyncClient, fake: FakeTelnyx) -> None:
@@ -499,7 +524,9 @@ async def test_truncated_every_time(client: AsyncClient, fake: FakeTelnyx) -> No
         await client.messages.send(**SMS)
 
     assert not isinstance(caught.value, APITimeoutError)
-    assert isinstance(caught.value.__cause__, aiohttp.ClientPayloadError)
+    # aiohttp's exception is named, not chained: it holds our request headers (the API key).
+    assert caught.value.kind == "ClientPayloadError"
+    assert caught.value.__cause__ is None
     assert caught.value.attempts == 3
     assert len(fake.requests) == 3
     assert len(fake.messages) == 1
@@ -572,16 +599,18 @@ async def test_rate_limited_then_success(
 @pytest.mark.usefixtures("real_sleeps")
 @pytest.mark.parametrize("status", [429, 503])
 async def test_the_asked_wait_is_really_slept(
-    client: AsyncClient, fake: FakeTelnyx, status: int
+    client: AsyncClient, fake: FakeTelnyx, info_logs: pytest.LogCaptureFixture, status: int
 ) -> None:
-    """With real sleeps the retry goes out after retry-after-ms, not before and not much later."""
+    """With real sleeps the retry goes out after retry-after-ms, which replaces the backoff."""
     fake.fail_next(Respond(status, headers={"retry-after-ms": "50"}))
 
     started = time.monotonic()
     await client.messages.send(**SMS)
-    elapsed = time.monotonic() - started
 
-    assert 0.05 <= elapsed < 0.45  # the backoff (>= 0.5 s) was not used
+    assert time.monotonic() - started >= 0.05  # slept, not skipped
+    # The wait chosen, read from the log rather than a wall-clock ceiling, which a loaded
+    # machine can overrun: the server's 0.05 s, not the backoff (>= 0.5 s).
+    assert retry_waits(info_logs) == [0.05]
     assert len(fake.requests) == 2
 
 
@@ -608,7 +637,7 @@ async def test_a_wait_beyond_the_budget_is_not_slept(
     with pytest.raises(RateLimitError) as caught:
         await budget.messages.send(**SMS)
 
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10  # far below the wait asked; wide for a loaded machine
     assert caught.value.retry_after == 30.0
     assert caught.value.attempts == 1
     assert len(fake.requests) == 1
@@ -629,7 +658,7 @@ async def test_a_date_beyond_the_default_budget_is_not_slept(
     with pytest.raises(RateLimitError) as caught:
         await client.messages.send(**SMS)
 
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10  # far below the wait asked; wide for a loaded machine
     assert caught.value.retry_after == pytest.approx(120, abs=2)
     assert caught.value.attempts == 1
 
@@ -647,7 +676,7 @@ async def test_a_long_wait_after_a_retry_reports_both_attempts(
     with pytest.raises(InternalServerError) as caught:
         await client.messages.send(**SMS)
 
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10  # far below the wait asked; wide for a loaded machine
     assert caught.value.attempts == 2
     assert "(after 2 attempts)" in str(caught.value)
     assert len(fake.requests) == 2
@@ -668,7 +697,7 @@ async def test_no_timeout_means_no_budget(fake: FakeTelnyx) -> None:
     fake.fail_next(Respond(429, headers={"Retry-After": "120"}))
     async with AsyncClient(api_key=fake.api_key, base_url=fake.base_url, timeout=None) as client:
         assert client.timeout == Timeout(total=None, connect=None)
-        msg = await client.messages.send(**SMS)  # stamina's testing mode skips the sleep
+        msg = await client.messages.send(**SMS)  # instant retries skip the sleep
 
     assert list(fake.messages) == [msg.id]
     assert len(fake.requests) == 2
@@ -677,12 +706,12 @@ async def test_no_timeout_means_no_budget(fake: FakeTelnyx) -> None:
 async def test_hang_once_is_retried_in_time(client: AsyncClient, fake: FakeTelnyx) -> None:
     """An attempt hung past per_attempt is abandoned and retried; its late end adds nothing."""
     fake.fail_next(Hang(0.3))
-    quick = client.with_options(timeout=Timeout(total=2, per_attempt=0.1))
+    quick = client.with_options(timeout=Timeout(total=10, per_attempt=0.1))
 
-    started = time.monotonic()
     msg = await quick.messages.send(**SMS)
 
-    assert time.monotonic() - started < 0.3
+    # Two attempts prove the hung one was abandoned: had the client waited out the hang, the
+    # first attempt would have succeeded alone. No wall-clock ceiling, which load can overrun.
     assert len(fake.requests) == 2
     await asyncio.sleep(0.35)  # let the abandoned attempt finish on the server
     assert list(fake.messages) == [msg.id]
@@ -691,14 +720,14 @@ async def test_hang_once_is_retried_in_time(client: AsyncClient, fake: FakeTelny
 
 async def test_hang_every_time_times_out(client: AsyncClient, fake: FakeTelnyx) -> None:
     """Hanging on every attempt raises APITimeoutError after all attempts, well within total."""
-    fake.fault_hook = lambda _: Hang(1)
-    quick = client.with_options(timeout=Timeout(total=2, per_attempt=0.2))
+    fake.fault_hook = lambda _: Hang(30)
+    quick = client.with_options(timeout=Timeout(total=20, per_attempt=0.2))
 
     started = time.monotonic()
     with pytest.raises(APITimeoutError) as caught:
         await quick.messages.send(**SMS)
 
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10  # per_attempt cut each hang; total would be 20 s
     assert isinstance(caught.value, APIConnectionError)
     assert caught.value.attempts == 3
     assert "timed out" in str(caught.value)
@@ -709,14 +738,14 @@ async def test_hang_every_time_times_out(client: AsyncClient, fake: FakeTelnyx) 
 
 async def test_total_bounds_a_single_hung_attempt(client: AsyncClient, fake: FakeTelnyx) -> None:
     """Without per_attempt, one hung attempt uses the whole budget and is not retried after it."""
-    fake.fault_hook = lambda _: Hang(5)
+    fake.fault_hook = lambda _: Hang(30)
     quick = client.with_options(timeout=0.3)
 
     started = time.monotonic()
     with pytest.raises(APITimeoutError) as caught:
         await quick.messages.retrieve("m1")
 
-    assert 0.3 <= time.monotonic() - started < 1.0
+    assert 0.3 <= time.monotonic() - started < 10  # the budget, not the 30 s hang
     assert caught.value.attempts == 1
     assert len(fake.requests) == 1
 
@@ -724,14 +753,14 @@ async def test_total_bounds_a_single_hung_attempt(client: AsyncClient, fake: Fak
 async def test_later_attempts_get_only_what_is_left(client: AsyncClient, fake: FakeTelnyx) -> None:
     """After quick failures, a hanging attempt is cut off when the call's total budget ends."""
     fake.fail_next(*[Respond(503, headers={"retry-after-ms": "0"})] * 2)
-    fake.fault_hook = lambda _: Hang(5)
+    fake.fault_hook = lambda _: Hang(30)
     quick = client.with_options(timeout=Timeout(total=0.4), max_retries=5)
 
     started = time.monotonic()
     with pytest.raises(APITimeoutError) as caught:
         await quick.messages.send(**SMS)
 
-    assert 0.35 <= time.monotonic() - started < 1.0
+    assert 0.35 <= time.monotonic() - started < 10  # the budget, not the 30 s hang
     assert caught.value.attempts == 3
     assert "(after 3 attempts)" in str(caught.value)
     assert len(fake.requests) == 3
@@ -815,7 +844,7 @@ async def test_logs_hold_no_key_and_no_text(
     ours = [r for r in caplog.records if r.name == LOGGER]
     assert {r.levelno for r in ours} == {logging.DEBUG, logging.INFO}
     assert sum("(attempt" in r.getMessage() and r.levelno == logging.DEBUG for r in ours) == 7
-    for record in caplog.records:  # stamina's own WARNING lines and aiohttp's included
+    for record in caplog.records:  # aiohttp's included
         everything = record.getMessage() + repr(record.__dict__)
         assert fake.api_key not in everything
         assert TEXT not in everything
@@ -976,11 +1005,11 @@ async def test_a_thousand_flaky_sends_each_arrive_once(
     fake.fault_hook = flaky
     texts = [f"{TEXT} #{i}" for i in range(1000)]
 
-    started = time.monotonic()
+    # No wall-clock bound: on a loaded 2-core machine this fan-out alone took 8-13 s (1.2 s
+    # idle); speed belongs in benchmarks/. Each send still has the client's 60 s budget.
     results = await asyncio.gather(
         *(client.messages.send(to="+13125550002", from_="+18445550001", text=t) for t in texts)
     )
-    assert time.monotonic() - started < 5
 
     assert 100 < len(faulted) < 300
     assert "503" in faulted.values()

@@ -71,6 +71,15 @@ def test_final_statuses(status: int) -> None:
     assert not is_retryable_status(status, _headers())
 
 
+def test_a_409_for_an_opted_out_recipient_is_final() -> None:
+    """409 with Telnyx's 40300 (blocked by the recipient's STOP) is final; other 409s are not."""
+    assert not is_retryable_status(409, _headers(), ("40300",))
+    assert not is_retryable_status(409, _headers(), ("10015", "40300"))
+    assert is_retryable_status(409, _headers(), ("10015",))
+    assert is_retryable_status(409, _headers(), ())
+    assert is_retryable_status(503, _headers(), ("40300",))  # the rule is for 409 alone
+
+
 @pytest.mark.parametrize("status", [400, 403, 404, 422, 429, 503])
 @pytest.mark.parametrize(("should_retry", "expected"), [("true", True), ("false", False)])
 def test_x_should_retry_overrides_the_status(

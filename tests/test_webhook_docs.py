@@ -48,6 +48,7 @@ async def test_examples_run_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     signer = WebhookSigner(seed=b"\x09" * 32)
     body = (EXAMPLES / "message.received.json").read_bytes()
     namespace: dict[str, Any] = {
+        "__name__": "webhook_docs",  # as in a module of the reader's app (Flask(__name__))
         "TELNYX_PUBLIC_KEY": signer.public_key,
         "body": body,
         "headers": signer.headers(body),

@@ -296,6 +296,17 @@ def test_signature_must_be_base64_of_64_bytes(
     assert expected in verify_error(body, headers, signer.public_key).reason
 
 
+def test_a_non_ascii_signature_of_the_right_length_says_so(
+    signer: WebhookSigner, body: bytes
+) -> None:
+    """88 non-ASCII characters are refused for not being ASCII, not for a length that is right."""
+    headers = {**signer.headers(body, NOW), "telnyx-signature-ed25519": "é" * 88}
+    error = verify_error(body, headers, signer.public_key)
+    assert "characters that are not ASCII" in error.reason
+    assert "expected 88" not in error.reason
+    assert error.code == "malformed_header"
+
+
 def test_signature_from_another_key_does_not_match(
     signer: WebhookSigner, other: WebhookSigner, body: bytes
 ) -> None:

@@ -39,7 +39,8 @@ def list_pages(
 
     async def fetch(number: int) -> Page[T]:
         query = [*base, ("page[number]", str(number))]
-        response = await client._requests.request("GET", path, query=query)
-        return decode_page(response, item_cls, fetch, number)
+        return await client._requests.call_with(
+            "GET", path, lambda answer: decode_page(answer, item_cls, fetch, number), query=query
+        )
 
     return AsyncPager(fetch, page_number or 1)

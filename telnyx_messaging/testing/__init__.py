@@ -1,8 +1,11 @@
 """Test helpers for code that uses telnyx-messaging (like ``stamina.set_testing``, taken further).
 
-- :class:`FakeTelnyx`: an in-memory Telnyx Messaging API on loopback. Point an
-  ``AsyncClient`` at ``fake.base_url`` and test sends, lists and error handling with no
-  account and no network; script failures with :meth:`FakeTelnyx.fail_next`.
+- :class:`FakeTelnyx`: a Telnyx Messaging API on loopback that behaves like Telnyx end to
+  end: it answers every endpoint, checks requests against the OpenAPI spec, delivers signed
+  delivery webhooks, inbound messages and link clicks, sends scheduled messages on a clock
+  tests can :meth:`~FakeTelnyx.advance`, and can rate-limit like Telnyx.
+- What it records: :class:`RecordedRequest` per request, :class:`DeliveryAttempt` per webhook.
+- Its settings: :class:`RateLimits`, :class:`MessagingProfile`.
 - Faults to script: :class:`Respond`, :class:`Disconnect`, :class:`Hang`, :class:`Truncate`.
 - :class:`WebhookSigner`: a key pair that signs bodies into the exact headers Telnyx sends, so
   you can test your webhook receiver end to end.
@@ -10,14 +13,22 @@
 
 from __future__ import annotations
 
-from ._fake import Disconnect, FakeTelnyx, Fault, Hang, RecordedRequest, Respond, Truncate
+from ._delivery import DeliveryAttempt
+from ._faults import Disconnect, Fault, Hang, Respond, Truncate
+from ._ratelimit import RateLimits
+from ._server import FakeTelnyx
 from ._signer import WebhookSigner
+from ._state import MessagingProfile
+from ._wire import RecordedRequest
 
 __all__ = [
+    "DeliveryAttempt",
     "Disconnect",
     "FakeTelnyx",
     "Fault",
     "Hang",
+    "MessagingProfile",
+    "RateLimits",
     "RecordedRequest",
     "Respond",
     "Truncate",

@@ -58,7 +58,13 @@ class WebhookSigner:
     def signature(self, body: bytes | str, timestamp: int | str) -> str:
         """The ``telnyx-signature-ed25519`` value for ``body`` sent at ``timestamp``."""
         data = body.encode("utf-8") if isinstance(body, str) else body
-        signed = self._signing_key.sign(f"{timestamp}|".encode("ascii") + data)
+        stamp = str(timestamp)
+        if not stamp.isascii():
+            # An HTTP header carries ASCII only; Arabic-Indic digits would fail later, less clearly.
+            raise InvalidArgumentError(
+                f"timestamp must be ASCII text, Unix seconds such as '1700000000'; got {stamp!r}"
+            )
+        signed = self._signing_key.sign(f"{stamp}|".encode("ascii") + data)
         return base64.b64encode(signed.signature).decode("ascii")
 
     def headers(self, body: bytes | str, timestamp: int | str | None = None) -> dict[str, str]:

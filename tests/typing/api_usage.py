@@ -19,6 +19,7 @@ from telnyx_messaging import (
     RateLimitError,
     Timeout,
     capture_responses,
+    webhooks,
 )
 
 
@@ -63,6 +64,25 @@ async def errors(client: AsyncClient) -> float | None:
     return None
 
 
+async def fan_out(client: AsyncClient) -> tuple[list[str], float | None]:
+    from telnyx_messaging import BulkStats, SendResult
+
+    def show(stats: BulkStats) -> None:
+        print(stats.done, stats.eta, stats.paused_seconds)
+
+    rows = ({"to": f"+1312555{n:04d}", "from_": "+18445550001", "text": "Hi"} for n in range(9))
+    ids: list[str] = []
+    async with client.messages.send_many(
+        rows, concurrency=10, rate=50, per_sender_rate=1, journal="campaign.db", on_progress=show
+    ) as run:
+        async for result in run:
+            one: SendResult = result
+            if one.ok and one.message_id is not None:
+                ids.append(one.message_id)
+    leftover: list[int] = run.not_started + run.unfinished
+    return ids, run.stats.eta if leftover else None
+
+
 # -- the transport seam and lazily resolved names (issue 8) -----------------------------
 
 
@@ -77,3 +97,76 @@ def mock_client() -> telnyx_messaging.AsyncClient:
 def webhook_event(body: bytes, headers: dict[str, str]) -> object:
     # The submodule is an attribute of the package, for type checkers as at run time.
     return telnyx_messaging.webhooks.unwrap(body, headers, public_key="KEY")
+
+
+# -- failures that say what is known, quiet retries (issues 13 and 7) --------------------
+
+
+async def resend_when_unknown(client: AsyncClient) -> str | None:
+    key = telnyx_messaging.new_idempotency_key()
+    retries: list[float] = []
+
+    def count(error: telnyx_messaging.APIError, wait: float) -> None:
+        retries.append(wait)
+
+    counted = AsyncClient(on_retry=count, max_response_size=1 << 20)
+    try:
+        await counted.messages.send(
+            to="+13125550002", from_="+18445550001", text="Hi", idempotency_key=key
+        )
+    except telnyx_messaging.APIError as exc:
+        history: tuple[telnyx_messaging.Attempt, ...] = exc.history
+        statuses: list[int | None] = [a.status for a in history]
+        if exc.outcome_unknown and exc.idempotency_key is not None and statuses:
+            return exc.idempotency_key
+        return exc.request_id
+    with telnyx_messaging.set_instant_retries():
+        pass
+    return None
+
+
+# -- receiving webhooks (as docs/webhooks.md builds receivers) --------------------------------
+
+
+class SharedGuard:
+    """A user's own duplicate guard, async as a Redis one is."""
+
+    async def claim(self, key: str) -> webhooks.Claim:
+        return "new"
+
+    async def complete(self, key: str) -> None:
+        return None
+
+    async def release(self, key: str) -> None:
+        return None
+
+
+def receivers(public_key: str) -> list[webhooks.WebhookReceiver]:
+    async def on_event(event: webhooks.WebhookEvent) -> None:
+        if isinstance(event, webhooks.InboundMessage) and event.payload is not None:
+            print(event.payload.text)
+
+    async def enqueue(webhook: webhooks.VerifiedWebhook) -> None:
+        body: bytes = webhook.body
+        print(len(body), webhook.key)
+
+    def record(metric: webhooks.WebhookMetric) -> None:
+        seconds: float | None = metric.seconds
+        print(metric.name, metric.reason, metric.status, seconds)
+
+    guard: webhooks.DuplicateGuard = SharedGuard()
+    return [
+        webhooks.WebhookReceiver(on_event=on_event, public_key=public_key),
+        webhooks.WebhookReceiver(
+            on_event=on_event,
+            public_key=public_key,
+            acknowledge="on_receipt",
+            queue_size=100,
+            workers=2,
+            metrics=record,
+        ),
+        webhooks.WebhookReceiver(handoff=enqueue, public_key=public_key, duplicates=guard),
+        webhooks.WebhookReceiver(
+            on_event=print, public_key=public_key, duplicates=webhooks.MemoryDuplicateGuard()
+        ),
+    ]
