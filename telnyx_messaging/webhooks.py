@@ -58,10 +58,15 @@ from ._signature import verify_headers as _verify_headers
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from ._tracking import DeliveryOutcome, DeliveryTimeoutError, DeliveryTracker
+
 __all__ = [
     "Acknowledge",
     "Claim",
     "ClientWebhooks",
+    "DeliveryOutcome",
+    "DeliveryTimeoutError",
+    "DeliveryTracker",
     "DeliveryUpdate",
     "DuplicateGuard",
     "EventMeta",
@@ -222,3 +227,15 @@ def aiohttp_handler(
     """
     receiver = WebhookReceiver(on_event=callback, public_key=public_key, tolerance=tolerance)
     return receiver.aiohttp_handler()
+
+
+_TRACKING = frozenset({"DeliveryOutcome", "DeliveryTimeoutError", "DeliveryTracker"})
+
+
+def __getattr__(name: str) -> Any:
+    # Delivery tracking (docs/tracking.md) loads on first use: most receivers never need it.
+    if name in _TRACKING:
+        from . import _tracking
+
+        return getattr(_tracking, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
