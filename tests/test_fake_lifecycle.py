@@ -515,7 +515,7 @@ async def test_send_seconds_and_delivery_seconds_pace_the_lifecycle() -> None:
         status = lambda: fake.messages[message["id"]]["to"][0]["status"]  # noqa: E731
         assert status() == "queued"
         fake.advance(30)
-        await until(lambda: status() != "queued")
+        await fake.deliveries_settled(timeout=10)
         assert status() == "sent"
         fake.advance(60)
         await fake.deliveries_settled()
@@ -652,3 +652,48 @@ async def test_signer_refuses_a_non_ascii_timestamp() -> None:
     """WebhookSigner.headers says the timestamp must be ASCII instead of a UnicodeEncodeError."""
     with pytest.raises(InvalidArgumentError, match="timestamp must be ASCII"):
         WebhookSigner().headers(b"{}", timestamp="\u0661\u0667" + "\u0660" * 8)
+
+
+# --- deliveries_settled and the fake's clock
+
+
+async def test_settled_does_not_wait_for_a_delivery_still_in_the_future() -> None:
+    """deliveries_settled returns with delivery_seconds pending; advance() then finalizes."""
+    async with (
+        FakeTelnyx(delivery_seconds=3600) as fake,
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {fake.api_key}"}) as http,
+    ):
+        hooks = Receiver(fake.public_key)
+        await hooks.start()
+        use_profile_hooks(fake, hooks.url + "/hooks")
+        try:
+            message = await send(http, fake)
+            await fake.deliveries_settled(timeout=10)
+            assert [e.event_type for e in hooks.events] == ["message.sent"]
+            assert fake.messages[message["id"]]["to"][0]["status"] == "sent"
+
+            fake.advance(3600)
+            await fake.deliveries_settled(timeout=10)
+            assert [e.event_type for e in hooks.events] == ["message.sent", "message.finalized"]
+            assert fake.messages[message["id"]]["to"][0]["status"] == "delivered"
+        finally:
+            await fake.close()
+            await hooks.close()
+
+
+async def test_settled_does_not_wait_for_a_retry_still_in_the_future() -> None:
+    """deliveries_settled returns between webhook attempts a webhook_retry_wait apart."""
+    async with FakeTelnyx(webhook_retry_wait=600) as fake:
+        hooks = Receiver(fake.public_key)
+        await hooks.start()
+        use_profile_hooks(fake, hooks.url + "/status/500")
+        try:
+            fake.receive(from_="+13125550002", to="+18445550001", text="hi")
+            await fake.deliveries_settled(timeout=10)
+            assert hooks.hits == ["/status/500"]
+            fake.advance(600)
+            await fake.deliveries_settled(timeout=10)
+            assert hooks.hits == ["/status/500"] * 2
+        finally:
+            await fake.close()
+            await hooks.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timezone
 
 from telnyx_messaging._errors import InvalidArgumentError
@@ -60,6 +60,9 @@ class Clock:
         self._offset = 0.0
         self._timers: set[Timer] = set()
         self._order = itertools.count()
+        # Tasks parked in `sleep`, with their timers; `parked` tells waiters one just parked.
+        self._sleepers: dict[asyncio.Task[object], Timer] = {}
+        self.parked = asyncio.Event()
 
     def time(self) -> float:
         return time.time() + self._offset
@@ -88,10 +91,25 @@ class Clock:
                 done.set_result(None)
 
         timer = self.call_later(delay, wake)
+        task = asyncio.current_task()
+        if task is not None:
+            self._sleepers[task] = timer
+            self.parked.set()
         try:
             await done
         finally:
             timer.cancel()
+            if task is not None:
+                self._sleepers.pop(task, None)
+
+    def busy(self, tasks: Collection[asyncio.Task[object]]) -> list[asyncio.Task[object]]:
+        """The ``tasks`` not asleep until a moment still ahead of this clock."""
+        now = self.monotonic()
+        return [
+            task
+            for task in tasks
+            if (timer := self._sleepers.get(task)) is None or timer.cancelled or timer.due <= now
+        ]
 
     def advance(self, seconds: float) -> None:
         """Move the clock ``seconds`` forward; timers due by then run now, in due order."""

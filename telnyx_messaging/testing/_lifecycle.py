@@ -210,9 +210,19 @@ class Lifecycle:
     # --- waiting and stopping
 
     async def settled(self) -> None:
-        """Return once no delivery or status change is under way (new ones included)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Return once no delivery or status change due by now is under way (new ones included).
+
+        A task asleep on the clock until a later moment (``delivery_seconds``, a webhook
+        retry's wait) counts as settled: waiting for it would mean waiting for real time
+        to reach it, when a test means to `Clock.advance` past it.
+        """
+        while busy := self._clock.busy(self._tasks):
+            self._clock.parked.clear()
+            parked = asyncio.ensure_future(self._clock.parked.wait())
+            try:
+                await asyncio.wait([*busy, parked], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                parked.cancel()
         if self.failures:
             raise self.failures[0]
 

@@ -367,9 +367,11 @@ class FakeTelnyx:
         return self._lifecycle.click(message, url)
 
     async def deliveries_settled(self, timeout: float | None = None) -> None:
-        """Wait until every status change and webhook under way (or due by now) is done.
+        """Wait until every status change and webhook due by the fake's current time is done.
 
-        Scheduled sends still in the future are not waited for: `advance` past them first.
+        Work timed for later on the fake's clock is not waited for: a scheduled send, the
+        ``sent`` to ``finalized`` step of ``delivery_seconds``, a webhook retry's
+        ``webhook_retry_wait``. `advance` past it, then await this again to see its webhooks.
         With ``timeout`` (seconds), raise `TimeoutError` rather than wait longer. Raises the
         first exception that ended the fake's own background work (a bug in the fake).
 
