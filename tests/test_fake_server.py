@@ -651,7 +651,8 @@ async def test_close_cuts_a_hang_short() -> None:
         await arrived.wait()
         started = time.monotonic()
         await server.close()
-        assert time.monotonic() - started < 1
+        # Far below the 60 s hang, and far above what a loaded CI box adds to a prompt close.
+        assert time.monotonic() - started < 10
         with pytest.raises(aiohttp.ServerDisconnectedError):
             await pending
     assert server.messages == {}
