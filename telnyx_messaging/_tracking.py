@@ -32,7 +32,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
 from attrs import evolve, frozen
 
@@ -47,6 +47,9 @@ from .webhooks import (
     WebhookEvent,
     parse,
 )
+
+if TYPE_CHECKING:  # named in signatures only: importing it here would pull in aiohttp
+    from ._client import AsyncClient
 
 __all__ = ["DeliveryOutcome", "DeliveryTimeoutError", "DeliveryTracker"]
 
@@ -260,7 +263,9 @@ def _count(name: str, value: object) -> int:
     return value
 
 
-def _retriever(source: HasMessages | RetrieveMessage | None) -> RetrieveMessage | None:
+def _retriever(
+    source: AsyncClient | HasMessages | RetrieveMessage | None,
+) -> RetrieveMessage | None:
     if source is None or callable(source):
         return source
     messages = getattr(source, "messages", None)
@@ -304,7 +309,7 @@ class DeliveryTracker:
 
     def __init__(
         self,
-        source: HasMessages | RetrieveMessage | None = None,
+        source: AsyncClient | HasMessages | RetrieveMessage | None = None,
         *,
         quiet_period: float | None = 30.0,
         poll_interval: float = 5.0,

@@ -170,3 +170,39 @@ def receivers(public_key: str) -> list[webhooks.WebhookReceiver]:
             on_event=print, public_key=public_key, duplicates=webhooks.MemoryDuplicateGuard()
         ),
     ]
+
+
+# -- delivery tracking (docs/tracking.md) --------------------------------------------------
+
+
+async def track_delivery(client: AsyncClient, body: bytes) -> tuple[bool, dict[str, str]]:
+    async with webhooks.DeliveryTracker(client, quiet_period=30, poll_interval=5) as tracker:
+        tracker.feed(body)  # what the webhook endpoint received, as bytes, str or parsed
+        msg = await client.messages.send(to="+13125550002", from_="+18445550001", text="Hi")
+        known: webhooks.DeliveryOutcome | None = tracker.outcome(msg)
+        if known is not None and known.final:
+            return known.delivered, known.statuses
+        try:
+            outcome: webhooks.DeliveryOutcome = await tracker.wait(msg, timeout=60)
+        except webhooks.DeliveryTimeoutError as exc:
+            last: webhooks.DeliveryOutcome | None = exc.last
+            waited_for: str = exc.message_id
+            return False, last.statuses if last is not None else {waited_for: "unknown"}
+    message: Message = outcome.message
+    event: webhooks.DeliveryUpdate | None = outcome.event
+    source: str = outcome.source
+    assert message.id == outcome.id
+    assert source in ("webhook", "poll")
+    assert event is None or event.payload is not None
+    return outcome.delivered, outcome.statuses
+
+
+async def track_without_a_client(message_id: str) -> bool:
+    async def retrieve(id: str) -> Message:
+        raise NotImplementedError(id)
+
+    tracker = webhooks.DeliveryTracker(retrieve, quiet_period=None)
+    try:
+        return (await tracker.wait(message_id)).delivered
+    finally:
+        await tracker.close()
