@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from telnyx_messaging import AsyncClient, set_instant_retries
+from telnyx_messaging import AsyncClient, Client, set_instant_retries
 from telnyx_messaging.testing import FakeTelnyx
 
 SPEC = (
@@ -49,6 +52,42 @@ async def fake() -> AsyncIterator[FakeTelnyx]:
 async def client(fake: FakeTelnyx) -> AsyncIterator[AsyncClient]:
     async with AsyncClient(api_key=fake.api_key, base_url=fake.base_url) as c:
         yield c
+
+
+# -- the sync Client's tests: a fake the blocking test thread can call --------------------
+
+
+class FakeInThread:
+    """A FakeTelnyx serving from a loop thread of its own, so the test thread may block."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.fake = FakeTelnyx()
+        self.call(self.fake.__aenter__())
+
+    def call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def stop(self) -> None:
+        self.call(self.fake.__aexit__(None, None, None))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+
+@pytest.fixture
+def threaded_fake() -> Iterator[FakeTelnyx]:
+    server = FakeInThread()
+    yield server.fake
+    server.stop()
+
+
+@pytest.fixture
+def sync_client(threaded_fake: FakeTelnyx) -> Iterator[Client]:
+    with Client(api_key=threaded_fake.api_key, base_url=threaded_fake.base_url) as client:
+        yield client
 
 
 def _free_port() -> int:

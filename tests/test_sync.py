@@ -10,7 +10,6 @@ import inspect
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -48,39 +47,6 @@ def generator() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-class FakeInThread:
-    """A FakeTelnyx serving from a loop thread of its own, so the test thread may block."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.fake = FakeTelnyx()
-        self.call(self.fake.__aenter__())
-
-    def call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    def stop(self) -> None:
-        self.call(self.fake.__aexit__(None, None, None))
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join()
-        self.loop.close()
-
-
-@pytest.fixture
-def threaded_fake() -> Iterator[FakeTelnyx]:
-    server = FakeInThread()
-    yield server.fake
-    server.stop()
-
-
-@pytest.fixture
-def sync_client(threaded_fake: FakeTelnyx) -> Iterator[Client]:
-    with Client(api_key=threaded_fake.api_key, base_url=threaded_fake.base_url) as client:
-        yield client
 
 
 def test_send_returns_the_message_and_carries_an_idempotency_key(

@@ -6,25 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_sync import FakeInThread
 
 from telnyx_messaging import Client, ConfigurationError, SyncBulkSend
 from telnyx_messaging.testing import FakeTelnyx, Respond
 
 SENDER = "+18445550001"
-
-
-@pytest.fixture
-def threaded_fake() -> Iterator[FakeTelnyx]:
-    server = FakeInThread()
-    yield server.fake
-    server.stop()
-
-
-@pytest.fixture
-def sync_client(threaded_fake: FakeTelnyx) -> Iterator[Client]:
-    with Client(api_key=threaded_fake.api_key, base_url=threaded_fake.base_url) as client:
-        yield client
 
 
 def rows(count: int) -> Iterator[dict[str, str]]:

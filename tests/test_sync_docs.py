@@ -10,12 +10,10 @@ from __future__ import annotations
 import ast
 import inspect
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_sync import FakeInThread
 
 from telnyx_messaging import Client
 from telnyx_messaging.testing import FakeTelnyx
@@ -52,13 +50,6 @@ def test_every_python_block_compiles(page: str, line: int, source: str) -> None:
     """Every Python block on these pages is valid Python (top-level await allowed)."""
     padded = "\n" * (line - 1) + source
     compile(padded, str(DOCS / page), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-
-
-@pytest.fixture
-def threaded_fake() -> Iterator[FakeTelnyx]:
-    server = FakeInThread()
-    yield server.fake
-    server.stop()
 
 
 def test_the_sync_page_runs(threaded_fake: FakeTelnyx, monkeypatch: pytest.MonkeyPatch) -> None:

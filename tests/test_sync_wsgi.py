@@ -11,18 +11,10 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
-from test_sync import FakeInThread
 from werkzeug.serving import make_server
 
 from telnyx_messaging import Client, TelnyxError
 from telnyx_messaging.testing import FakeTelnyx
-
-
-@pytest.fixture
-def threaded_fake() -> Iterator[FakeTelnyx]:
-    server = FakeInThread()
-    yield server.fake
-    server.stop()
 
 
 def make_app(client: Client) -> Flask:
