@@ -83,15 +83,7 @@ def outbound_message(
         ],
         "webhook_url": body.get("webhook_url"),
         "webhook_failover_url": body.get("webhook_failover_url"),
-        "encoding": "GSM-7",
-        "parts": _parts(text),
-        "num_chars": len(text or ""),
-        "tags": [],
-        "cost": dict(_COST),
-        "cost_breakdown": dict(_COST_BREAKDOWN),
-        "received_at": iso(now),
-        "sent_at": None,
-        "completed_at": None,
+        **_accounting(text, now),
         "valid_until": iso(now + timedelta(hours=1)),
         "errors": [],
         "messaging_profile_id": profile_id,
@@ -105,6 +97,21 @@ def outbound_message(
     if send_at:
         message["send_at"] = send_at
     return message
+
+
+def _accounting(text: str | None, now: datetime) -> dict[str, Any]:
+    """What an SMS/MMS payload says about its size, price and times, before it is sent."""
+    return {
+        "encoding": "GSM-7",
+        "parts": _parts(text),
+        "num_chars": len(text or ""),
+        "tags": [],
+        "cost": dict(_COST),
+        "cost_breakdown": dict(_COST_BREAKDOWN),
+        "received_at": iso(now),
+        "sent_at": None,
+        "completed_at": None,
+    }
 
 
 def whatsapp_message(body: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
@@ -172,15 +179,7 @@ def inbound_message(
         ],
         "webhook_url": webhook_url,
         "webhook_failover_url": webhook_failover_url,
-        "encoding": "GSM-7",
-        "parts": _parts(text),
-        "num_chars": len(text or ""),
-        "tags": [],
-        "cost": dict(_COST),
-        "cost_breakdown": dict(_COST_BREAKDOWN),
-        "received_at": iso(now),
-        "sent_at": None,
-        "completed_at": None,
+        **_accounting(text, now),
         "valid_until": None,
         "errors": [],
         "messaging_profile_id": profile_id,
