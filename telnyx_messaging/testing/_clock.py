@@ -61,7 +61,8 @@ class Clock:
         self._timers: set[Timer] = set()
         self._order = itertools.count()
         # Tasks parked in `sleep`, with their timers; `parked` tells waiters one just parked.
-        self._sleepers: dict[asyncio.Task[object], Timer] = {}
+        # (A None key, for a sleep outside any task, is never looked up and does no harm.)
+        self._sleepers: dict[asyncio.Task[object] | None, Timer] = {}
         self.parked = asyncio.Event()
 
     def time(self) -> float:
@@ -92,15 +93,13 @@ class Clock:
 
         timer = self.call_later(delay, wake)
         task = asyncio.current_task()
-        if task is not None:
-            self._sleepers[task] = timer
-            self.parked.set()
+        self._sleepers[task] = timer
+        self.parked.set()
         try:
             await done
         finally:
             timer.cancel()
-            if task is not None:
-                self._sleepers.pop(task, None)
+            self._sleepers.pop(task, None)
 
     def busy(self, tasks: Collection[asyncio.Task[object]]) -> list[asyncio.Task[object]]:
         """The ``tasks`` not asleep until a moment still ahead of this clock."""
