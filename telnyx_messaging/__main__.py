@@ -21,11 +21,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from . import AsyncClient, webhooks
 from .testing import FakeTelnyx, RateLimits, WebhookSigner
+from .testing._delivery import LOOPBACK_HOSTS
 
 __all__ = ["build_parser", "main"]
 
@@ -193,7 +195,7 @@ async def serve(args: argparse.Namespace) -> None:
         api_key=args.api_key,
         webhook_url=args.webhook_url,
         webhook_failover_url=args.webhook_failover_url,
-        allowed_webhook_hosts={"127.0.0.1", "localhost", "::1", *args.webhook_host},
+        allowed_webhook_hosts={*LOOPBACK_HOSTS, *args.webhook_host},
         rate_limits=limits,
         signer=WebhookSigner(seed=args.signing_seed) if args.signing_seed else None,
     )
@@ -208,9 +210,31 @@ def _run_demo(args: argparse.Namespace) -> int:
     return asyncio.run(demo(args.messages))
 
 
-def _run_server(args: argparse.Namespace) -> int:  # pragma: no cover - runs until interrupted
-    asyncio.run(serve(args))
-    return 0
+def _run_server(args: argparse.Namespace) -> int:
+    try:
+        asyncio.run(serve(args))
+    except OSError as exc:  # most often: the port is taken, by an earlier fake-server say
+        print(
+            f"telnyx-messaging fake-server: cannot listen on {args.host}:{args.port}: "
+            f"{exc.strerror or exc}; stop what uses it or choose another --port",
+            file=sys.stderr,
+        )
+        return 1
+    return 0  # pragma: no cover - serve() runs until interrupted
+
+
+def _webhook_host_refused(args: argparse.Namespace) -> str | None:
+    """Why a webhook URL given to fake-server would never be posted to, or None."""
+    allowed = {*LOOPBACK_HOSTS, *args.webhook_host}
+    for option, url in (
+        ("--webhook-url", args.webhook_url),
+        ("--webhook-failover-url", args.webhook_failover_url),
+    ):
+        host = urlsplit(url).hostname if url else None
+        if url and host not in allowed:
+            # The fake would skip every delivery to it, and the app would see no webhooks.
+            return f"{option} {url}: the fake posts only to this machine; add --webhook-host {host}"
+    return None
 
 
 def _positive(text: str) -> int:
@@ -295,7 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m telnyx_messaging`` and the ``telnyx-messaging`` script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "fake-server" and (refused := _webhook_host_refused(args)):
+        parser.error(refused)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
