@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import testing as testing
     from . import webhooks as webhooks
+    from ._bulk import BulkSend, BulkStats, SendResult
     from ._client import AsyncClient, Timeout
     from ._errors import (
         APIConnectionError,
@@ -90,6 +91,8 @@ __all__ = [
     "Attempt",
     "AuthenticationError",
     "BadRequestError",
+    "BulkSend",
+    "BulkStats",
     "BulkUpdate",
     "ConfigurationError",
     "ConflictError",
@@ -117,6 +120,7 @@ __all__ = [
     "Request",
     "Response",
     "ResponseTooLargeError",
+    "SendResult",
     "TelnyxError",
     "Timeout",
     "UnprocessableEntityError",
@@ -148,6 +152,8 @@ _LAZY_NAMES: dict[str, str] = {
     "Attempt": _ERRORS,
     "AuthenticationError": _ERRORS,
     "BadRequestError": _ERRORS,
+    "BulkSend": "._bulk",
+    "BulkStats": "._bulk",
     "BulkUpdate": _MODELS,
     "ConfigurationError": _ERRORS,
     "ConflictError": _ERRORS,
@@ -175,6 +181,7 @@ _LAZY_NAMES: dict[str, str] = {
     "Request": "._request",
     "Response": "._response",
     "ResponseTooLargeError": _ERRORS,
+    "SendResult": "._bulk",
     "TelnyxError": _ERRORS,
     "Timeout": "._client",
     "UnprocessableEntityError": _ERRORS,

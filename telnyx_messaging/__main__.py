@@ -5,7 +5,7 @@
 at once, every delivery webhook received and verified by a receiver built with
 ``webhooks.aiohttp_handler``, an inbound message answered, and a tampered webhook refused.
 ``fake-server`` serves the same fake on a port of your choosing, for other processes to test
-against.
+against. ``send-bulk`` sends one message per row of a CSV (``_cli_send_bulk.py``).
 
 Each command is a subparser with a ``run`` default (a function of the parsed arguments that
 returns the exit status), so adding one is a function and a line in `build_parser`.
@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from . import AsyncClient, webhooks
+from ._cli_send_bulk import add_send_bulk
 from .testing import FakeTelnyx, RateLimits, WebhookSigner
 from .testing._delivery import LOOPBACK_HOSTS
 
@@ -314,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="64 hex digits: sign webhooks with the same key every run (default: a new key)",
     )
     server.set_defaults(run=_run_server)
+    add_send_bulk(commands)
     return parser
 
 

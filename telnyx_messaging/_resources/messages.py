@@ -16,6 +16,10 @@ from telnyx_messaging._http import new_idempotency_key
 from telnyx_messaging._models import Message, WhatsAppMessage
 
 if TYPE_CHECKING:
+    import os
+    from collections.abc import AsyncIterable, Callable, Iterable
+
+    from telnyx_messaging._bulk import BulkSend, BulkStats, Via
     from telnyx_messaging._client import AsyncClient
 
 __all__ = ["Messages"]
@@ -340,3 +344,56 @@ class Messages:
             webhook_failover_url=webhook_failover_url,
         )
         return await self._create("/messages/schedule", Message, body, idempotency_key)
+
+    def send_many(
+        self,
+        rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+        *,
+        via: Via = "send",
+        concurrency: int = 50,
+        rate: float | None = None,
+        per_sender_rate: float | None = None,
+        max_attempts: int | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        retry_failed: bool = False,
+        on_progress: Callable[[BulkStats], object] | None = None,
+        progress_interval: float = 1.0,
+        total: int | None = None,
+    ) -> BulkSend:
+        """Send one message per row, ``concurrency`` at a time, with one result per row.
+
+        ::
+
+            rows = ({"to": p.phone, "from_": "+18445550001", "text": f"Hi {p.name}"} for p in ps)
+            async with client.messages.send_many(rows, concurrency=50, rate=50) as run:
+                async for result in run:
+                    print(result.index, result.message_id if result.ok else result.error)
+
+        ``rows`` (any iterable or async iterable, read lazily) are mappings of the keyword
+        arguments of the method named by ``via`` (``"send"``, ``"send_number_pool"``,
+        ``"send_short_code"``, ``"send_long_code"``...). ``rate`` caps messages per second for
+        the run, ``per_sender_rate`` per ``from_``; a 429 pauses every send until the wait
+        Telnyx named. Each row has one Idempotency-Key for all its attempts (up to
+        ``max_attempts``, default ``max_retries + 1``). With ``journal="campaign.db"`` a run
+        killed halfway continues where it stopped when started again with the same input.
+        ``on_progress`` gets a :class:`BulkStats` every ``progress_interval`` seconds.
+        See docs/bulk.md.
+
+        .. versionadded:: 0.2.0
+        """
+        from telnyx_messaging._bulk import BulkSend
+
+        return BulkSend(
+            self,
+            rows,
+            via=via,
+            concurrency=concurrency,
+            rate=rate,
+            per_sender_rate=per_sender_rate,
+            max_attempts=max_attempts,
+            journal=journal,
+            retry_failed=retry_failed,
+            on_progress=on_progress,
+            progress_interval=progress_interval,
+            total=total,
+        )

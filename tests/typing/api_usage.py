@@ -64,6 +64,25 @@ async def errors(client: AsyncClient) -> float | None:
     return None
 
 
+async def fan_out(client: AsyncClient) -> tuple[list[str], float | None]:
+    from telnyx_messaging import BulkStats, SendResult
+
+    def show(stats: BulkStats) -> None:
+        print(stats.done, stats.eta, stats.paused_seconds)
+
+    rows = ({"to": f"+1312555{n:04d}", "from_": "+18445550001", "text": "Hi"} for n in range(9))
+    ids: list[str] = []
+    async with client.messages.send_many(
+        rows, concurrency=10, rate=50, per_sender_rate=1, journal="campaign.db", on_progress=show
+    ) as run:
+        async for result in run:
+            one: SendResult = result
+            if one.ok and one.message_id is not None:
+                ids.append(one.message_id)
+    leftover: list[int] = run.not_started + run.unfinished
+    return ids, run.stats.eta if leftover else None
+
+
 # -- the transport seam and lazily resolved names (issue 8) -----------------------------
 
 

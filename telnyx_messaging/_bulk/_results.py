@@ -1,0 +1,112 @@
+"""What a bulk run hands back: one :class:`SendResult` per row, :class:`BulkStats` snapshots.
+
+Plain frozen values with no behaviour of their own beyond a few derived numbers, so the
+progress hook, the CLI and the caller's loop can keep them, log them or pickle them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from attrs import field, frozen
+
+from telnyx_messaging._errors import APIError, APIStatusError
+from telnyx_messaging._models import Message, WhatsAppMessage
+
+__all__ = ["BulkStats", "SendResult", "describe"]
+
+
+@frozen
+class SendResult:
+    """The outcome of one input row. Every row the run reads gets exactly one.
+
+    ``index`` is the row's 0-based position in the input and ``params`` the mapping it gave.
+    When ``ok``, ``message`` is the :class:`~telnyx_messaging.Message` Telnyx queued (``None``
+    for a row finished by an earlier run of the same journal, see ``resumed``); otherwise
+    ``error`` is what failed it, usually a :class:`~telnyx_messaging.TelnyxError`.
+    ``attempts`` counts HTTP attempts (0 when the row was refused before sending).
+
+    .. versionadded:: 0.2.0
+    """
+
+    index: int
+    params: Mapping[str, Any] = field(repr=False)
+    ok: bool
+    message: Message | WhatsAppMessage | None = field(repr=False)
+    error: Exception | None
+    attempts: int
+    #: The key every attempt of this row carried (``None`` if it was never sent).
+    idempotency_key: str | None = field(repr=False)
+    #: The message's id; kept by the journal, so also set for ``resumed`` rows.
+    message_id: str | None
+    #: Telnyx's error code (``"40310"``...) or, for failures without one, ``None``.
+    error_code: str | None = field(repr=False)
+    #: Telnyx's error title, or a short description of a failure Telnyx did not describe.
+    error_title: str | None = field(repr=False)
+    #: True when the outcome comes from the journal of an earlier run: nothing was sent now.
+    resumed: bool = False
+
+
+@frozen
+class BulkStats:
+    """A snapshot of a run's progress (``run.stats``, and what the progress hook receives).
+
+    .. versionadded:: 0.2.0
+    """
+
+    #: Rows in the input, when known (a sized input, or ``total=``).
+    total: int | None
+    #: Rows taken from the input so far.
+    read: int
+    #: Rows sent in this run.
+    sent: int
+    #: Rows that failed in this run.
+    failed: int
+    #: Rows finished by an earlier run of the same journal (nothing sent now).
+    skipped: int
+    #: HTTP requests in flight now.
+    in_flight: int
+    #: Rows waiting out a backoff before their next attempt.
+    retrying: int
+    #: HTTP attempts made, retries included.
+    attempts: int
+    #: Seconds since the run started.
+    elapsed: float
+    #: Rows finished per second over the last few seconds.
+    rate: float
+    #: Whether a 429 has every worker paused right now.
+    paused: bool
+    #: Seconds the run spent paused by 429s, all workers together.
+    paused_seconds: float
+    #: How many 429 pauses there were.
+    pauses: int
+
+    @property
+    def done(self) -> int:
+        """Rows with a result: sent, failed or skipped."""
+        return self.sent + self.failed + self.skipped
+
+    @property
+    def pending(self) -> int:
+        """Rows read without a result yet: queued, pacing, in flight or waiting to retry."""
+        return self.read - self.done
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current rate, when the total is known and the rate is not 0."""
+        if self.total is None or self.rate <= 0:
+            return None
+        return max(0, self.total - self.done) / self.rate
+
+
+def describe(exc: Exception) -> tuple[str | None, str]:
+    """Telnyx's code and title for a failure, or a short title of our own."""
+    if isinstance(exc, APIStatusError):
+        for detail in exc.errors:
+            if detail.code is not None or detail.title is not None:
+                return detail.code, detail.title or f"HTTP {exc.status}"
+        return None, f"HTTP {exc.status}"
+    if isinstance(exc, APIError):
+        return None, type(exc).__name__
+    return None, str(exc) or type(exc).__name__
