@@ -217,7 +217,7 @@ def _run_server(args: argparse.Namespace) -> int:
     except OSError as exc:  # most often: the port is taken, by an earlier fake-server say
         print(
             f"telnyx-messaging fake-server: cannot listen on {args.host}:{args.port}: "
-            f"{exc.strerror or exc}; stop what uses it or choose another --port",
+            f"{exc.strerror or exc}; check --host, or free the port or choose another --port",
             file=sys.stderr,
         )
         return 1
@@ -249,6 +249,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    # Otherwise 70000 surfaces as an OverflowError traceback from bind().
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, not {text!r}")
+    return int(text)
+
+
 def _seed(text: str) -> bytes:
     try:
         seed = bytes.fromhex(text)
@@ -277,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     server = commands.add_parser("fake-server", help="serve the fake Telnyx API on a port")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    server.add_argument("--port", type=int, default=8765, help="port to listen on (8765)")
+    server.add_argument("--port", type=_port, default=8765, help="port to listen on (8765)")
     server.add_argument(
         "--api-key", default="KEY_fake_test_key", help="the API key it accepts (KEY_fake_test_key)"
     )

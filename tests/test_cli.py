@@ -162,3 +162,11 @@ def test_fake_server_on_a_taken_port_says_so(capsys: pytest.CaptureFixture[str])
     assert f"cannot listen on 127.0.0.1:{port}" in err
     assert "choose another --port" in err
     assert "Traceback" not in err
+
+
+def test_fake_server_port_must_be_a_port_number(capsys: pytest.CaptureFixture[str]) -> None:
+    """--port outside 0-65535 is a usage error, not an OverflowError from bind()."""
+    for bad in ("70000", "-1", "http"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["fake-server", "--port", bad])
+        assert f"must be a port number from 0 to 65535, not {bad!r}" in capsys.readouterr().err
