@@ -2,8 +2,9 @@
 
 ``demo`` runs the SDK's whole loop against an in-process
 :class:`~telnyx_messaging.testing.FakeTelnyx` (no account, no network): a few hundred sends
-at once, every delivery webhook received and verified by a receiver built with
-``webhooks.aiohttp_handler``, an inbound message answered, and a tampered webhook refused.
+through ``messages.send_many``, every delivery webhook received and verified by a receiver
+built with ``webhooks.aiohttp_handler``, an inbound message answered, and a tampered webhook
+refused.
 ``fake-server`` serves the same fake on a port of your choosing, for other processes to test
 against. ``send-bulk`` sends one message per row of a CSV (``_cli_send_bulk.py``).
 
@@ -20,11 +21,10 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from aiohttp import web
 
-from . import AsyncClient, webhooks
+from . import AsyncClient, SendResult, webhooks
 from ._cli_send_bulk import add_send_bulk
 from .testing import FakeTelnyx, RateLimits, WebhookSigner
 
@@ -34,10 +34,11 @@ SENDER = "+18445550001"  # the fake's number on its default messaging profile
 CUSTOMER = "+13125559999"
 
 
-async def send_all(client: AsyncClient, texts: dict[str, str]) -> list[Any]:
-    """Send ``texts`` (recipient -> text) concurrently; a message or an exception for each."""
-    sends = (client.messages.send(to=to, from_=SENDER, text=text) for to, text in texts.items())
-    return await asyncio.gather(*sends, return_exceptions=True)
+async def send_all(client: AsyncClient, texts: dict[str, str]) -> list[SendResult]:
+    """Send ``texts`` (recipient -> text) with ``send_many``: one result per recipient."""
+    rows = ({"to": to, "from_": SENDER, "text": text} for to, text in texts.items())
+    async with client.messages.send_many(rows, concurrency=100) as run:
+        return [result async for result in run]
 
 
 class _Inbox:
@@ -123,12 +124,12 @@ async def _run(
     started = time.perf_counter()
     results = await send_all(client, texts)
     took = time.perf_counter() - started
-    sent = [r.id for r in results if not isinstance(r, BaseException)]
-    errors = [r for r in results if isinstance(r, BaseException)]
+    sent = [r.message_id for r in results if r.ok and r.message_id is not None]
+    errors = [r for r in results if not r.ok]
     rate = len(sent) / took
-    say(f"Sent      {len(sent)} messages concurrently in {took:.2f} s ({rate:.0f} sends/s)")
+    say(f"Sent      {len(sent)} messages with send_many in {took:.2f} s ({rate:.0f} sends/s)")
     for error in errors[:3]:
-        say(f"  failed: {error!r}")
+        say(f"  failed: row {error.index}: {error.error!r}")
 
     closed = await inbox.wait_for(lambda: all(inbox.closed(i) for i in sent), 30)
     statuses = Counter(inbox.final_status[i] for i in sent if i in inbox.final_status)
