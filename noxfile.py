@@ -1,9 +1,13 @@
 """Every check CI runs, one session per concern: ``pip install nox && nox``.
 
-- ``lint``: ruff check + ruff format --check
-- ``typecheck``: mypy --strict on the package and on an API-usage file
+- ``lint``: ruff check + ruff format --check, and the generated sync module is up to date
+- ``typecheck``: mypy --strict on the package and on the API-usage files in tests/typing/
+- ``pyright``: basedpyright --strict on the same usage files, so both checkers users run agree
 - ``tests``: pytest (warnings are errors) with branch coverage >= 95%, contract tests included:
   the session installs Prism from npm (pinned) and the tests start and stop it themselves.
+- ``docs``: the documentation site (MkDocs), built in strict mode: a warning fails it.
+- ``package``: build the sdist and wheel, ``twine check --strict`` them, then install the wheel
+  into a fresh venv and run the demo from it (tests/test_packaging.py).
 - ``compat`` (not run by default): the suite on Python 3.10 to 3.13, where installed.
 - ``bench`` (not run by default): the benchmarks in ``benchmarks/``.
 """
@@ -16,7 +20,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "pyright", "tests", "docs", "package"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -52,14 +56,36 @@ def lint(session: nox.Session) -> None:
     session.install("ruff==0.17.6")  # pinned: formatting changes between releases
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.install("-e", ".")
+    session.run("python", "scripts/generate_sync.py", "--check")
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package, and on a file that uses the public API as users do."""
-    session.install("-e", ".", "mypy==2.4.1")
+    """mypy --strict on the package, and on the files that use the public API as users do."""
+    # The Flask and Django views, and send-bulk's progress bar (rich), import their optional
+    # library inside a function: mypy needs them installed to check those imports the same
+    # way on every machine.
+    session.install("-e", ".[flask,django,cli]", "mypy==2.4.1")
     session.run("mypy", "--strict", "telnyx_messaging")
-    session.run("mypy", "--strict", "tests/typing/api_usage.py")
+    session.run("mypy", "--strict", "tests/typing/")
+
+
+@nox.session
+def pyright(session: nox.Session) -> None:
+    """basedpyright --strict on the usage files (configured in pyproject.toml)."""
+    session.install("-e", ".", "basedpyright==1.40.2")  # pinned: new rules arrive in releases
+    session.run("basedpyright")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site; strict mode turns every warning into a failure."""
+    session.install("-e", ".[docs]")
+    site = Path(session.create_tmp()) / "site"
+    session.run(
+        "mkdocs", "build", "--strict", "--site-dir", str(site), env={"NO_MKDOCS_2_WARNING": "1"}
+    )
 
 
 @nox.session
@@ -75,6 +101,24 @@ def tests(session: nox.Session) -> None:
         "--cov-fail-under=95",
         *session.posargs,
         env={"PRISM_BIN": str(prism), "TELNYX_REQUIRE_CONTRACT": "1"},
+    )
+
+
+@nox.session
+def package(session: nox.Session) -> None:
+    """Build sdist + wheel, twine check them, install the wheel in a fresh venv, run the demo."""
+    session.install("-e", ".[tests]", "build", "twine")
+    dist = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist))
+    session.run("twine", "check", "--strict", *(str(p) for p in sorted(dist.iterdir())))
+    session.run(
+        "pytest",
+        "tests/test_packaging.py",
+        "-p",
+        "no:cacheprovider",
+        "--no-cov",
+        env={"TELNYX_DIST_DIR": str(dist)},
     )
 
 

@@ -74,6 +74,9 @@ if TYPE_CHECKING:
     from ._request_loop import capture_responses
     from ._response import Response
     from ._retry import set_instant_retries
+    from ._sync import Client
+    from ._sync_bulk import SyncBulkSend
+    from ._sync_pagination import SyncPage, SyncPager
     from ._transport import AiohttpTransport
     from ._version import __version__
 
@@ -94,6 +97,7 @@ __all__ = [
     "BulkSend",
     "BulkStats",
     "BulkUpdate",
+    "Client",
     "ConfigurationError",
     "ConflictError",
     "CostBreakdown",
@@ -121,6 +125,9 @@ __all__ = [
     "Response",
     "ResponseTooLargeError",
     "SendResult",
+    "SyncBulkSend",
+    "SyncPage",
+    "SyncPager",
     "TelnyxError",
     "Timeout",
     "UnprocessableEntityError",
@@ -155,6 +162,7 @@ _LAZY_NAMES: dict[str, str] = {
     "BulkSend": "._bulk",
     "BulkStats": "._bulk",
     "BulkUpdate": _MODELS,
+    "Client": "._sync",
     "ConfigurationError": _ERRORS,
     "ConflictError": _ERRORS,
     "CostBreakdown": _MODELS,
@@ -182,6 +190,9 @@ _LAZY_NAMES: dict[str, str] = {
     "Response": "._response",
     "ResponseTooLargeError": _ERRORS,
     "SendResult": "._bulk",
+    "SyncBulkSend": "._sync_bulk",
+    "SyncPage": "._sync_pagination",
+    "SyncPager": "._sync_pagination",
     "TelnyxError": _ERRORS,
     "Timeout": "._client",
     "UnprocessableEntityError": _ERRORS,

@@ -35,6 +35,7 @@ __all__ = ["Claim", "DuplicateGuard", "MemoryDuplicateGuard", "duplicate_key"]
 #: What :meth:`DuplicateGuard.claim` answers: ``"new"`` (yours to handle), ``"processing"``
 #: (another delivery of the event is being handled) or ``"done"`` (already handled).
 Claim: TypeAlias = Literal["new", "processing", "done"]
+"""What a duplicate guard says of a key: first seen, being handled now, or handled."""
 
 
 class DuplicateGuard(Protocol):

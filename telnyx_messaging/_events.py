@@ -116,6 +116,7 @@ class UnknownEvent(Model):
 
 #: Every event :func:`parse` and :func:`unwrap` return; match on the class.
 WebhookEvent: TypeAlias = DeliveryUpdate | InboundMessage | ReplacedLinkClick | UnknownEvent
+"""What :func:`parse` and :func:`unwrap` return: one of the event classes."""
 
 # Event types are strings, not an enum, so a new one from Telnyx becomes an UnknownEvent.
 _BY_EVENT_TYPE: dict[str, type[DeliveryUpdate | InboundMessage]] = {

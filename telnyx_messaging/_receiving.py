@@ -70,9 +70,9 @@ DEFAULT_MAX_BODY_SIZE = 256 * 1024
 #: How long Telnyx waits for an answer before it counts a delivery as failed.
 TELNYX_ACK_WINDOW = 2.0
 
-#: When the receiver answers Telnyx: after ``on_event`` returned, or as soon as the event
-#: is verified and queued (``on_event`` then runs in the background).
 Acknowledge: TypeAlias = Literal["after_callback", "on_receipt"]
+"""When the receiver answers Telnyx: after ``on_event`` returned, or as soon as the event is
+verified and queued (``on_event`` then runs in the background)."""
 MetricName: TypeAlias = Literal["verified", "refused", "duplicate", "failed", "answered"]
 
 _NOT_GIVEN: Any = object()

@@ -74,6 +74,7 @@ class HeadersLike(Protocol):
 #: What ``public_key=`` accepts: the portal's base64 text, raw 32 bytes, SPKI DER (raw or
 #: base64), PEM, a :class:`PublicKeys`, or a sequence of these (any one valid key passes).
 PublicKeyInput = Union[str, bytes, bytearray, memoryview, "PublicKeys", Sequence[Any]]
+"""A public key in any form Telnyx shows it: base64 text, raw bytes, DER, PEM, or a list."""
 
 
 @frozen(repr=False)

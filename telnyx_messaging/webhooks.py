@@ -58,10 +58,15 @@ from ._signature import verify_headers as _verify_headers
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from ._tracking import DeliveryOutcome, DeliveryTimeoutError, DeliveryTracker
+
 __all__ = [
     "Acknowledge",
     "Claim",
     "ClientWebhooks",
+    "DeliveryOutcome",
+    "DeliveryTimeoutError",
+    "DeliveryTracker",
     "DeliveryUpdate",
     "DuplicateGuard",
     "EventMeta",
@@ -188,6 +193,7 @@ class ClientWebhooks:
 #: What :func:`aiohttp_handler` calls with each verified event: a coroutine function
 #: (awaited) or a plain function.
 WebhookCallback: TypeAlias = Callable[[WebhookEvent], Awaitable[object] | object]
+"""What :func:`aiohttp_handler` calls with each verified event (sync or async)."""
 
 
 def aiohttp_handler(
@@ -221,3 +227,15 @@ def aiohttp_handler(
     """
     receiver = WebhookReceiver(on_event=callback, public_key=public_key, tolerance=tolerance)
     return receiver.aiohttp_handler()
+
+
+_TRACKING = frozenset({"DeliveryOutcome", "DeliveryTimeoutError", "DeliveryTracker"})
+
+
+def __getattr__(name: str) -> Any:
+    # Delivery tracking (docs/tracking.md) loads on first use: most receivers never need it.
+    if name in _TRACKING:
+        from . import _tracking
+
+        return getattr(_tracking, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

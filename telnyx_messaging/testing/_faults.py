@@ -59,8 +59,8 @@ class Truncate:
     """
 
 
-#: What `FakeTelnyx.fail_next` queues and `FakeTelnyx.fault_hook` returns.
 Fault = Respond | Disconnect | Hang | Truncate
+"""What :meth:`FakeTelnyx.fail_next` queues and :attr:`FakeTelnyx.fault_hook` returns."""
 
 
 @attrs.frozen

@@ -143,7 +143,7 @@ class SharedGuard:
 
 def receivers(public_key: str) -> list[webhooks.WebhookReceiver]:
     async def on_event(event: webhooks.WebhookEvent) -> None:
-        if isinstance(event, webhooks.InboundMessage) and event.payload is not None:
+        if isinstance(event, webhooks.InboundMessage):
             print(event.payload.text)
 
     async def enqueue(webhook: webhooks.VerifiedWebhook) -> None:
