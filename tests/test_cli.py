@@ -37,8 +37,8 @@ def test_demo_fails_when_a_send_fails(
     """A row send_many could not send means not every lifecycle closed: the demo exits 1."""
     real = cli.send_all
 
-    async def one_bad_number(client: Any, texts: dict[str, str]) -> list[Any]:
-        return await real(client, {**texts, "not a number": "Hi"})
+    async def one_bad_number(client: Any, texts: dict[str, str], tracker: Any) -> list[Any]:
+        return await real(client, {**texts, "not a number": "Hi"}, tracker)
 
     monkeypatch.setattr(cli, "send_all", one_bad_number)
     assert main(["demo", "--messages", "5"]) == 1
