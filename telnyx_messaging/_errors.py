@@ -11,6 +11,7 @@ or the network between the two::
     │   └── WebhookConfigurationError   the webhook public key is missing or malformed: raised
     │                               when a verifier is built; also a WebhookVerificationError
     ├── NoNextPageError             page.next_page() on the last page (also a LookupError)
+    ├── DeliveryTimeoutError        DeliveryTracker.wait() ran out of time (also a TimeoutError)
     ├── WebhookVerificationError    a webhook's signature, timestamp or key did not check out
     ├── WebhookParseError           a (verified) webhook body this SDK cannot read; a ValueError
     ├── APIError                    Telnyx (or the network to it) failed the call

@@ -490,10 +490,11 @@ def test_the_drawn_tree_names_every_exception() -> None:
     # (_errors also exports Attempt, the record of one try, which is no exception.)
     from pathlib import Path
 
-    from telnyx_messaging import _errors
+    from telnyx_messaging import _errors, webhooks
 
     page = (Path(__file__).parent.parent / "docs" / "client.md").read_text(encoding="utf-8")
     drawn = re.compile(r"^\s*(?:[│ ]*[├└]── )?(\w+Error)\b", re.M)
     for text in (_errors.__doc__ or "", page):
-        errors = {name for name in _errors.__all__ if name.endswith("Error")}
+        public = [*_errors.__all__, *webhooks.__all__]
+        errors = {name for name in public if name.endswith("Error")}
         assert errors <= set(drawn.findall(text))
