@@ -24,7 +24,7 @@ from telnyx_messaging import (
     webhooks,
 )
 from telnyx_messaging._bulk import _run
-from telnyx_messaging.testing import FakeTelnyx
+from telnyx_messaging.testing import FakeTelnyx, Hang
 
 SENDER = "+18445550001"
 
@@ -333,3 +333,24 @@ async def test_a_row_is_journaled_as_sent_before_its_delivery_is_known(
     assert len(live_fake.messages) == 4
     assert all(r.resumed and r.ok and r.delivery is None for r in resumed)
     assert sorted(r.message_id for r in resumed) == sorted(live_fake.messages)
+
+
+async def test_a_send_that_lands_after_the_run_stopped_waits_for_nothing(
+    live_fake: FakeTelnyx,
+    live_client: AsyncClient,
+    tracker: webhooks.DeliveryTracker,
+    receiver: Receiver,
+) -> None:
+    """A send still in flight when the caller left comes back as a leftover, with no wait begun."""
+    live_fake.fail_next(Hang(2.0), method="POST")
+    async with live_client.messages.send_many(
+        rows(3), concurrency=3, await_delivery=tracker, delivery_timeout=600
+    ) as run:
+        async for result in run:
+            taken = result
+            break
+    assert delivery_waits() == []
+    leftover = run.leftover_results
+    assert sorted(r.index for r in [taken, *leftover]) == list(range(3))
+    assert taken.delivered is True
+    assert any(r.ok and r.delivery is None for r in leftover)  # the one that hung

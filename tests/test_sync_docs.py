@@ -129,7 +129,8 @@ def test_every_docs_page_with_python_is_checked_by_some_test() -> None:
     """A page added to docs/ with Python in it is compiled or run by one of the docs tests."""
     import test_docs_examples
 
-    checked = {*test_docs_examples.PAGES, *PAGES, "webhooks.md"}  # test_webhook_docs.py
+    # webhooks.md: test_webhook_docs.py; tracking.md: test_tracking_docs.py
+    checked = {*test_docs_examples.PAGES, *PAGES, "webhooks.md", "tracking.md"}
     with_python = {
         str(page.relative_to(DOCS))
         for page in DOCS.rglob("*.md")

@@ -577,7 +577,8 @@ class BulkSend:
         if not isinstance(outcome, Exception):
             row.attempts += 1
             self._attempts += 1
-            if self._tracker is None:
+            if self._tracker is None or self._stopping:
+                # Stopping: a send that finished in flight starts no wait, the run is ending.
                 self._emit(row, True, outcome, None)
             else:
                 self._await_delivery(self._tracker, self._record(row, True, outcome, None))
