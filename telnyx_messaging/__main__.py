@@ -21,12 +21,14 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from . import AsyncClient, SendResult, webhooks
 from ._cli_send_bulk import add_send_bulk
 from .testing import FakeTelnyx, RateLimits, WebhookSigner
+from .testing._delivery import LOOPBACK_HOSTS
 
 __all__ = ["build_parser", "main"]
 
@@ -223,7 +225,7 @@ async def serve(args: argparse.Namespace) -> None:
         api_key=args.api_key,
         webhook_url=args.webhook_url,
         webhook_failover_url=args.webhook_failover_url,
-        allowed_webhook_hosts={"127.0.0.1", "localhost", "::1", *args.webhook_host},
+        allowed_webhook_hosts={*LOOPBACK_HOSTS, *args.webhook_host},
         rate_limits=limits,
         signer=WebhookSigner(seed=args.signing_seed) if args.signing_seed else None,
     )
@@ -238,9 +240,31 @@ def _run_demo(args: argparse.Namespace) -> int:
     return asyncio.run(demo(args.messages))
 
 
-def _run_server(args: argparse.Namespace) -> int:  # pragma: no cover - runs until interrupted
-    asyncio.run(serve(args))
-    return 0
+def _run_server(args: argparse.Namespace) -> int:
+    try:
+        asyncio.run(serve(args))
+    except OSError as exc:  # most often: the port is taken, by an earlier fake-server say
+        print(
+            f"telnyx-messaging fake-server: cannot listen on {args.host}:{args.port}: "
+            f"{exc.strerror or exc}; check --host, or free the port or choose another --port",
+            file=sys.stderr,
+        )
+        return 1
+    return 0  # pragma: no cover - serve() runs until interrupted
+
+
+def _webhook_host_refused(args: argparse.Namespace) -> str | None:
+    """Why a webhook URL given to fake-server would never be posted to, or None."""
+    allowed = {*LOOPBACK_HOSTS, *args.webhook_host}
+    for option, url in (
+        ("--webhook-url", args.webhook_url),
+        ("--webhook-failover-url", args.webhook_failover_url),
+    ):
+        host = urlsplit(url).hostname if url else None
+        if url and host not in allowed:
+            # The fake would skip every delivery to it, and the app would see no webhooks.
+            return f"{option} {url}: the fake posts only to this machine; add --webhook-host {host}"
+    return None
 
 
 def _positive(text: str) -> int:
@@ -252,6 +276,13 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
     return value
+
+
+def _port(text: str) -> int:
+    # Otherwise 70000 surfaces as an OverflowError traceback from bind().
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, not {text!r}")
+    return int(text)
 
 
 def _seed(text: str) -> bytes:
@@ -282,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     server = commands.add_parser("fake-server", help="serve the fake Telnyx API on a port")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    server.add_argument("--port", type=int, default=8765, help="port to listen on (8765)")
+    server.add_argument("--port", type=_port, default=8765, help="port to listen on (8765)")
     server.add_argument(
         "--api-key", default="KEY_fake_test_key", help="the API key it accepts (KEY_fake_test_key)"
     )
@@ -326,7 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m telnyx_messaging`` and the ``telnyx-messaging`` script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "fake-server" and (refused := _webhook_host_refused(args)):
+        parser.error(refused)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)

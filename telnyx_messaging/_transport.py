@@ -16,7 +16,13 @@ from aiohttp import hdrs
 from yarl import URL
 
 from . import _args
-from ._errors import APIConnectionError, APITimeoutError, ConfigurationError, ResponseTooLargeError
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConfigurationError,
+    InvalidArgumentError,
+    ResponseTooLargeError,
+)
 from ._request import AsyncTransport, Request
 from ._response import Response
 
@@ -59,6 +65,11 @@ class AiohttpTransport(AsyncTransport):
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            # Otherwise the first call fails deep in aiohttp with an AttributeError.
+            raise InvalidArgumentError(
+                f"session must be an aiohttp.ClientSession, got {type(session).__name__}"
+            )
         self._session = session
         self._owns_session = session is None
         self._closed = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import subprocess
 import sys
 from typing import Any
@@ -131,3 +132,42 @@ def test_demo_message_count_must_be_a_number(capsys: pytest.CaptureFixture[str])
     err = capsys.readouterr().err
     assert "must be a whole number, not 'abc'" in err
     assert "_positive" not in err
+
+
+def test_fake_server_refuses_a_webhook_url_it_would_never_post_to(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A webhook URL on another host without --webhook-host is a usage error naming the fix."""
+    for option in ("--webhook-url", "--webhook-failover-url"):
+        with pytest.raises(SystemExit) as caught:
+            main(["fake-server", option, "http://app:8000/telnyx"])
+        assert caught.value.code == 2
+        assert f"{option} http://app:8000/telnyx" in (err := capsys.readouterr().err)
+        assert "add --webhook-host app" in err
+    args = build_parser().parse_args(
+        ["fake-server", "--webhook-url", "http://app:8000/t", "--webhook-host", "app"]
+    )
+    assert cli._webhook_host_refused(args) is None
+    local = build_parser().parse_args(["fake-server", "--webhook-url", "http://localhost:8000/t"])
+    assert cli._webhook_host_refused(local) is None
+
+
+def test_fake_server_on_a_taken_port_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """A port already in use ends fake-server with exit 1 and one line, not a traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["fake-server", "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err
+    assert "choose another --port" in err
+    assert "Traceback" not in err
+
+
+def test_fake_server_port_must_be_a_port_number(capsys: pytest.CaptureFixture[str]) -> None:
+    """--port outside 0-65535 is a usage error, not an OverflowError from bind()."""
+    for bad in ("70000", "-1", "http"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["fake-server", "--port", bad])
+        assert f"must be a port number from 0 to 65535, not {bad!r}" in capsys.readouterr().err

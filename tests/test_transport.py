@@ -241,6 +241,13 @@ def test_default_transport_checks_max_connections(bad: Any) -> None:
         AiohttpTransport(max_connections=bad)
 
 
+@pytest.mark.parametrize("bad", ["oops", 3, object()])
+def test_client_refuses_a_session_that_is_not_an_aiohttp_session(bad: Any) -> None:
+    """A wrong session= is refused when the client is built, not later as an AttributeError."""
+    with pytest.raises(InvalidArgumentError, match=r"session must be an aiohttp\.ClientSession"):
+        AsyncClient(api_key="KEY_test", session=bad)
+
+
 def test_request_respond_and_json() -> None:
     """respond() fills in what the request knows; text bodies are encoded; no body is None."""
     request = Request("GET", "https://x.test/v2/messages/1", {}, None, attempt=2)
