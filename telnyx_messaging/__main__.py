@@ -2,8 +2,9 @@
 
 ``demo`` runs the SDK's whole loop against an in-process
 :class:`~telnyx_messaging.testing.FakeTelnyx` (no account, no network): a few hundred sends
-at once, every delivery webhook received and verified by a receiver built with
-``webhooks.aiohttp_handler``, an inbound message answered, and a tampered webhook refused.
+through ``messages.send_many``, every delivery webhook received and verified by a receiver
+built with ``webhooks.aiohttp_handler``, an inbound message answered, and a tampered webhook
+refused.
 ``fake-server`` serves the same fake on a port of your choosing, for other processes to test
 against. ``send-bulk`` sends one message per row of a CSV (``_cli_send_bulk.py``).
 
@@ -20,12 +21,11 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from . import AsyncClient, webhooks
+from . import AsyncClient, SendResult, webhooks
 from ._cli_send_bulk import add_send_bulk
 from .testing import FakeTelnyx, RateLimits, WebhookSigner
 from .testing._delivery import LOOPBACK_HOSTS
@@ -34,18 +34,28 @@ __all__ = ["build_parser", "main"]
 
 SENDER = "+18445550001"  # the fake's number on its default messaging profile
 CUSTOMER = "+13125559999"
+#: Seconds each send waits for its final delivery status (the fake's come in milliseconds).
+DELIVERY_TIMEOUT = 30.0
 
 
-async def send_all(client: AsyncClient, texts: dict[str, str]) -> list[Any]:
-    """Send ``texts`` (recipient -> text) concurrently; a message or an exception for each."""
-    sends = (client.messages.send(to=to, from_=SENDER, text=text) for to, text in texts.items())
-    return await asyncio.gather(*sends, return_exceptions=True)
+async def send_all(
+    client: AsyncClient, texts: dict[str, str], tracker: webhooks.DeliveryTracker
+) -> list[SendResult]:
+    """Send ``texts`` (recipient -> text) with ``send_many``: one result per recipient, each
+    carrying its final delivery outcome from ``tracker``."""
+    rows = ({"to": to, "from_": SENDER, "text": text} for to, text in texts.items())
+    async with client.messages.send_many(
+        rows, concurrency=100, await_delivery=tracker, delivery_timeout=DELIVERY_TIMEOUT
+    ) as run:
+        return [result async for result in run]
 
 
 class _Inbox:
-    """The demo's webhook receiver: counts verified events and knows when lifecycles close."""
+    """The demo's webhook receiver: counts verified events, feeds the delivery tracker, and
+    knows when lifecycles close."""
 
     def __init__(self) -> None:
+        self.tracker = webhooks.DeliveryTracker()  # webhooks alone answer: no polling
         self.events: Counter[str] = Counter()
         self.final_status: dict[str, str] = {}
         self.sent: set[str] = set()  # ids with a message.sent
@@ -54,6 +64,7 @@ class _Inbox:
 
     def on_event(self, event: webhooks.WebhookEvent) -> None:
         self.events[event.event_type or event.record_type or "?"] += 1
+        self.tracker.feed(event)
         if isinstance(event, webhooks.DeliveryUpdate):
             if event.event_type == "message.sent":
                 self.sent.add(event.payload.id)
@@ -102,7 +113,11 @@ async def demo(count: int = 300, *, say: Callable[[str], object] = print) -> int
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         hook_url = f"http://127.0.0.1:{runner.addresses[0][1]}/telnyx"
         fake.messaging_profiles[fake.default_profile_id].webhook_url = hook_url
-        async with fake, AsyncClient(api_key=fake.api_key, base_url=fake.base_url) as client:
+        async with (
+            fake,
+            AsyncClient(api_key=fake.api_key, base_url=fake.base_url) as client,
+            inbox.tracker,
+        ):
             return await _run(fake, client, inbox, hook_url, count, say)
     finally:
         logging.getLogger("telnyx_messaging").removeHandler(quiet)
@@ -119,26 +134,40 @@ async def _run(
 ) -> int:
     say("telnyx-messaging demo: a local fake of Telnyx, no account, no network")
     say(f"  API       {fake.base_url}")
-    say(f"  webhooks  {hook_url} (aiohttp_handler, verified with the fake's Ed25519 key)\n")
+    say(f"  webhooks  {hook_url} (aiohttp_handler, verified with the fake's Ed25519 key)")
+    say("  outcomes  send_many(..., await_delivery=DeliveryTracker fed by that handler)\n")
 
     texts = {f"+1312555{n:04d}": f"Your order #{1000 + n} has shipped" for n in range(count)}
     started = time.perf_counter()
-    results = await send_all(client, texts)
+    results = await send_all(client, texts, inbox.tracker)
     took = time.perf_counter() - started
-    sent = [r.id for r in results if not isinstance(r, BaseException)]
-    errors = [r for r in results if isinstance(r, BaseException)]
-    rate = len(sent) / took
-    say(f"Sent      {len(sent)} messages concurrently in {took:.2f} s ({rate:.0f} sends/s)")
+    sent = [r.message_id for r in results if r.ok and r.message_id is not None]
+    errors = [r for r in results if not r.ok]
+    rate = len(results) / took
+    say(
+        f"Sent      {len(sent)} messages with send_many, outcomes known in {took:.2f} s "
+        f"({rate:.0f} messages/s)"
+    )
     for error in errors[:3]:
-        say(f"  failed: {error!r}")
+        say(f"  failed: row {error.index}: {error.error!r}")
 
-    closed = await inbox.wait_for(lambda: all(inbox.closed(i) for i in sent), 30)
-    statuses = Counter(inbox.final_status[i] for i in sent if i in inbox.final_status)
+    # The outcomes come from the tracker's join of webhooks to sends, per result.
+    statuses = Counter(
+        status
+        for r in results
+        if r.delivery and r.delivery.final
+        for status in r.delivery.statuses.values()
+    )
+    unknown = [r for r in results if r.ok and r.delivered is None]
     failed = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()) if s != "delivered")
     delivered = statuses["delivered"]
     failures = sum(statuses.values()) - delivered
+    say(
+        f"Delivered {delivered}; failed {failures}{f' ({failed})' if failed else ''}"
+        + (f"; {len(unknown)} with no final status" if unknown else "")
+    )
+    closed = await inbox.wait_for(lambda: all(inbox.closed(i) for i in sent), 30)
     elapsed = time.perf_counter() - started
-    say(f"Delivered {delivered}; failed {failures}{f' ({failed})' if failed else ''}")
     closed_count = sum(inbox.closed(i) for i in sent)
     say(f"Closed    {closed_count} of {len(sent)} lifecycles {elapsed:.2f} s after the first send")
 
@@ -152,7 +181,7 @@ async def _run(
     say(f"Webhooks  {verified} verified ({kinds})")
     say(f"Tampered  {await _tampered(fake, hook_url)}")
 
-    ok = closed and reply_status == "delivered" and not errors
+    ok = closed and reply_status == "delivered" and not errors and not unknown
     say("\nEvery message's lifecycle closed." if ok else "\nSome lifecycles did not close.")
     return 0 if ok else 1
 

@@ -20,7 +20,7 @@ def test_demo_closes_every_lifecycle(capsys: pytest.CaptureFixture[str]) -> None
     """`demo` sends, verifies every webhook, answers an inbound message and refuses a forgery."""
     assert main(["demo", "--messages", "40"]) == 0
     out = capsys.readouterr().out
-    assert "Sent      40 messages concurrently" in out
+    assert "Sent      40 messages with send_many" in out
     assert "Delivered 39; failed 1 (1 delivery_failed)" in out
     assert "the answer was delivered" in out
     assert "Closed    40 of 40 lifecycles" in out
@@ -35,16 +35,17 @@ def test_demo_closes_every_lifecycle(capsys: pytest.CaptureFixture[str]) -> None
 def test_demo_fails_when_a_send_fails(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A send that raised means not every lifecycle closed: the demo says so and exits 1."""
+    """A row send_many could not send means not every lifecycle closed: the demo exits 1."""
     real = cli.send_all
 
-    async def one_lost(client: Any, texts: dict[str, str]) -> list[Any]:
-        return [*(await real(client, dict(list(texts.items())[1:]))), ConnectionError("lost")]
+    async def one_bad_number(client: Any, texts: dict[str, str], tracker: Any) -> list[Any]:
+        return await real(client, {**texts, "not a number": "Hi"}, tracker)
 
-    monkeypatch.setattr(cli, "send_all", one_lost)
+    monkeypatch.setattr(cli, "send_all", one_bad_number)
     assert main(["demo", "--messages", "5"]) == 1
     out = capsys.readouterr().out
-    assert "failed: ConnectionError('lost')" in out
+    assert "Sent      5 messages with send_many" in out
+    assert re.search(r"failed: row 5: InvalidArgumentError\(.*not a number", out)
     assert "Some lifecycles did not close." in out
 
 

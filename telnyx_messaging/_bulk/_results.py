@@ -7,12 +7,15 @@ progress hook, the CLI and the caller's loop can keep them, log them or pickle t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen
 
 from telnyx_messaging._errors import APIError, APIStatusError
 from telnyx_messaging._models import Message, WhatsAppMessage
+
+if TYPE_CHECKING:
+    from telnyx_messaging._tracking import DeliveryOutcome
 
 __all__ = ["BulkStats", "SendResult", "describe"]
 
@@ -26,6 +29,8 @@ class SendResult:
     for a row finished by an earlier run of the same journal, see ``resumed``); otherwise
     ``error`` is what failed it, usually a :class:`~telnyx_messaging.TelnyxError`.
     ``attempts`` counts HTTP attempts (0 when the row was refused before sending).
+    With ``send_many(..., await_delivery=tracker)``, a sent row's result comes once its
+    delivery is final (or ``delivery_timeout`` passed), and ``delivery`` says how it ended.
 
     .. versionadded:: 0.2.0
     """
@@ -46,6 +51,26 @@ class SendResult:
     error_title: str | None = field(repr=False)
     #: True when the outcome comes from the journal of an earlier run: nothing was sent now.
     resumed: bool = False
+    #: With ``await_delivery``: the message's :class:`~telnyx_messaging.webhooks.DeliveryOutcome`,
+    #: each recipient's final status in ``delivery.statuses``. Not final (``delivery.final``
+    #: false) or ``None`` when the wait ended first, see ``delivery_error``. Always ``None``
+    #: for failed and ``resumed`` rows, and without ``await_delivery``.
+    delivery: DeliveryOutcome | None = field(default=None, repr=False)
+    #: Why the wait for the delivery ended without a final outcome: usually a
+    #: :class:`~telnyx_messaging.webhooks.DeliveryTimeoutError`; ``None`` otherwise.
+    delivery_error: Exception | None = field(default=None, repr=False)
+
+    @property
+    def delivered(self) -> bool | None:
+        """With ``await_delivery``: whether every recipient got the message.
+
+        ``True`` when all are ``delivered``, ``False`` when the outcome is final and one is
+        not (``delivery_failed``, ``sending_failed``...), ``None`` when nobody knows (no
+        final outcome, a failed or resumed row, or no ``await_delivery``).
+        """
+        if self.delivery is None or not self.delivery.final:
+            return None
+        return self.delivery.delivered
 
 
 @frozen
@@ -81,15 +106,20 @@ class BulkStats:
     paused_seconds: float
     #: How many 429 pauses there were.
     pauses: int
+    #: With ``await_delivery``: sent rows whose result waits for their delivery outcome.
+    awaiting_delivery: int = 0
+    #: With ``await_delivery``: sent rows every recipient of which got the message.
+    delivered: int = 0
 
     @property
     def done(self) -> int:
-        """Rows with a result: sent, failed or skipped."""
-        return self.sent + self.failed + self.skipped
+        """Rows with a result: sent, failed or skipped (sent rows awaiting delivery not yet)."""
+        return self.sent + self.failed + self.skipped - self.awaiting_delivery
 
     @property
     def pending(self) -> int:
-        """Rows read without a result yet: queued, pacing, in flight or waiting to retry."""
+        """Rows read without a result yet: queued, pacing, in flight, waiting to retry or
+        for their delivery outcome."""
         return self.read - self.done
 
     @property

@@ -8,7 +8,9 @@ How a run is built (docs/bulk.md tells it from the user's side):
   the rate buckets), make ONE attempt through a copy of the client with retries off, and
   either hand back a result or put the row back: a row waiting to retry is a timer, not a
   worker, so it holds no slot. Every attempt of a row carries the row's Idempotency-Key.
-- Results go to the caller through a queue, in the order sends finish.
+- Results go to the caller through a queue, in the order sends finish. With
+  ``await_delivery=tracker`` a sent row first waits, in a task of its own and holding no
+  worker, for ``tracker.wait`` to give its final delivery outcome (or ``delivery_timeout``).
 - Stopping (the caller left the loop, raised, or was cancelled; or the input failed): no new
   attempt starts, attempts in flight finish (or time out), every task is awaited, and the run
   lists the rows it never started and those it left unfinished.
@@ -25,6 +27,8 @@ from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from attrs import evolve
+
 from telnyx_messaging import _args
 from telnyx_messaging._errors import (
     APIError,
@@ -34,6 +38,7 @@ from telnyx_messaging._errors import (
     TelnyxError,
 )
 from telnyx_messaging._http import new_idempotency_key
+from telnyx_messaging._models import Message
 from telnyx_messaging._retry import backoff_seconds, is_retryable, server_wait, wait_to_sleep
 
 from ._journal import FAILED, SENT, Entry, Journal, row_hash
@@ -42,6 +47,7 @@ from ._results import BulkStats, SendResult, describe
 
 if TYPE_CHECKING:
     from telnyx_messaging._resources.messages import Messages
+    from telnyx_messaging._tracking import DeliveryOutcome, DeliveryTracker
 
 __all__ = ["BulkSend", "Via"]
 
@@ -67,6 +73,9 @@ _LOOKAHEAD = 256
 _JOURNAL_BATCH = 64
 #: Seconds of history behind ``BulkStats.rate``.
 _RATE_WINDOW = 10.0
+#: Sent rows that may wait for their delivery outcome at once; past it the run reads no new
+#: row until some are final. Each costs a task and the tracker's copy of the message.
+MAX_AWAITING_DELIVERY = 5_000
 
 
 class _Row:
@@ -124,6 +133,8 @@ class BulkSend:
         on_progress: Callable[[BulkStats], object] | None = None,
         progress_interval: float = 1.0,
         total: int | None = None,
+        await_delivery: DeliveryTracker | None = None,
+        delivery_timeout: float = 600.0,
     ) -> None:
         if via not in _VIA:
             raise InvalidArgumentError(f"via must be one of {', '.join(_VIA)}; got {via!r}")
@@ -159,6 +170,26 @@ class BulkSend:
             )
         if on_progress is not None and not callable(on_progress):
             raise InvalidArgumentError("on_progress must be a callable taking a BulkStats")
+        if await_delivery is not None:
+            from telnyx_messaging._tracking import DeliveryTracker
+
+            if not isinstance(await_delivery, DeliveryTracker):
+                raise InvalidArgumentError(
+                    "await_delivery takes a webhooks.DeliveryTracker fed by your webhook "
+                    f"receiver, got {type(await_delivery).__name__}"
+                )
+            if await_delivery.is_closed:
+                raise ConfigurationError(
+                    "the DeliveryTracker given as await_delivery is closed; pass an open one"
+                )
+        if (
+            isinstance(delivery_timeout, bool)
+            or not isinstance(delivery_timeout, (int, float))
+            or not delivery_timeout > 0
+        ):
+            raise InvalidArgumentError(
+                f"delivery_timeout must be a positive number of seconds, got {delivery_timeout!r}"
+            )
         if total is None and isinstance(rows, collections.abc.Sized):
             total = len(rows)
         self._rows = rows
@@ -176,11 +207,15 @@ class BulkSend:
         self._on_progress = on_progress
         self._progress_interval = float(progress_interval)
         self._total = total
+        self._tracker = await_delivery
+        self._delivery_timeout = float(delivery_timeout)
 
         self._state: Literal["new", "running", "closed"] = "new"
         self._journal: Journal | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[Any]] = set()
+        self._delivery_waits: set[asyncio.Task[Any]] = set()
+        self._awaiting = self._delivered = 0
         self._timers: dict[int, tuple[asyncio.TimerHandle, _Row]] = {}
         self._not_started: list[int] = []
         self._unfinished: list[int] = []
@@ -288,6 +323,8 @@ class BulkSend:
             paused=gate.paused,
             paused_seconds=gate.paused_seconds,
             pauses=gate.pauses,
+            awaiting_delivery=self._awaiting,
+            delivered=self._delivered,
         )
 
     @property
@@ -321,7 +358,7 @@ class BulkSend:
             return
         self._state = "closed"
         self._stop()
-        tasks = self._tasks
+        tasks = [*self._tasks, *self._delivery_waits]
         try:
             try:
                 await asyncio.wait(tasks)
@@ -369,6 +406,8 @@ class BulkSend:
         for task in self._tasks:
             if task is not current and task not in self._sending:
                 task.cancel()
+        for task in self._delivery_waits:  # each still hands back its row's result
+            task.cancel()
         self._check_end()
 
     def _fail(self, exc: BaseException) -> None:
@@ -407,7 +446,7 @@ class BulkSend:
             while True:
                 if batch and (len(batch) >= _JOURNAL_BATCH or self._ready.empty()):
                     self._admit(batch)
-                if self._held >= self._window:
+                while self._held >= self._window or self._awaiting >= MAX_AWAITING_DELIVERY:
                     # Full: wait until the caller has taken a good handful, not one row (one
                     # wake-up per refill instead of one per row).
                     self._admit(batch)
@@ -538,7 +577,11 @@ class BulkSend:
         if not isinstance(outcome, Exception):
             row.attempts += 1
             self._attempts += 1
-            self._emit(row, True, outcome, None)
+            if self._tracker is None or self._stopping:
+                # Stopping: a send that finished in flight starts no wait, the run is ending.
+                self._emit(row, True, outcome, None)
+            else:
+                self._await_delivery(self._tracker, self._record(row, True, outcome, None))
             return
         if isinstance(outcome, APIError):
             row.attempts += 1
@@ -588,6 +631,10 @@ class BulkSend:
     # -- results --------------------------------------------------------------------------------
 
     def _emit(self, row: _Row, ok: bool, message: Any, error: Exception | None) -> None:
+        self._deliver(self._record(row, ok, message, error))
+
+    def _record(self, row: _Row, ok: bool, message: Any, error: Exception | None) -> SendResult:
+        """Count and journal one row's outcome, and make its result."""
         key = row.kwargs.get("idempotency_key") if row.attempts else None
         if ok:
             self._sent += 1
@@ -618,7 +665,47 @@ class BulkSend:
                 error_title=title,
                 attempts=row.attempts,
             )
-        self._deliver(result)
+        return result
+
+    # -- waiting for delivery -------------------------------------------------------------------
+
+    def _await_delivery(self, tracker: DeliveryTracker, result: SendResult) -> None:
+        """Hand a sent row to a task of its own that waits for its delivery outcome.
+
+        The row no longer counts against the look-ahead (it is sent; MAX_AWAITING_DELIVERY
+        bounds these instead), and the worker is free for the next row at once.
+        """
+        self._awaiting += 1
+        self._held -= 1
+        self._room.set()  # the feeder checks both bounds again
+        message = result.message
+        # The Message itself when there is one: the tracker then knows its recipients.
+        sent = message if isinstance(message, Message) else cast("str", result.message_id)
+        task = self._loop.create_task(
+            _outcome_of(tracker, sent, self._delivery_timeout), name="send_many delivery wait"
+        )
+        self._delivery_waits.add(task)
+        # A done callback, not code in the task: it runs even for a task cancelled before
+        # its first step, so every sent row still gets its one result.
+        task.add_done_callback(lambda done: self._delivery_known(tracker, result, done))
+
+    def _delivery_known(
+        self,
+        tracker: DeliveryTracker,
+        result: SendResult,
+        task: asyncio.Task[tuple[DeliveryOutcome | None, Exception | None]],
+    ) -> None:
+        self._delivery_waits.discard(task)
+        if task.cancelled():  # the run stopped: what is known so far
+            delivery, error = tracker.outcome(cast("str", result.message_id)), None
+        else:
+            delivery, error = task.result()
+        self._awaiting -= 1
+        self._held += 1
+        if delivery is not None and delivery.final and delivery.delivered:
+            self._delivered += 1
+        self._room.set()  # the feeder may wait on MAX_AWAITING_DELIVERY; it checks again
+        self._deliver(evolve(result, delivery=delivery, delivery_error=error))
 
     def _emit_failure(self, row: _Row, error: Exception, *, params: Any) -> None:
         self._failed += 1
@@ -670,3 +757,17 @@ class BulkSend:
             except Exception as exc:  # noqa: BLE001 - the caller's hook: raised from `async for`
                 self._fail(exc)
                 return
+
+
+async def _outcome_of(
+    tracker: DeliveryTracker, message: Message | str, timeout: float
+) -> tuple[DeliveryOutcome | None, Exception | None]:
+    """The delivery outcome, or the last one known and why the wait ended without it."""
+    from telnyx_messaging._tracking import DeliveryTimeoutError
+
+    try:
+        return await tracker.wait(message, timeout=timeout), None
+    except DeliveryTimeoutError as exc:
+        return exc.last, exc
+    except Exception as exc:  # noqa: BLE001 - a closed tracker, a poll that cannot work: this row's
+        return None, exc

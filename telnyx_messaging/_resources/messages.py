@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from telnyx_messaging._bulk import BulkSend, BulkStats, Via
     from telnyx_messaging._client import AsyncClient
+    from telnyx_messaging._tracking import DeliveryTracker
 
 __all__ = ["Messages"]
 
@@ -359,6 +360,8 @@ class Messages:
         on_progress: Callable[[BulkStats], object] | None = None,
         progress_interval: float = 1.0,
         total: int | None = None,
+        await_delivery: DeliveryTracker | None = None,
+        delivery_timeout: float = 600.0,
     ) -> BulkSend:
         """Send one message per row, ``concurrency`` at a time, with one result per row.
 
@@ -377,6 +380,9 @@ class Messages:
         ``max_attempts``, default ``max_retries + 1``). With ``journal="campaign.db"`` a run
         killed halfway continues where it stopped when started again with the same input.
         ``on_progress`` gets a :class:`BulkStats` every ``progress_interval`` seconds.
+        With ``await_delivery=tracker`` (a ``webhooks.DeliveryTracker`` your webhook
+        receiver feeds), each sent row's result waits for its final delivery outcome, up to
+        ``delivery_timeout`` seconds, and carries it as ``result.delivery``.
         See docs/bulk.md.
 
         .. versionadded:: 0.2.0
@@ -396,4 +402,6 @@ class Messages:
             on_progress=on_progress,
             progress_interval=progress_interval,
             total=total,
+            await_delivery=await_delivery,
+            delivery_timeout=delivery_timeout,
         )

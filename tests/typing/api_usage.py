@@ -83,6 +83,22 @@ async def fan_out(client: AsyncClient) -> tuple[list[str], float | None]:
     return ids, run.stats.eta if leftover else None
 
 
+async def campaign_report(
+    client: AsyncClient, tracker: telnyx_messaging.webhooks.DeliveryTracker
+) -> dict[str, str]:
+    rows = [{"to": "+13125550001", "from_": "+18445550001", "text": "Hi"}]
+    report: dict[str, str] = {}
+    async with client.messages.send_many(rows, await_delivery=tracker, delivery_timeout=60) as run:
+        async for result in run:
+            delivered: bool | None = result.delivered
+            if result.delivery is not None and delivered is not None:
+                report.update(result.delivery.statuses)
+            elif result.delivery_error is not None:
+                report[str(result.index)] = str(result.delivery_error)
+    waiting: int = run.stats.awaiting_delivery + run.stats.delivered
+    return report if waiting >= 0 else {}
+
+
 # -- the transport seam and lazily resolved names (issue 8) -----------------------------
 
 
