@@ -19,6 +19,7 @@ __all__ = [
     "flag",
     "header_value",
     "mapping",
+    "optional_positive",
     "optional_seconds",
     "optional_string",
     "optional_string_or_empty",
@@ -179,9 +180,9 @@ def whole_number(name: str, value: Any, *, minimum: int, maximum: int | None = N
     return value
 
 
-def optional_seconds(name: str, value: Any) -> float | None:
-    """A positive, finite number of seconds (``int`` or ``float``, not ``bool``), or ``None``
-    for "no limit"."""
+def optional_positive(name: str, value: Any, unit: str) -> float | None:
+    """A positive, finite number (``int`` or ``float``, not ``bool``), or ``None`` for "no
+    limit"; ``unit`` names what it counts in the error ("seconds", "messages per second")."""
     if value is None:
         return None
     if (
@@ -191,6 +192,11 @@ def optional_seconds(name: str, value: Any) -> float | None:
         or value <= 0
     ):
         raise InvalidArgumentError(
-            f"{name} must be a positive number of seconds or None, got {value!r}"
+            f"{name} must be a positive number of {unit} or None, got {value!r}"
         )
     return value
+
+
+def optional_seconds(name: str, value: Any) -> float | None:
+    """A positive, finite number of seconds, or ``None`` for "no limit"."""
+    return optional_positive(name, value, "seconds")

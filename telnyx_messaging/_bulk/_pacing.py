@@ -10,11 +10,10 @@ backing off while ninety-nine others keep hitting the limit helps no one.
 from __future__ import annotations
 
 import asyncio
-import math
 
 from aiolimiter import AsyncLimiter
 
-from telnyx_messaging._errors import InvalidArgumentError
+from telnyx_messaging._args import optional_positive
 
 __all__ = ["Pacer", "PauseGate", "check_rate"]
 
@@ -28,18 +27,8 @@ MAX_SENDER_BUCKETS = 4096
 
 def check_rate(name: str, value: float | None) -> float | None:
     """``value`` as a positive finite rate in sends per second, or ``None`` for no limit."""
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise InvalidArgumentError(
-            f"{name} must be a positive number of messages per second (or None), got {value!r}"
-        )
-    return float(value)
+    rate = optional_positive(name, value, "messages per second")
+    return None if rate is None else float(rate)
 
 
 def _bucket(rate: float) -> AsyncLimiter:
