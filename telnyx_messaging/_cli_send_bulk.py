@@ -31,6 +31,20 @@ __all__ = ["add_send_bulk", "send_bulk"]
 #: Columns with a meaning of their own; any other column only fills ``{placeholders}``.
 FROM, MEDIA, PROFILE = "from", "media_urls", "messaging_profile_id"
 RESULT_COLUMNS = ("row", "to", "status", "message_id", "error_code", "error_title", "attempts")
+
+
+def _title_without_row(index: int, title: str | None) -> str:
+    """The error title without send_many's 0-based "row N: " prefix.
+
+    The file's own `row` column counts from 1; a second, 0-based row number in the title
+    pointed at the row above.
+    """
+    prefix = f"row {index}: "
+    if title is None:
+        return ""
+    return title.removeprefix(prefix)
+
+
 DRY_RUN_COLUMNS = ("row", "to", "type", "encoding", "units", "parts")
 #: Seconds between plain progress lines.
 PLAIN_EVERY = 5.0
@@ -305,7 +319,7 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
                             "sent" if result.ok else "failed",
                             result.message_id or "",
                             result.error_code or "",
-                            result.error_title or "",
+                            _title_without_row(result.index, result.error_title),
                             result.attempts,
                         )
                     )

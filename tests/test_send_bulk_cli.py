@@ -123,6 +123,20 @@ def test_failed_rows_are_reported_and_exit_1(fake: FakeTelnyx, tmp_path: Path) -
     assert failed["attempts"] == "1"
 
 
+def test_a_row_refused_before_sending_names_no_second_row_number(
+    fake: FakeTelnyx, tmp_path: Path
+) -> None:
+    """A row refused locally has the error text without send_many's 0-based 'row N:' prefix."""
+    recipients = write_csv(tmp_path / "r.csv", ["to"], [["+13125550001"], ["notanumber"]])
+    out = tmp_path / "o.csv"
+    command = ["send-bulk", str(recipients), "--from", "+18445550001", "--text", "Hi"]
+    assert main([*command, "--out", str(out)]) == 1
+    (failed,) = [r for r in read(out) if r["status"] == "failed"]
+    assert failed["row"] == "2"
+    assert failed["error_title"].startswith("to must be a phone number in E.164 form")
+    assert failed["attempts"] == "0"
+
+
 def test_resume_sends_nothing_twice(fake: FakeTelnyx, tmp_path: Path) -> None:
     """A finished run resumed sends nothing and rewrites the full results; without --resume
     the command refuses to start over the same results."""
