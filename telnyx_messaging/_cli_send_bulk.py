@@ -307,10 +307,15 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
         # The run first: it takes the journal's lock, so a second command on the same files
         # is refused before it could truncate the results of the one running.
         async with run:
-            with plan.out.open("w", newline="", encoding="utf-8") as out:
-                writer = csv.writer(out)
-                writer.writerow(RESULT_COLUMNS)
+            out: IO[str] | None = None
+            try:
                 async for result in run:
+                    if out is None:
+                        # Opened at the first result, not before: a resume refused at its first
+                        # row (the CSV or --text changed) leaves the earlier results as they were.
+                        out = plan.out.open("w", newline="", encoding="utf-8")
+                        writer = csv.writer(out)
+                        writer.writerow(RESULT_COLUMNS)
                     failed += not result.ok
                     writer.writerow(
                         (
@@ -324,6 +329,9 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
                         )
                     )
                     out.flush()  # a crash loses no result already seen
+            finally:
+                if out is not None:
+                    out.close()
     finally:
         finish()
         await client.close()

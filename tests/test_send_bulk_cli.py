@@ -152,6 +152,20 @@ def test_resume_sends_nothing_twice(fake: FakeTelnyx, tmp_path: Path) -> None:
     assert {r["status"] for r in read(out)} == {"sent"}
 
 
+def test_a_resume_over_changed_input_keeps_the_earlier_results(
+    fake: FakeTelnyx, tmp_path: Path
+) -> None:
+    """A --resume refused because --text changed exits 2 and leaves the results file intact."""
+    recipients = write_csv(tmp_path / "r.csv", ["to", "name"], people(3))
+    out = tmp_path / "o.csv"
+    command = ["send-bulk", str(recipients), "--from", "+18445550001", "--out", str(out)]
+    assert main([*command, "--text", "Hi"]) == 0
+    before = out.read_text(encoding="utf-8")
+    assert main([*command, "--text", "Hi there", "--resume"]) == 2
+    assert out.read_text(encoding="utf-8") == before
+    assert len(fake.messages) == 3
+
+
 def test_interrupted_then_resumed_sends_every_row_once(fake: FakeTelnyx, tmp_path: Path) -> None:
     """Ctrl-C halfway (exit 130, sends in flight let finish), then --resume: 40 rows, 40
     messages, one result each."""
