@@ -577,6 +577,20 @@ async def test_progress_hook_sees_counts_rate_and_eta(server: BulkServer) -> Non
     assert all(a.done <= b.done for a, b in itertools.pairwise(seen))
 
 
+def test_eta_is_zero_once_every_row_is_done_even_at_rate_zero() -> None:
+    """A run whose rows all came from the journal (rate 0) has an eta of 0, not unknown."""
+    stats = BulkStats(
+        total=3, read=3, sent=0, failed=0, skipped=3, in_flight=0, retrying=0, attempts=0,
+        elapsed=0.1, rate=0.0, paused=False, paused_seconds=0.0, pauses=0,
+    )  # fmt: skip
+    assert stats.eta == 0
+    unfinished = BulkStats(
+        total=3, read=3, sent=0, failed=0, skipped=2, in_flight=1, retrying=0, attempts=0,
+        elapsed=0.1, rate=0.0, paused=False, paused_seconds=0.0, pauses=0,
+    )  # fmt: skip
+    assert unfinished.eta is None
+
+
 async def test_a_failing_progress_hook_ends_the_run(server: BulkServer) -> None:
     """An exception in the hook is raised from `async for`, the run stopped."""
 

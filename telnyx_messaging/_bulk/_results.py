@@ -124,7 +124,10 @@ class BulkStats:
 
     @property
     def eta(self) -> float | None:
-        """Seconds left at the current rate, when the total is known and the rate is not 0."""
+        """Seconds left at the current rate, when the total is known and the rate is not 0
+        (``0`` once every row has its result, whatever the rate)."""
+        if self.total is not None and self.done >= self.total:
+            return 0.0  # a resume that only skipped rows has rate 0, but nothing is left
         if self.total is None or self.rate <= 0:
             return None
         return max(0, self.total - self.done) / self.rate
