@@ -215,6 +215,13 @@ def _check_csv(path: Path, file: IO[str], text: str, sender: str | None) -> int:
                 f"{str(path)!r} has no 'to' column (columns: {', '.join(columns)}); "
                 "name the recipients' column 'to'"
             )
+        twice = sorted({name for name in columns if columns.count(name) > 1})
+        if twice:
+            # csv.DictReader would keep the last of them and silently drop the others.
+            raise BadInputError(
+                f"{str(path)!r} names the column {', '.join(map(repr, twice))} more than once; "
+                "give each column its own name"
+            )
         missing = sorted(_placeholders(text) - set(columns))
         if missing:
             raise BadInputError(
@@ -231,6 +238,9 @@ def _check_csv(path: Path, file: IO[str], text: str, sender: str | None) -> int:
             where = f"{str(path)!r} line {reader.line_num}"
             if None in row:
                 raise BadInputError(f"{where} has more values than there are columns")
+            if None in row.values():
+                # DictReader fills the missing ones with None: "Hi {name}" would send "Hi None".
+                raise BadInputError(f"{where} has fewer values than there are columns")
             if not (row["to"] or "").strip():
                 raise BadInputError(f"{where} has no 'to'")
             if not (sender or (row.get(FROM) or "").strip() or (row.get(PROFILE) or "").strip()):

@@ -231,6 +231,8 @@ def test_dry_run_counts_encoding_and_parts(
         (["to"], [["+13125550001"]], "Hi {to:d}", [], "cannot be filled in"),
         (["to"], [[""]], "Hi", [], "line 2 has no 'to'"),
         (["to"], [["+13125550001", "extra"]], "Hi", [], "more values"),
+        (["to", "name"], [["+13125550001"]], "Hi {name}", [], "line 2 has fewer values"),
+        (["to", "to"], [["+13125550001", "+13125550002"]], "Hi", [], "'to' more than once"),
         (["to"], [], "Hi", [], "no rows"),
         (["to", "from"], [["+13125550001", ""]], "Hi", ["--no-from"], "has no sender"),
         (["to"], [["+13125550001"]], "Hi", ["--no-from"], "say who sends"),
