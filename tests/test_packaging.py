@@ -94,7 +94,7 @@ def test_the_demo_runs_from_the_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
         check=True,
         timeout=300,
     )
-    assert "messages concurrently" in demo.stdout
+    assert "messages with send_many" in demo.stdout
     assert "Every message's lifecycle closed." in demo.stdout
     where = subprocess.run(  # noqa: S603
         [str(python), "-c", "import telnyx_messaging as t; print(t.__file__, t.Client)"],
