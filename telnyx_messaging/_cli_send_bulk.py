@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from ._errors import TelnyxError
+from ._errors import InvalidArgumentError, TelnyxError
 
 __all__ = ["add_send_bulk", "send_bulk"]
 
@@ -339,6 +339,15 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
                         )
                     )
                     out.flush()  # a crash loses no result already seen
+            except InvalidArgumentError as exc:
+                # Only a journal that does not match the input gets here (rows a send refuses
+                # are failed results), and only --resume reaches an existing journal. The run's
+                # words are send_many's: say what they mean for this command.
+                raise InvalidArgumentError(
+                    f"{exc} (Rows count from 0 there: row 0 is the first under the header.) --resume "
+                    "needs the CSV, --text and --from of the run it continues; to start over, "
+                    "pass another --out."
+                ) from exc
             finally:
                 if out is not None:
                     out.close()

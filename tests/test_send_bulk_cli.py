@@ -153,15 +153,17 @@ def test_resume_sends_nothing_twice(fake: FakeTelnyx, tmp_path: Path) -> None:
 
 
 def test_a_resume_over_changed_input_keeps_the_earlier_results(
-    fake: FakeTelnyx, tmp_path: Path
+    fake: FakeTelnyx, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A --resume refused because --text changed exits 2 and leaves the results file intact."""
+    """A --resume refused because --text changed exits 2, says what --resume needs, and leaves
+    the results file intact."""
     recipients = write_csv(tmp_path / "r.csv", ["to", "name"], people(3))
     out = tmp_path / "o.csv"
     command = ["send-bulk", str(recipients), "--from", "+18445550001", "--out", str(out)]
     assert main([*command, "--text", "Hi"]) == 0
     before = out.read_text(encoding="utf-8")
     assert main([*command, "--text", "Hi there", "--resume"]) == 2
+    assert "--resume needs the CSV, --text and --from" in capsys.readouterr().err
     assert out.read_text(encoding="utf-8") == before
     assert len(fake.messages) == 3
 
