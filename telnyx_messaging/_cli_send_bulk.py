@@ -344,9 +344,9 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
                 # are failed results), and only --resume reaches an existing journal. The run's
                 # words are send_many's: say what they mean for this command.
                 raise InvalidArgumentError(
-                    f"{exc} (Rows count from 0 there: row 0 is the first under the header.) --resume "
-                    "needs the CSV, --text and --from of the run it continues; to start over, "
-                    "pass another --out."
+                    f"{exc} (Rows count from 0 there: row 0 is the first under the header.) "
+                    "--resume needs the CSV, --text and --from of the run it continues; to start "
+                    "over, pass another --out."
                 ) from exc
             finally:
                 if out is not None:
