@@ -7,7 +7,7 @@
   the session installs Prism from npm (pinned) and the tests start and stop it themselves.
 - ``docs``: the documentation site (MkDocs), built in strict mode: a warning fails it.
 - ``package``: build the sdist and wheel, ``twine check --strict`` them, then install the wheel
-  into a fresh venv and run the demo from it (tests/test_packaging.py).
+  into a fresh venv and run the demo from it (tests/package/test_packaging.py).
 - ``compat`` (not run by default): the suite on Python 3.10 to 3.13, where installed.
 - ``bench`` (not run by default): the benchmarks in ``benchmarks/``.
 """
@@ -114,7 +114,7 @@ def package(session: nox.Session) -> None:
     session.run("twine", "check", "--strict", *(str(p) for p in sorted(dist.iterdir())))
     session.run(
         "pytest",
-        "tests/test_packaging.py",
+        "tests/package/test_packaging.py",
         "-p",
         "no:cacheprovider",
         "--no-cov",

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from telnyx_messaging import Message
-from telnyx_messaging._http import Response, decode_model
+from telnyx_messaging._http.codec import Response, decode_model
 
 SPEC = Path(__file__).parent.parent / "telnyx_messaging/testing/_spec/telnyx-messaging-openapi.json"
 URL = "https://api.telnyx.com/v2/messages"

@@ -1,4 +1,4 @@
-"""Write telnyx_messaging/_sync_resources.py: the sync client's namespaces, from the async ones.
+"""Write telnyx_messaging/_sync/resources.py: the sync client's namespaces, from the async ones.
 
     python scripts/generate_sync.py           # rewrite the module
     python scripts/generate_sync.py --check   # exit 1 if the module is stale
@@ -26,12 +26,12 @@ from typing import Any
 
 from telnyx_messaging import AsyncClient
 
-TARGET = Path(__file__).resolve().parent.parent / "telnyx_messaging" / "_sync_resources.py"
+TARGET = Path(__file__).resolve().parent.parent / "telnyx_messaging" / "_sync" / "resources.py"
 #: Async return types with a hand-written sync twin: a method returning one (not a coroutine)
 #: returns the twin, built around the async object and the client's loop.
 WRAPPERS = {
-    "AsyncPager": ("SyncPager", "telnyx_messaging._sync_pagination"),
-    "BulkSend": ("SyncBulkSend", "telnyx_messaging._sync_bulk"),
+    "AsyncPager": ("SyncPager", "telnyx_messaging._sync.pagination"),
+    "BulkSend": ("SyncBulkSend", "telnyx_messaging._sync.bulk"),
 }
 
 HEADER = '''\
@@ -386,7 +386,7 @@ class Generator:
 
     def render(self) -> str:
         client = self.client()
-        self.imports.add("telnyx_messaging._sync_loop", "LoopThread")
+        self.imports.add("telnyx_messaging._sync.loop", "LoopThread")
         self.imports.add("typing", "TYPE_CHECKING")
         skipped = ""
         if self.skipped:

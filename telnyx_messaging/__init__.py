@@ -13,7 +13,7 @@ signer for your tests in :mod:`telnyx_messaging.testing`.
 
 # Names resolve on first use (PEP 562): a webhook receiver that imports only
 # telnyx_messaging.webhooks never loads aiohttp, the client or importlib.metadata. Type
-# checkers and editors read the imports under TYPE_CHECKING; tests/test_exports.py keeps
+# checkers and editors read the imports under TYPE_CHECKING; tests/package/test_exports.py keeps
 # them, _LAZY_NAMES and __all__ in step.
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import testing as testing
-    from . import webhooks as webhooks
-    from ._bulk import BulkSend, BulkStats, SendResult
-    from ._client import AsyncClient, Timeout
-    from ._errors import (
+    from telnyx_messaging import testing as testing
+    from telnyx_messaging import webhooks as webhooks
+    from telnyx_messaging._bulk import BulkSend, BulkStats, SendResult
+    from telnyx_messaging._client import AsyncClient
+    from telnyx_messaging._config import Timeout
+    from telnyx_messaging._errors import (
         APIConnectionError,
         APIError,
         APIResponseValidationError,
@@ -49,9 +50,13 @@ if TYPE_CHECKING:
         WebhookParseError,
         WebhookVerificationError,
     )
-    from ._http import new_idempotency_key
-    from ._mock_transport import MockTransport
-    from ._models import (
+    from telnyx_messaging._http.codec import new_idempotency_key
+    from telnyx_messaging._http.loop import capture_responses
+    from telnyx_messaging._http.retry import set_instant_retries
+    from telnyx_messaging._http.transports.aiohttp import AiohttpTransport
+    from telnyx_messaging._http.transports.base import AsyncTransport
+    from telnyx_messaging._http.transports.mock import MockTransport
+    from telnyx_messaging._models import (
         Address,
         BulkUpdate,
         CostBreakdown,
@@ -69,16 +74,12 @@ if TYPE_CHECKING:
         Recipient,
         WhatsAppMessage,
     )
-    from ._pagination import AsyncPager, Page
-    from ._request import AsyncTransport, Request
-    from ._request_loop import capture_responses
-    from ._response import Response
-    from ._retry import set_instant_retries
-    from ._sync import Client
-    from ._sync_bulk import SyncBulkSend
-    from ._sync_pagination import SyncPage, SyncPager
-    from ._transport import AiohttpTransport
-    from ._version import __version__
+    from telnyx_messaging._pagination import AsyncPager, Page
+    from telnyx_messaging._sync.bulk import SyncBulkSend
+    from telnyx_messaging._sync.client import Client
+    from telnyx_messaging._sync.pagination import SyncPage, SyncPager
+    from telnyx_messaging._version import __version__
+    from telnyx_messaging._wire import Request, Response
 
 __all__ = [
     "APIConnectionError",
@@ -152,17 +153,17 @@ _LAZY_NAMES: dict[str, str] = {
     "APIStatusError": _ERRORS,
     "APITimeoutError": _ERRORS,
     "Address": _MODELS,
-    "AiohttpTransport": "._transport",
+    "AiohttpTransport": "._http.transports.aiohttp",
     "AsyncClient": "._client",
     "AsyncPager": "._pagination",
-    "AsyncTransport": "._request",
+    "AsyncTransport": "._http.transports.base",
     "Attempt": _ERRORS,
     "AuthenticationError": _ERRORS,
     "BadRequestError": _ERRORS,
     "BulkSend": "._bulk",
     "BulkStats": "._bulk",
     "BulkUpdate": _MODELS,
-    "Client": "._sync",
+    "Client": "._sync.client",
     "ConfigurationError": _ERRORS,
     "ConflictError": _ERRORS,
     "CostBreakdown": _MODELS,
@@ -174,7 +175,7 @@ _LAZY_NAMES: dict[str, str] = {
     "Message": _MODELS,
     "MessagingFeatures": _MODELS,
     "MobilePhoneNumberMessagingSettings": _MODELS,
-    "MockTransport": "._mock_transport",
+    "MockTransport": "._http.transports.mock",
     "Money": _MODELS,
     "NoNextPageError": _ERRORS,
     "NotFoundError": _ERRORS,
@@ -186,24 +187,24 @@ _LAZY_NAMES: dict[str, str] = {
     "PhoneNumberMessagingSettings": _MODELS,
     "RateLimitError": _ERRORS,
     "Recipient": _MODELS,
-    "Request": "._request",
-    "Response": "._response",
+    "Request": "._wire",
+    "Response": "._wire",
     "ResponseTooLargeError": _ERRORS,
     "SendResult": "._bulk",
-    "SyncBulkSend": "._sync_bulk",
-    "SyncPage": "._sync_pagination",
-    "SyncPager": "._sync_pagination",
+    "SyncBulkSend": "._sync.bulk",
+    "SyncPage": "._sync.pagination",
+    "SyncPager": "._sync.pagination",
     "TelnyxError": _ERRORS,
-    "Timeout": "._client",
+    "Timeout": "._config",
     "UnprocessableEntityError": _ERRORS,
     "WebhookConfigurationError": _ERRORS,
     "WebhookParseError": _ERRORS,
     "WebhookVerificationError": _ERRORS,
     "WhatsAppMessage": _MODELS,
     "__version__": "._version",  # importlib.metadata alone is ~100 modules
-    "capture_responses": "._request_loop",
-    "new_idempotency_key": "._http",
-    "set_instant_retries": "._retry",
+    "capture_responses": "._http.loop",
+    "new_idempotency_key": "._http.codec",
+    "set_instant_retries": "._http.retry",
 }
 _SUBMODULES = frozenset({"testing", "webhooks"})
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from ._errors import InvalidArgumentError
+from telnyx_messaging._errors import InvalidArgumentError
 
 __all__ = [
     "body_of",

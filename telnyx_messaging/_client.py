@@ -6,7 +6,6 @@ by default); this module only decides which, with what options.
 
 from __future__ import annotations
 
-import enum
 import os
 import platform
 from collections.abc import Coroutine, Mapping, Sequence
@@ -15,77 +14,33 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from attrs import evolve, field, frozen
-
-from . import _args, _logging
-from ._errors import ConfigurationError, InvalidArgumentError
-from ._http import DEFAULT_BASE_URL
-from ._request import AsyncTransport
-from ._request_loop import Connection, OnRetry, RequestLoop, capture_responses
-from ._response import Response
-from ._transport import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_SIZE, AiohttpTransport
-from ._version import __version__
+from telnyx_messaging import _args, _logging
+from telnyx_messaging._config import _UNSET, DEFAULT_TIMEOUT, Timeout, _coerce_timeout, _Unset
+from telnyx_messaging._errors import ConfigurationError, InvalidArgumentError
+from telnyx_messaging._http.codec import DEFAULT_BASE_URL
+from telnyx_messaging._http.loop import Connection, OnRetry, RequestLoop, capture_responses
+from telnyx_messaging._http.transports.aiohttp import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_SIZE,
+    AiohttpTransport,
+)
+from telnyx_messaging._http.transports.base import AsyncTransport
+from telnyx_messaging._version import __version__
+from telnyx_messaging._wire import Response
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from ._resources.bulk_updates import MessagingNumbersBulkUpdates
-    from ._resources.messages import Messages
-    from ._resources.numbers import MobilePhoneNumbers, PhoneNumbers
-    from ._resources.optouts import MessagingOptouts
-    from ._signature import PublicKeyInput
-    from .webhooks import ClientWebhooks
+    from telnyx_messaging._resources.bulk_updates import MessagingNumbersBulkUpdates
+    from telnyx_messaging._resources.messages import Messages
+    from telnyx_messaging._resources.numbers import MobilePhoneNumbers, PhoneNumbers
+    from telnyx_messaging._resources.optouts import MessagingOptouts
+    from telnyx_messaging.webhooks import ClientWebhooks
+    from telnyx_messaging.webhooks._signature import PublicKeyInput
 
 __all__ = ["AsyncClient", "Timeout", "capture_responses"]
 
 T = TypeVar("T")
-
-
-@frozen
-class Timeout:
-    """How long a call may take, in seconds.
-
-    ``total`` bounds the whole call, retries and the waits between them included: a call
-    returns or raises within it. ``connect`` bounds opening a connection. ``per_attempt``
-    bounds each single try (default: whatever is left of ``total``); set it below ``total``
-    so a hung request is abandoned and retried in time.
-    """
-
-    total: float | None = 60.0
-    connect: float | None = 5.0
-    per_attempt: float | None = None
-    #: What the first attempt may take: per_attempt, but never more than total.
-    first_attempt: float | None = field(init=False, repr=False, eq=False)
-
-    def __attrs_post_init__(self) -> None:
-        for name in ("total", "connect", "per_attempt"):
-            _args.optional_seconds(f"Timeout.{name}", getattr(self, name))
-        limits = [v for v in (self.per_attempt, self.total) if v is not None]
-        object.__setattr__(self, "first_attempt", min(limits) if limits else None)
-
-
-DEFAULT_TIMEOUT = Timeout()
-
-
-class _Unset(enum.Enum):
-    """Marks an option that was not given (``None`` is a meaningful timeout)."""
-
-    UNSET = enum.auto()
-
-
-_UNSET = _Unset.UNSET
-
-
-def _coerce_timeout(timeout: float | Timeout | None) -> Timeout:
-    if isinstance(timeout, Timeout):
-        return timeout
-    if timeout is None:
-        return Timeout(total=None, connect=None)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise InvalidArgumentError(
-            f"timeout must be seconds (a number) or a Timeout, got {type(timeout).__name__}"
-        )
-    return evolve(DEFAULT_TIMEOUT, total=float(timeout))
 
 
 def _check_base_url(url: str) -> str:
@@ -380,41 +335,41 @@ class AsyncClient:
     @cached_property
     def messages(self) -> Messages:
         """Send, schedule, retrieve and cancel messages."""
-        from ._resources.messages import Messages
+        from telnyx_messaging._resources.messages import Messages
 
         return Messages(self)
 
     @cached_property
     def messaging_optouts(self) -> MessagingOptouts:
         """Recipients who opted out of your messages."""
-        from ._resources.optouts import MessagingOptouts
+        from telnyx_messaging._resources.optouts import MessagingOptouts
 
         return MessagingOptouts(self)
 
     @cached_property
     def phone_numbers(self) -> PhoneNumbers:
         """Messaging settings of your phone numbers (``client.phone_numbers.messaging``)."""
-        from ._resources.numbers import PhoneNumbers
+        from telnyx_messaging._resources.numbers import PhoneNumbers
 
         return PhoneNumbers(self)
 
     @cached_property
     def mobile_phone_numbers(self) -> MobilePhoneNumbers:
         """Messaging settings of your mobile numbers (``.mobile_phone_numbers.messaging``)."""
-        from ._resources.numbers import MobilePhoneNumbers
+        from telnyx_messaging._resources.numbers import MobilePhoneNumbers
 
         return MobilePhoneNumbers(self)
 
     @cached_property
     def messaging_numbers_bulk_updates(self) -> MessagingNumbersBulkUpdates:
         """Move many numbers to a messaging profile in one order."""
-        from ._resources.bulk_updates import MessagingNumbersBulkUpdates
+        from telnyx_messaging._resources.bulk_updates import MessagingNumbersBulkUpdates
 
         return MessagingNumbersBulkUpdates(self)
 
     @cached_property
     def webhooks(self) -> ClientWebhooks:
         """Verify and parse webhooks with the client's ``public_key``."""
-        from .webhooks import ClientWebhooks
+        from telnyx_messaging.webhooks import ClientWebhooks
 
         return ClientWebhooks(self)

@@ -25,7 +25,7 @@ from typing import Any, TypeVar, Union, cast, get_args, get_origin
 import attrs
 import cattrs
 
-from ._models import RawPath
+from telnyx_messaging._models import RawPath
 
 __all__ = ["UnusableAnswerError", "converter", "parse_datetime", "structure", "structure_answer"]
 

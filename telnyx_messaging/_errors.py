@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING, Any
 from attrs import frozen
 
 if TYPE_CHECKING:
-    from ._models import ErrorDetail
-    from ._response import Response
+    from telnyx_messaging._models import ErrorDetail
+    from telnyx_messaging._wire import Response
 
 __all__ = [
     "APIConnectionError",
@@ -328,7 +328,7 @@ class InternalServerError(APIStatusError):
 def _picklable(value: Any) -> Any:
     # A Response pickles itself; header views straight from aiohttp need copying.
     if isinstance(value, Mapping) and not isinstance(value, dict):
-        from ._response import picklable_headers
+        from telnyx_messaging._wire import picklable_headers
 
         return picklable_headers(value)
     return value

@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar
 
-from ._convert import structure
-from ._errors import NoNextPageError
-from ._http import invalid_response, load_json
-from ._models import PaginationMeta
-from ._response import Response
+from telnyx_messaging._convert import structure
+from telnyx_messaging._errors import NoNextPageError
+from telnyx_messaging._http.codec import invalid_response, load_json
+from telnyx_messaging._models import PaginationMeta
+from telnyx_messaging._wire import Response
 
 __all__ = ["AsyncPager", "Page"]
 

@@ -43,7 +43,7 @@ def _instant_retries() -> Iterator[None]:
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelnyx]:
     # Messages stay "queued" (sent only after an hour of the fake's clock): these tests pin
-    # what the client sends and reads back, not the lifecycle (tests/test_fake_lifecycle.py).
+    # what the client sends and reads back, not the lifecycle (tests/fake/test_fake_lifecycle.py).
     async with FakeTelnyx(send_seconds=3600) as server:
         yield server
 

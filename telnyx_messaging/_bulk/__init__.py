@@ -6,7 +6,7 @@ and the shared 429 pause, ``_journal`` the crash-safe SQLite record behind ``jou
 
 from __future__ import annotations
 
-from ._results import BulkStats, SendResult
-from ._run import BulkSend, Via
+from telnyx_messaging._bulk._results import BulkStats, SendResult
+from telnyx_messaging._bulk._run import BulkSend, Via
 
 __all__ = ["BulkSend", "BulkStats", "SendResult", "Via"]

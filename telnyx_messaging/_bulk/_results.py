@@ -15,7 +15,7 @@ from telnyx_messaging._errors import APIError, APIStatusError
 from telnyx_messaging._models import Message, WhatsAppMessage
 
 if TYPE_CHECKING:
-    from telnyx_messaging._tracking import DeliveryOutcome
+    from telnyx_messaging.webhooks._tracking import DeliveryOutcome
 
 __all__ = ["BulkStats", "SendResult", "describe"]
 

@@ -30,6 +30,9 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from attrs import evolve
 
 from telnyx_messaging import _args
+from telnyx_messaging._bulk._journal import FAILED, SENT, Entry, Journal, row_hash
+from telnyx_messaging._bulk._pacing import Pacer, check_rate
+from telnyx_messaging._bulk._results import BulkStats, SendResult, describe
 from telnyx_messaging._errors import (
     APIError,
     ConfigurationError,
@@ -37,17 +40,13 @@ from telnyx_messaging._errors import (
     RateLimitError,
     TelnyxError,
 )
-from telnyx_messaging._http import new_idempotency_key
+from telnyx_messaging._http.codec import new_idempotency_key
+from telnyx_messaging._http.retry import backoff_seconds, is_retryable, server_wait, wait_to_sleep
 from telnyx_messaging._models import Message
-from telnyx_messaging._retry import backoff_seconds, is_retryable, server_wait, wait_to_sleep
-
-from ._journal import FAILED, SENT, Entry, Journal, row_hash
-from ._pacing import Pacer, check_rate
-from ._results import BulkStats, SendResult, describe
 
 if TYPE_CHECKING:
     from telnyx_messaging._resources.messages import Messages
-    from telnyx_messaging._tracking import DeliveryOutcome, DeliveryTracker
+    from telnyx_messaging.webhooks._tracking import DeliveryOutcome, DeliveryTracker
 
 __all__ = ["BulkSend", "Via"]
 
@@ -98,7 +97,7 @@ _END = object()
 def _max_connections(messages: Messages) -> int | None:
     """The size of the pool the client opened itself; None when it cannot be known (a borrowed
     session, a transport of the caller's own)."""
-    from telnyx_messaging._transport import AiohttpTransport
+    from telnyx_messaging._http.transports.aiohttp import AiohttpTransport
 
     transport = messages._client._connection.transport
     if isinstance(transport, AiohttpTransport) and transport._owns_session:
@@ -171,7 +170,7 @@ class BulkSend:
         if on_progress is not None and not callable(on_progress):
             raise InvalidArgumentError("on_progress must be a callable taking a BulkStats")
         if await_delivery is not None:
-            from telnyx_messaging._tracking import DeliveryTracker
+            from telnyx_messaging.webhooks._tracking import DeliveryTracker
 
             if not isinstance(await_delivery, DeliveryTracker):
                 raise InvalidArgumentError(
@@ -763,7 +762,7 @@ async def _outcome_of(
     tracker: DeliveryTracker, message: Message | str, timeout: float
 ) -> tuple[DeliveryOutcome | None, Exception | None]:
     """The delivery outcome, or the last one known and why the wait ended without it."""
-    from telnyx_messaging._tracking import DeliveryTimeoutError
+    from telnyx_messaging.webhooks._tracking import DeliveryTimeoutError
 
     try:
         return await tracker.wait(message, timeout=timeout), None

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from telnyx_messaging import _args
-from telnyx_messaging._http import encode_query
+from telnyx_messaging._http.codec import encode_query
 from telnyx_messaging._pagination import AsyncPager, Page, decode_page
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from telnyx_messaging import _args
 from telnyx_messaging._errors import InvalidArgumentError
-from telnyx_messaging._http import new_idempotency_key
+from telnyx_messaging._http.codec import new_idempotency_key
 from telnyx_messaging._models import Message, WhatsAppMessage
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from telnyx_messaging._bulk import BulkSend, BulkStats, Via
     from telnyx_messaging._client import AsyncClient
-    from telnyx_messaging._tracking import DeliveryTracker
+    from telnyx_messaging.webhooks._tracking import DeliveryTracker
 
 __all__ = ["Messages"]
 

@@ -11,8 +11,7 @@ from telnyx_messaging._models import (
     PhoneNumberMessagingSettings,
 )
 from telnyx_messaging._pagination import AsyncPager
-
-from ._listing import list_pages
+from telnyx_messaging._resources._listing import list_pages
 
 if TYPE_CHECKING:
     from telnyx_messaging._client import AsyncClient

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 from telnyx_messaging import _args
 from telnyx_messaging._models import OptOut
 from telnyx_messaging._pagination import AsyncPager
-
-from ._listing import list_pages
+from telnyx_messaging._resources._listing import list_pages
 
 if TYPE_CHECKING:
     from telnyx_messaging._client import AsyncClient

@@ -13,13 +13,13 @@
 
 from __future__ import annotations
 
-from ._delivery import DeliveryAttempt
-from ._faults import Disconnect, Fault, Hang, Respond, Truncate
-from ._ratelimit import RateLimits
-from ._server import FakeTelnyx
-from ._signer import WebhookSigner
-from ._state import MessagingProfile
-from ._wire import RecordedRequest
+from telnyx_messaging.testing._delivery import DeliveryAttempt
+from telnyx_messaging.testing._faults import Disconnect, Fault, Hang, Respond, Truncate
+from telnyx_messaging.testing._ratelimit import RateLimits
+from telnyx_messaging.testing._server import FakeTelnyx
+from telnyx_messaging.testing._signer import WebhookSigner
+from telnyx_messaging.testing._state import MessagingProfile
+from telnyx_messaging.testing._wire import RecordedRequest
 
 __all__ = [
     "DeliveryAttempt",

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import aiohttp
 import attrs
 
-from ._clock import Clock
-from ._signer import WebhookSigner
+from telnyx_messaging.testing._clock import Clock
+from telnyx_messaging.testing._signer import WebhookSigner
 
 __all__ = ["DeliveryAttempt", "WebhookDeliverer"]
 

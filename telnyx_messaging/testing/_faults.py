@@ -7,8 +7,8 @@ from typing import Any
 
 import attrs
 
-from ._wire import JSON as _JSON
-from ._wire import RecordedRequest
+from telnyx_messaging.testing._wire import JSON as _JSON
+from telnyx_messaging.testing._wire import RecordedRequest
 
 __all__ = ["Disconnect", "Fault", "Hang", "Respond", "Truncate"]
 

@@ -13,11 +13,17 @@ import asyncio
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
-from ._clock import Clock, Timer
-from ._delivery import WebhookDeliverer
-from ._payloads import FAILURES, event, inbound_message, link_click, with_status
-from ._state import FakeState
-from ._wire import iso, parse_datetime
+from telnyx_messaging.testing._clock import Clock, Timer
+from telnyx_messaging.testing._delivery import WebhookDeliverer
+from telnyx_messaging.testing._payloads import (
+    FAILURES,
+    event,
+    inbound_message,
+    link_click,
+    with_status,
+)
+from telnyx_messaging.testing._state import FakeState
+from telnyx_messaging.testing._wire import iso, parse_datetime
 
 __all__ = ["Lifecycle"]
 

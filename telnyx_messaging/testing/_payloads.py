@@ -2,7 +2,7 @@
 
 Shapes follow the spec's schemas (``OutboundMessagePayload``, ``InboundMessagePayload``,
 ``WhatsappResponse``, ``OutboundMessageEvent``...) and the examples in
-``tests/spec/webhook-examples/``; ``tests/test_fake_spec.py`` holds every one to the spec.
+``tests/spec/webhook-examples/``; ``tests/fake/test_fake_spec.py`` holds every one to the spec.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ._seed import ORGANIZATION_ID, PROFILE_IDS, PROFILE_NUMBER
-from ._wire import iso
+from telnyx_messaging.testing._seed import ORGANIZATION_ID, PROFILE_IDS, PROFILE_NUMBER
+from telnyx_messaging.testing._wire import iso
 
 _SMS_PART_CHARS = 160
 _COST = {"amount": "0.0040", "currency": "USD"}

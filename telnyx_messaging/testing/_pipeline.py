@@ -9,10 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote
 
-from ._handlers import Context, Handler, bulk_updates, messages, numbers, optouts
-from ._ratelimit import RateLimiter
-from ._spec import Operation, Spec
-from ._wire import Answer, RecordedRequest, TelnyxError, not_found
+from telnyx_messaging.testing._handlers import (
+    Context,
+    Handler,
+    bulk_updates,
+    messages,
+    numbers,
+    optouts,
+)
+from telnyx_messaging.testing._ratelimit import RateLimiter
+from telnyx_messaging.testing._spec import Operation, Spec
+from telnyx_messaging.testing._wire import Answer, RecordedRequest, TelnyxError, not_found
 
 __all__ = ["HANDLERS", "Pipeline"]
 

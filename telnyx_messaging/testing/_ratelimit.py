@@ -16,9 +16,8 @@ from typing import Any
 import attrs
 
 from telnyx_messaging._errors import InvalidArgumentError
-
-from ._clock import Clock
-from ._wire import TelnyxError
+from telnyx_messaging.testing._clock import Clock
+from telnyx_messaging.testing._wire import TelnyxError
 
 __all__ = ["RateLimiter", "RateLimits"]
 

@@ -5,7 +5,7 @@ heavy dependency into every install. The spec uses few keywords (``type``, ``enu
 ``properties``, ``required``, ``items``, ``$ref``, ``oneOf``, ``minimum``, ``maximum``,
 ``minLength``, ``maxLength``, ``pattern``, ``format``); this module implements those plus the
 few cheap neighbours (``const``, ``allOf``, ``anyOf``, ``additionalProperties``) and ignores
-annotations. ``tests/test_fake_schema.py`` cross-checks it against ``jsonschema`` on every
+annotations. ``tests/fake/test_fake_schema.py`` cross-checks it against ``jsonschema`` on every
 schema of the spec.
 
 ``format`` is an annotation in 2020-12; it is checked only for the names given in

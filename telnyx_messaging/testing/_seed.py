@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ._wire import iso as _iso
+from telnyx_messaging.testing._wire import iso as _iso
 
 # Identifiers the fake hands out.  Fixed so that answers are reproducible.
 ORGANIZATION_ID = "b448f9cc-a842-4784-98e9-03c1a5872950"

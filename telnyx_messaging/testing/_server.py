@@ -22,20 +22,19 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from telnyx_messaging._errors import InvalidArgumentError
-
-from ._clock import Clock
-from ._delivery import LOOPBACK_HOSTS, DeliveryAttempt, WebhookDeliverer
-from ._faults import Disconnect, Fault, Hang, QueuedFault, Respond, Truncate
-from ._handlers import Context
-from ._lifecycle import Lifecycle
-from ._payloads import FAILURES
-from ._pipeline import Pipeline
-from ._ratelimit import RateLimiter, RateLimits
-from ._seed import PROFILE_IDS
-from ._signer import WebhookSigner
-from ._spec import is_address, load_spec
-from ._state import FakeState, MessagingProfile
-from ._wire import Answer, RecordedRequest
+from telnyx_messaging.testing._clock import Clock
+from telnyx_messaging.testing._delivery import LOOPBACK_HOSTS, DeliveryAttempt, WebhookDeliverer
+from telnyx_messaging.testing._faults import Disconnect, Fault, Hang, QueuedFault, Respond, Truncate
+from telnyx_messaging.testing._handlers import Context
+from telnyx_messaging.testing._lifecycle import Lifecycle
+from telnyx_messaging.testing._payloads import FAILURES
+from telnyx_messaging.testing._pipeline import Pipeline
+from telnyx_messaging.testing._ratelimit import RateLimiter, RateLimits
+from telnyx_messaging.testing._seed import PROFILE_IDS
+from telnyx_messaging.testing._signer import WebhookSigner
+from telnyx_messaging.testing._spec import is_address, load_spec
+from telnyx_messaging.testing._state import FakeState, MessagingProfile
+from telnyx_messaging.testing._wire import Answer, RecordedRequest
 
 __all__ = ["FakeTelnyx"]
 

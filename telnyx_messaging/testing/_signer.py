@@ -11,7 +11,7 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from telnyx_messaging._errors import InvalidArgumentError
-from telnyx_messaging._signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from telnyx_messaging.webhooks._signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 __all__ = ["WebhookSigner"]
 

@@ -21,8 +21,14 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._schema import FormatCheck, Violation, iter_violations
-from ._wire import RecordedRequest, bad_parameter, invalid, missing, parse_datetime
+from telnyx_messaging.testing._schema import FormatCheck, Violation, iter_violations
+from telnyx_messaging.testing._wire import (
+    RecordedRequest,
+    bad_parameter,
+    invalid,
+    missing,
+    parse_datetime,
+)
 
 __all__ = ["DEVIATIONS", "Deviation", "Operation", "Spec", "load_spec", "raw_spec"]
 

@@ -6,13 +6,13 @@ from typing import Any
 
 import attrs
 
-from ._seed import (
+from telnyx_messaging.testing._seed import (
     PROFILE_IDS,
     seed_mobile_phone_numbers,
     seed_optouts,
     seed_phone_numbers,
 )
-from ._wire import Answer
+from telnyx_messaging.testing._wire import Answer
 
 __all__ = ["FakeState", "MessagingProfile"]
 

@@ -1,0 +1,1 @@
+"""What carries a request's bytes: the seam (``base``), aiohttp (default) and the mock."""

@@ -1,0 +1,43 @@
+"""The transport seam: one ``Request`` value in, one ``Response`` value out.
+
+Like httpx's ``AsyncBaseTransport.handle_async_request`` and gidgethub's one abstract
+``_request``: everything above a transport (arguments, headers, the time budget, retries,
+parsing) is the same whichever transport carries the bytes. :class:`AiohttpTransport` is the
+default; :class:`MockTransport` answers in-process, for tests.
+"""
+
+from __future__ import annotations
+
+import abc
+
+from telnyx_messaging._wire import Request, Response
+
+__all__ = ["AsyncTransport"]
+
+
+class AsyncTransport(abc.ABC):
+    """What carries a request to Telnyx and its answer back: subclass it to replace aiohttp.
+
+    ::
+
+        client = AsyncClient(api_key="KEY", transport=MyTransport())
+
+    Implement :meth:`handle_async_request`; override :meth:`aclose` if the transport holds
+    anything to release. The client calls the one for every attempt and the other from its
+    own ``close()``.
+
+    .. versionadded:: 0.2.0
+    """
+
+    @abc.abstractmethod
+    async def handle_async_request(self, request: Request) -> Response:
+        """Send one attempt and return the whole answer, whatever its status.
+
+        A status is never an error here (the client decides what a 4xx means); a request
+        that gets no usable answer raises :class:`~telnyx_messaging.APIConnectionError`
+        (:class:`~telnyx_messaging.APITimeoutError` when out of time), built with
+        ``method=request.method, url=request.url, attempts=request.attempt``.
+        """
+
+    async def aclose(self) -> None:  # noqa: B027 - optional to override, so not abstract
+        """Release what the transport holds (connections, sessions); nothing by default."""

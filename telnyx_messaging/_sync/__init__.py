@@ -1,0 +1,1 @@
+"""The sync facade: one event-loop thread behind blocking twins of the async API."""

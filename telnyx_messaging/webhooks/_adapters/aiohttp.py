@@ -1,0 +1,79 @@
+"""The aiohttp face of a :class:`~telnyx_messaging.webhooks.WebhookReceiver`.
+
+aiohttp is imported when a handler is built, never when ``webhooks`` is imported: code that
+only verifies, or serves Starlette or Django, does not load ``aiohttp.web``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from telnyx_messaging.webhooks._receiver import Answer
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from telnyx_messaging.webhooks._receiver import WebhookReceiver
+
+__all__ = ["aiohttp_handler"]
+
+
+def aiohttp_handler(
+    receiver: WebhookReceiver,
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An ``aiohttp.web`` handler that reads the body within the cap and asks ``receiver``."""
+    # Imported here so code that only verifies (Django, Starlette) never loads aiohttp.web.
+    from aiohttp import web
+    from aiohttp.http_exceptions import HttpProcessingError
+    from aiohttp.web_protocol import RequestPayloadError
+
+    limit = receiver.max_body_size
+
+    async def read_body(request: web.Request) -> bytes | Answer:
+        # aiohttp has already undone gzip/deflate here, so the cap is on the real size, and
+        # reading stops one byte past it: a gzip bomb is never inflated in full.
+        body = bytearray()
+        try:
+            while len(body) <= limit:
+                chunk = await request.content.read(limit + 1 - len(body))
+                if not chunk:
+                    break
+                body += chunk
+        except (RequestPayloadError, HttpProcessingError, ConnectionError) as exc:
+            # A body that is not the gzip/deflate it claims to be, or a cut-off upload.
+            return receiver._refuse(
+                "bad_encoding",
+                400,
+                f"could not read the body ({type(exc).__name__}): is it the Content-Encoding "
+                "it claims?",
+                request.path,
+            )
+        if len(body) > limit:
+            return receiver._too_large(request.path)
+        return bytes(body)
+
+    async def handle_telnyx_webhook(request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        headers = request.headers
+        answer = receiver._preflight(
+            request.method,
+            headers.get("Content-Length"),
+            headers.get("Content-Encoding"),
+            request.path,
+        )
+        body = await read_body(request) if answer is None else answer
+        if isinstance(body, bytes):
+            answer = await receiver._receive(body, headers, started=started, where=request.path)
+            return web.Response(status=answer.status, text=answer.text, headers=answer.headers)
+        # Refused without reading the whole body: mark it read, or aiohttp drains it after
+        # the answer (and logs a bad gzip's error again, as an "Unhandled exception"), and
+        # close the connection, so what is left of the body is never read as a next request.
+        request.content.feed_eof()
+        answer = receiver._finish(body, started)
+        response = web.Response(status=answer.status, text=answer.text, headers=answer.headers)
+        response.force_close()
+        return response
+
+    return handle_telnyx_webhook

@@ -1,0 +1,97 @@
+"""The ASGI face of a :class:`~telnyx_messaging.webhooks.WebhookReceiver` (Starlette, FastAPI).
+
+Plain ASGI, so it needs no framework import: Starlette and FastAPI route to it as to any ASGI
+app. The body is read here, with the size cap applied while reading, and handed to the
+receiver; ASGI servers pass ``Content-Encoding`` through untouched, so gzip/deflate is undone
+here, within the same cap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from telnyx_messaging.webhooks._receiver import Answer, _Refused
+
+if TYPE_CHECKING:
+    from telnyx_messaging.webhooks._receiver import WebhookReceiver
+
+__all__ = ["ASGIWebhookApp"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class ASGIWebhookApp:
+    """An ASGI app that answers Telnyx webhooks through one receiver."""
+
+    def __init__(self, receiver: WebhookReceiver) -> None:
+        self.receiver = receiver
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return  # a websocket scope: nothing here speaks it, so it is refused by closing
+        started = time.perf_counter()
+        receiver = self.receiver
+        where = scope.get("path", "")
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in scope.get("headers", ())
+        }
+        answer = receiver._preflight(
+            scope["method"], headers.get("content-length"), headers.get("content-encoding"), where
+        )
+        if answer is None:
+            raw = await _read(receive, receiver.max_body_size)
+            if raw is None:
+                return  # the client went away: nobody to answer
+            try:
+                body = receiver._decode_body(raw, headers.get("content-encoding"), where)
+            except _Refused as refused:
+                answer = receiver._finish(refused.answer, started)
+            else:
+                answer = await receiver._receive(body, headers, started=started, where=where)
+        else:
+            answer = receiver._finish(answer, started)
+        await _answer(send, answer)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        # Only when served on its own: mounted in Starlette or FastAPI, the outer app's
+        # lifespan runs instead, and that is where `async with receiver:` goes.
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            else:  # "lifespan.shutdown", the only other lifespan message
+                await self.receiver.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _read(receive: Receive, limit: int) -> bytes | None:
+    """The body, or ``limit + 1`` bytes of it when it is longer; ``None`` on disconnect."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        if len(body) > limit or not message.get("more_body", False):
+            return bytes(body[: limit + 1])
+
+
+async def _answer(send: Send, answer: Answer) -> None:
+    content = answer.text.encode("utf-8")
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(content)).encode("ascii")),
+    ]
+    headers.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers)
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})

@@ -1,0 +1,159 @@
+"""The WSGI faces of a :class:`~telnyx_messaging.webhooks.WebhookReceiver`: plain, Flask, Django.
+
+All three read the body the same way (at most the size cap, from a stream) and hand it to the
+receiver's synchronous path; only how the request arrives and the answer leaves differs. The
+frameworks are imported when a view is built, never when ``webhooks`` is imported.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from telnyx_messaging.webhooks._receiver import Answer, _Refused
+from telnyx_messaging.webhooks._signature import HeadersLike
+
+if TYPE_CHECKING:
+    from telnyx_messaging.webhooks._receiver import WebhookReceiver
+
+__all__ = ["WSGIWebhookApp", "django_view", "flask_view", "receive_from_stream"]
+
+
+def receive_from_stream(
+    receiver: WebhookReceiver,
+    *,
+    method: str,
+    read: Callable[[int], bytes],
+    content_length: str | None,
+    input_terminated: bool,
+    content_encoding: str | None,
+    headers: HeadersLike,
+    where: str,
+) -> Answer:
+    """Read a request body from a WSGI-style stream and decide the answer."""
+    started = time.perf_counter()
+    answer = receiver._preflight(method, content_length, content_encoding, where)
+    if answer is not None:
+        return receiver._finish(answer, started)
+    limit = receiver.max_body_size
+    if content_length:
+        wanted = int(content_length)  # preflight checked it is digits, at most the cap
+    elif input_terminated:
+        wanted = limit + 1  # the server ends the stream itself (chunked uploads)
+    else:
+        # PEP 3333: without a length, reading may block forever.
+        answer = receiver._refuse("length_required", 411, "send a Content-Length", where)
+        return receiver._finish(answer, started)
+    chunks = bytearray()
+    while len(chunks) < wanted:
+        chunk = read(wanted - len(chunks))
+        if not chunk:
+            break
+        chunks += chunk
+    try:
+        body = receiver._decode_body(bytes(chunks), content_encoding, where)
+    except _Refused as refused:
+        return receiver._finish(refused.answer, started)
+    return receiver._receive_sync(body, headers, started=started, where=where)
+
+
+class _EnvironHeaders:
+    """Request headers read from a WSGI environ, looked up as ``telnyx-timestamp``."""
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self._environ = environ
+
+    def get(self, key: str, /) -> Any:
+        return self._environ.get("HTTP_" + key.upper().replace("-", "_"))
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        for name, value in self._environ.items():
+            if name.startswith("HTTP_"):
+                yield name[5:].replace("_", "-").lower(), value
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"
+
+
+class WSGIWebhookApp:
+    """A WSGI app that answers Telnyx webhooks through one receiver."""
+
+    def __init__(self, receiver: WebhookReceiver) -> None:
+        self.receiver = receiver
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        answer = receive_from_stream(
+            self.receiver,
+            method=environ.get("REQUEST_METHOD", ""),
+            read=environ["wsgi.input"].read,
+            content_length=environ.get("CONTENT_LENGTH"),
+            input_terminated=bool(environ.get("wsgi.input_terminated")),
+            content_encoding=environ.get("HTTP_CONTENT_ENCODING"),
+            headers=_EnvironHeaders(environ),
+            where=environ.get("PATH_INFO", ""),
+        )
+        content = answer.text.encode("utf-8")
+        start_response(
+            _status_line(answer.status),
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(content))),
+                *answer.headers,
+            ],
+        )
+        return [content]
+
+
+def flask_view(receiver: WebhookReceiver) -> Callable[[], Any]:
+    """A Flask view function answering webhooks through ``receiver``."""
+    from flask import request
+
+    def telnyx_webhook() -> Any:
+        environ = request.environ
+        answer = receive_from_stream(
+            receiver,
+            method=request.method,
+            read=request.stream.read,
+            content_length=environ.get("CONTENT_LENGTH"),
+            input_terminated=bool(environ.get("wsgi.input_terminated")),
+            content_encoding=request.headers.get("Content-Encoding"),
+            headers=request.headers,
+            where=request.path,
+        )
+        headers = {"Content-Type": "text/plain; charset=utf-8", **dict(answer.headers)}
+        return answer.text, answer.status, headers
+
+    return telnyx_webhook
+
+
+def django_view(receiver: WebhookReceiver) -> Callable[[Any], Any]:
+    """A Django view function answering webhooks through ``receiver``; CSRF-exempt."""
+    from django.http import HttpResponse  # type: ignore[import-untyped]
+
+    def telnyx_webhook(request: Any) -> Any:
+        meta = request.META
+        answer = receive_from_stream(
+            receiver,
+            method=request.method or "",
+            read=request.read,
+            content_length=meta.get("CONTENT_LENGTH"),
+            input_terminated=bool(meta.get("wsgi.input_terminated")),
+            content_encoding=meta.get("HTTP_CONTENT_ENCODING"),
+            headers=request.headers,
+            where=request.path,
+        )
+        response = HttpResponse(
+            answer.text, status=answer.status, content_type="text/plain; charset=utf-8"
+        )
+        for name, value in answer.headers:
+            response[name] = value
+        return response
+
+    # What @csrf_exempt sets: Telnyx sends no CSRF token; the signature authenticates it.
+    telnyx_webhook.csrf_exempt = True  # type: ignore[attr-defined]
+    return telnyx_webhook

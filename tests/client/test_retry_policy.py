@@ -1,0 +1,293 @@
+"""The retry decisions as pure functions: which failures are retried and how long to wait.
+
+No sockets here. Headers are ``CIMultiDict`` because that is what the transport hands over
+(aiohttp's ``CIMultiDictProxy``); ``now`` is injected so dates are exact.
+"""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+
+import pytest
+from multidict import CIMultiDict
+
+from telnyx_messaging import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    InternalServerError,
+    RateLimitError,
+)
+from telnyx_messaging._http.codec import error_from_response
+from telnyx_messaging._http.retry import (
+    INITIAL_BACKOFF,
+    JITTER,
+    MAX_BACKOFF,
+    RETRYABLE_STATUSES,
+    backoff_seconds,
+    is_retryable,
+    is_retryable_status,
+    retry_after_seconds,
+    server_wait,
+)
+from telnyx_messaging._wire import Response
+
+NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z, a whole second so HTTP dates are exact
+URL = "https://api.telnyx.com/v2/messages"
+
+
+def _headers(**values: str) -> CIMultiDict[str]:
+    return CIMultiDict({name.replace("_", "-"): value for name, value in values.items()})
+
+
+def _http_date(at: float) -> str:
+    return formatdate(at, usegmt=True)
+
+
+def _status_error(status: int, **headers: str) -> APIStatusError:
+    response = Response(status, _headers(**headers), b"", "POST", URL)
+    return error_from_response(response)
+
+
+# --- is_retryable_status ----------------------------------------------------------------
+
+
+def test_the_retryable_statuses_are_the_documented_ones() -> None:
+    """Exactly 408, 409, 429, 500, 502, 503 and 504 are retried on their own."""
+    assert frozenset({408, 409, 429, 500, 502, 503, 504}) == RETRYABLE_STATUSES
+
+
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])
+def test_retryable_statuses(status: int) -> None:
+    """A transient status is worth another attempt."""
+    assert is_retryable_status(status, _headers())
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 418, 422, 451, 501, 505])
+def test_final_statuses(status: int) -> None:
+    """Other 4xx (and 5xx that will not change on their own) are final."""
+    assert not is_retryable_status(status, _headers())
+
+
+def test_a_409_for_an_opted_out_recipient_is_final() -> None:
+    """409 with Telnyx's 40300 (blocked by the recipient's STOP) is final; other 409s are not."""
+    assert not is_retryable_status(409, _headers(), ("40300",))
+    assert not is_retryable_status(409, _headers(), ("10015", "40300"))
+    assert is_retryable_status(409, _headers(), ("10015",))
+    assert is_retryable_status(409, _headers(), ())
+    assert is_retryable_status(503, _headers(), ("40300",))  # the rule is for 409 alone
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 422, 429, 503])
+@pytest.mark.parametrize(("should_retry", "expected"), [("true", True), ("false", False)])
+def test_x_should_retry_overrides_the_status(
+    status: int, should_retry: str, expected: bool
+) -> None:
+    """``x-should-retry: true|false`` decides, whatever the status says."""
+    assert is_retryable_status(status, _headers(x_should_retry=should_retry)) is expected
+
+
+@pytest.mark.parametrize("status", [400, 503])
+@pytest.mark.parametrize("should_retry", ["", "yes", "1", "maybe"])
+def test_unknown_x_should_retry_values_leave_it_to_the_status(
+    status: int, should_retry: str
+) -> None:
+    """An ``x-should-retry`` that is neither true nor false is ignored."""
+    headers = _headers(x_should_retry=should_retry)
+    assert is_retryable_status(status, headers) is (status in RETRYABLE_STATUSES)
+
+
+# --- is_retryable -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [APIConnectionError, APITimeoutError])
+def test_no_answer_is_retryable(cls: type[APIConnectionError]) -> None:
+    """Connection failures and timeouts are retried."""
+    assert is_retryable(cls("gone", method="POST", url=URL))
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        pytest.param(APIResponseValidationError("html", method="GET", url=URL), id="bad-2xx"),
+        pytest.param(APIError("base", method="GET", url=URL), id="plain-api-error"),
+        pytest.param(ValueError("not ours"), id="foreign"),
+        pytest.param(TimeoutError("not ours either"), id="builtin-timeout"),
+    ],
+)
+def test_other_failures_are_not_retryable(exc: BaseException) -> None:
+    """An unreadable 2xx answer, and anything that is not an SDK network error, is final."""
+    assert not is_retryable(exc)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "expected"),
+    [
+        (503, {}, True),
+        (404, {}, False),
+        (400, {"x_should_retry": "true"}, True),
+        (503, {"x_should_retry": "false"}, False),
+    ],
+)
+def test_status_errors_follow_the_status_policy(
+    status: int, headers: dict[str, str], expected: bool
+) -> None:
+    """For an error answer, is_retryable applies is_retryable_status to its status and headers."""
+    assert is_retryable(_status_error(status, **headers)) is expected
+
+
+# --- server_wait ------------------------------------------------------------------------
+
+
+def test_server_wait_reads_the_error_headers() -> None:
+    """The wait comes from the error's own headers."""
+    assert server_wait(_status_error(503, retry_after="4")) == 4.0
+    assert server_wait(_status_error(429, retry_after_ms="250")) == 0.25
+
+
+def test_server_wait_is_none_without_an_answer_or_a_header() -> None:
+    """No answer, or an answer without a wait, asks for nothing (our backoff applies)."""
+    assert server_wait(APIConnectionError("reset", method="POST", url=URL)) is None
+    assert server_wait(APITimeoutError("slow", method="POST", url=URL)) is None
+    assert server_wait(_status_error(503)) is None
+
+
+def test_rate_limit_error_carries_the_wait() -> None:
+    """A 429 becomes RateLimitError with retry_after taken from the same headers."""
+    exc = _status_error(429, retry_after="3")
+    assert isinstance(exc, RateLimitError)
+    assert exc.retry_after == 3.0
+    assert isinstance(_status_error(503, retry_after="3"), InternalServerError)
+
+
+# --- backoff_seconds --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("failed_attempt", [1, 2, 3, 4, 5, 6, 10, 64, 1000])
+def test_backoff_bounds(failed_attempt: int) -> None:
+    """Backoff is the exponential base plus up to JITTER, the base capped at MAX_BACKOFF."""
+    base = min(MAX_BACKOFF, INITIAL_BACKOFF * 2 ** (failed_attempt - 1))
+    for _ in range(200):
+        wait = backoff_seconds(failed_attempt)
+        assert base <= wait <= base + JITTER
+        assert wait <= MAX_BACKOFF + JITTER
+
+
+@pytest.mark.parametrize("failed_attempt", [1, 2, 3, 4])
+def test_backoff_grows(failed_attempt: int) -> None:
+    """Until the cap, every wait after attempt n+1 is at least any wait after attempt n."""
+    shortest_next = min(backoff_seconds(failed_attempt + 1) for _ in range(200))
+    longest = max(backoff_seconds(failed_attempt) for _ in range(200))
+    assert shortest_next >= longest
+
+
+def test_backoff_is_jittered() -> None:
+    """Waits differ from call to call, so a fan-out's retries do not return in lockstep."""
+    assert len({backoff_seconds(1) for _ in range(50)}) > 40
+
+
+@pytest.mark.parametrize("failed_attempt", [0, -1, -1000])
+def test_backoff_is_never_negative(failed_attempt: int) -> None:
+    """Even a nonsensical attempt number gives a wait of at least zero."""
+    assert 0 <= backoff_seconds(failed_attempt) <= INITIAL_BACKOFF + JITTER
+
+
+@pytest.mark.parametrize("failed_attempt", [1026, 10**6])
+def test_backoff_is_capped_for_any_attempt_number(failed_attempt: int) -> None:
+    """Any attempt number, however large (max_retries is unbounded), waits at most the cap."""
+    assert MAX_BACKOFF <= backoff_seconds(failed_attempt) <= MAX_BACKOFF + JITTER
+
+
+# --- retry_after_seconds ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param({"retry-after-ms": "1500"}, 1.5, id="ms"),
+        pytest.param({"retry-after-ms": "0"}, 0.0, id="ms-zero"),
+        pytest.param({"Retry-After-Ms": "20.5"}, 0.0205, id="ms-fractional-any-case"),
+        pytest.param({"Retry-After": "7"}, 7.0, id="seconds"),
+        pytest.param({"retry-after": "1.5"}, 1.5, id="fractional-seconds"),
+        pytest.param({"retry-after": " 3 "}, 3.0, id="seconds-padded"),
+        pytest.param({"Retry-After": _http_date(NOW + 30)}, 30.0, id="http-date"),
+        pytest.param({"Retry-After": "Thu, 01 Jan 2026 00:02:00 GMT"}, 120.0, id="literal-date"),
+        pytest.param({"x-ratelimit-reset": "30"}, 30.0, id="reset-seconds"),
+        pytest.param({"X-RateLimit-Reset": "0"}, 0.0, id="reset-now"),
+        pytest.param({"x-ratelimit-reset": str(int(NOW) + 20)}, 20.0, id="reset-unix-time"),
+        pytest.param({}, None, id="absent"),
+        pytest.param({"x-request-id": "r1"}, None, id="unrelated-headers"),
+    ],
+)
+def test_retry_after(headers: dict[str, str], expected: float | None) -> None:
+    """Each way the server states a wait becomes seconds from now."""
+    assert retry_after_seconds(CIMultiDict(headers), now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param({"retry-after-ms": "250", "retry-after": "9"}, 0.25, id="ms-over-seconds"),
+        pytest.param(
+            {"retry-after-ms": "250", "retry-after": _http_date(NOW + 9)}, 0.25, id="ms-over-date"
+        ),
+        pytest.param({"retry-after": "2", "x-ratelimit-reset": "9"}, 2.0, id="seconds-over-reset"),
+        pytest.param(
+            {"retry-after": _http_date(NOW + 5), "x-ratelimit-reset": "9"},
+            5.0,
+            id="date-over-reset",
+        ),
+        pytest.param({"retry-after-ms": "soon", "retry-after": "3"}, 3.0, id="bad-ms-falls-back"),
+        pytest.param(
+            {"retry-after-ms": "-5", "retry-after": "3"}, 3.0, id="negative-ms-falls-back"
+        ),
+        pytest.param(
+            {"retry-after": "later", "x-ratelimit-reset": "4"}, 4.0, id="bad-date-to-reset"
+        ),
+        pytest.param({"retry-after": "nan", "x-ratelimit-reset": "4"}, 4.0, id="nan-to-reset"),
+    ],
+)
+def test_retry_after_precedence(headers: dict[str, str], expected: float) -> None:
+    """retry-after-ms wins over Retry-After, which wins over x-ratelimit-reset; bad ones skip."""
+    assert retry_after_seconds(CIMultiDict(headers), now=NOW) == expected
+
+
+GARBAGE = ["", "soon", "-1", "-0.5", "nan", "NaN", "-inf", "1,5", "0x10", "Wed, 99 Foo 2026 25:61"]
+
+
+@pytest.mark.parametrize("name", ["retry-after-ms", "retry-after", "x-ratelimit-reset"])
+@pytest.mark.parametrize("value", GARBAGE)
+def test_garbage_waits_are_ignored(name: str, value: str) -> None:
+    """A value that is not a usable number of seconds (or date) asks for no wait at all."""
+    assert retry_after_seconds(CIMultiDict({name: value}), now=NOW) is None
+
+
+@pytest.mark.parametrize("name", ["retry-after-ms", "retry-after", "x-ratelimit-reset"])
+@pytest.mark.parametrize("value", ["inf", "Infinity"])
+def test_infinite_waits_are_ignored(name: str, value: str) -> None:
+    """An infinite wait is garbage too: it must not become a wait the client could sleep."""
+    assert retry_after_seconds(CIMultiDict({name: value}), now=NOW) is None
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Retry-After": _http_date(NOW - 3600)}, id="date-an-hour-ago"),
+        pytest.param({"Retry-After": _http_date(NOW)}, id="date-now"),
+        pytest.param({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, id="date-years-ago"),
+        pytest.param({"x-ratelimit-reset": str(int(NOW) - 60)}, id="reset-a-minute-ago"),
+    ],
+)
+def test_moments_in_the_past_mean_retry_now(headers: dict[str, str]) -> None:
+    """A reset moment already passed is a wait of zero, never negative."""
+    assert retry_after_seconds(CIMultiDict(headers), now=NOW) == 0.0
+
+
+def test_retry_after_defaults_now_to_the_clock() -> None:
+    """Without now=, dates are measured from the current time."""
+    far = _http_date(4_102_444_800)  # 2100-01-01
+    wait = retry_after_seconds(CIMultiDict({"Retry-After": far}))
+    assert wait is not None
+    assert wait > 60 * 60 * 24 * 365
