@@ -1,6 +1,7 @@
 """Every check CI runs, one session per concern: ``pip install nox && nox``.
 
-- ``lint``: ruff check + ruff format --check, and the generated sync module is up to date
+- ``lint``: ruff check + ruff format --check, import-linter's architecture contracts, and the
+  generated sync module is up to date
 - ``typecheck``: mypy --strict on the package and on the API-usage files in tests/typing/
 - ``pyright``: basedpyright --strict on the same usage files, so both checkers users run agree
 - ``tests``: pytest (warnings are errors) with branch coverage >= 95%, contract tests included:
@@ -53,10 +54,11 @@ def _prism(session: nox.Session) -> Path:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
-    session.install("ruff==0.17.6")  # pinned: formatting changes between releases
+    session.install("ruff==0.17.6", "import-linter==2.16")  # pinned: rules change in releases
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.install("-e", ".")
+    session.run("lint-imports")  # the architecture's contracts, in pyproject.toml
     session.run("python", "scripts/generate_sync.py", "--check")
 
 

@@ -1,298 +1,22 @@
-"""The command line: ``python -m telnyx_messaging demo`` and ``... fake-server``.
+"""The command line: ``python -m telnyx_messaging demo``, ``fake-server`` and ``send-bulk``.
 
-``demo`` runs the SDK's whole loop against an in-process
-:class:`~telnyx_messaging.testing.FakeTelnyx` (no account, no network): a few hundred sends
-through ``messages.send_many``, every delivery webhook received and verified by a receiver
-built with ``webhooks.aiohttp_handler``, an inbound message answered, and a tampered webhook
-refused.
-``fake-server`` serves the same fake on a port of your choosing, for other processes to test
-against. ``send-bulk`` sends one message per row of a CSV (``_cli_send_bulk.py``).
-
-Each command is a subparser with a ``run`` default (a function of the parsed arguments that
-returns the exit status), so adding one is a function and a line in `build_parser`.
+Each command lives in its own module and adds a subparser with a ``run`` default (a function
+of the parsed arguments that returns the exit status) and, optionally, a ``refuse`` default
+(a check of the parsed arguments that returns what is wrong, or None). Adding a command is
+a module and a line in :func:`build_parser`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import sys
-import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from urllib.parse import urlsplit
 
-from aiohttp import web
-
-from telnyx_messaging import AsyncClient, SendResult, webhooks
+from telnyx_messaging._cli.demo import add_demo
+from telnyx_messaging._cli.fake_server import add_fake_server
 from telnyx_messaging._cli.send_bulk import add_send_bulk
-from telnyx_messaging.testing import FakeTelnyx, RateLimits, WebhookSigner
-from telnyx_messaging.testing._delivery import LOOPBACK_HOSTS
 
 __all__ = ["build_parser", "main"]
-
-SENDER = "+18445550001"  # the fake's number on its default messaging profile
-CUSTOMER = "+13125559999"
-#: Seconds each send waits for its final delivery status (the fake's come in milliseconds).
-DELIVERY_TIMEOUT = 30.0
-
-
-async def send_all(
-    client: AsyncClient, texts: dict[str, str], tracker: webhooks.DeliveryTracker
-) -> list[SendResult]:
-    """Send ``texts`` (recipient -> text) with ``send_many``: one result per recipient, each
-    carrying its final delivery outcome from ``tracker``."""
-    rows = ({"to": to, "from_": SENDER, "text": text} for to, text in texts.items())
-    async with client.messages.send_many(
-        rows, concurrency=100, await_delivery=tracker, delivery_timeout=DELIVERY_TIMEOUT
-    ) as run:
-        return [result async for result in run]
-
-
-class _Inbox:
-    """The demo's webhook receiver: counts verified events, feeds the delivery tracker, and
-    knows when lifecycles close."""
-
-    def __init__(self) -> None:
-        self.tracker = webhooks.DeliveryTracker()  # webhooks alone answer: no polling
-        self.events: Counter[str] = Counter()
-        self.final_status: dict[str, str] = {}
-        self.sent: set[str] = set()  # ids with a message.sent
-        self.inbound: list[webhooks.InboundMessage] = []
-        self.changed = asyncio.Event()
-
-    def on_event(self, event: webhooks.WebhookEvent) -> None:
-        self.events[event.event_type or event.record_type or "?"] += 1
-        self.tracker.feed(event)
-        if isinstance(event, webhooks.DeliveryUpdate):
-            if event.event_type == "message.sent":
-                self.sent.add(event.payload.id)
-            else:  # message.finalized
-                self.final_status[event.payload.id] = event.payload.to[0].status
-        elif isinstance(event, webhooks.InboundMessage):
-            self.inbound.append(event)
-        self.changed.set()
-
-    def closed(self, message_id: str) -> bool:
-        """Finalized, after a message.sent unless it was never sent."""
-        status = self.final_status.get(message_id)
-        return status == "sending_failed" or (status is not None and message_id in self.sent)
-
-    async def wait_for(self, done: Callable[[], bool], timeout: float) -> bool:
-        """Wait until ``done()`` holds, checking after each webhook; False on timeout."""
-        deadline = time.monotonic() + timeout
-        while not done():
-            self.changed.clear()
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            try:
-                await asyncio.wait_for(self.changed.wait(), left)
-            except asyncio.TimeoutError:
-                return done()
-        return True
-
-
-async def demo(count: int = 300, *, say: Callable[[str], object] = print) -> int:
-    """Send ``count`` messages through a local fake and verify every webhook; 0 if all closed."""
-    fake = FakeTelnyx()
-    fake.fail_delivery(*(f"+1312555{n:04d}" for n in (7, 77)))
-    fake.fail_delivery(f"+1312555{177:04d}", status="sending_failed")
-    inbox = _Inbox()
-    app = web.Application()
-    app.router.add_post(
-        "/telnyx", webhooks.aiohttp_handler(inbox.on_event, public_key=fake.public_key)
-    )
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    # The tampered webhook below is refused with a warning; the demo prints its own line.
-    quiet = logging.NullHandler()
-    logging.getLogger("telnyx_messaging").addHandler(quiet)
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        hook_url = f"http://127.0.0.1:{runner.addresses[0][1]}/telnyx"
-        fake.messaging_profiles[fake.default_profile_id].webhook_url = hook_url
-        async with (
-            fake,
-            AsyncClient(api_key=fake.api_key, base_url=fake.base_url) as client,
-            inbox.tracker,
-        ):
-            return await _run(fake, client, inbox, hook_url, count, say)
-    finally:
-        logging.getLogger("telnyx_messaging").removeHandler(quiet)
-        await runner.cleanup()
-
-
-async def _run(
-    fake: FakeTelnyx,
-    client: AsyncClient,
-    inbox: _Inbox,
-    hook_url: str,
-    count: int,
-    say: Callable[[str], object],
-) -> int:
-    say("telnyx-messaging demo: a local fake of Telnyx, no account, no network")
-    say(f"  API       {fake.base_url}")
-    say(f"  webhooks  {hook_url} (aiohttp_handler, verified with the fake's Ed25519 key)")
-    say("  outcomes  send_many(..., await_delivery=DeliveryTracker fed by that handler)\n")
-
-    texts = {f"+1312555{n:04d}": f"Your order #{1000 + n} has shipped" for n in range(count)}
-    started = time.perf_counter()
-    results = await send_all(client, texts, inbox.tracker)
-    took = time.perf_counter() - started
-    sent = [r.message_id for r in results if r.ok and r.message_id is not None]
-    errors = [r for r in results if not r.ok]
-    rate = len(results) / took
-    say(
-        f"Sent      {len(sent)} messages with send_many, outcomes known in {took:.2f} s "
-        f"({rate:.0f} messages/s)"
-    )
-    for error in errors[:3]:
-        say(f"  failed: row {error.index}: {error.error!r}")
-
-    # The outcomes come from the tracker's join of webhooks to sends, per result.
-    statuses = Counter(
-        status
-        for r in results
-        if r.delivery and r.delivery.final
-        for status in r.delivery.statuses.values()
-    )
-    unknown = [r for r in results if r.ok and r.delivered is None]
-    failed = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()) if s != "delivered")
-    delivered = statuses["delivered"]
-    failures = sum(statuses.values()) - delivered
-    say(
-        f"Delivered {delivered}; failed {failures}{f' ({failed})' if failed else ''}"
-        + (f"; {len(unknown)} with no final status" if unknown else "")
-    )
-    closed = await inbox.wait_for(lambda: all(inbox.closed(i) for i in sent), 30)
-    elapsed = time.perf_counter() - started
-    closed_count = sum(inbox.closed(i) for i in sent)
-    say(f"Closed    {closed_count} of {len(sent)} lifecycles {elapsed:.2f} s after the first send")
-
-    fake.receive(from_=CUSTOMER, to=SENDER, text="Where is my order?")
-    await inbox.wait_for(lambda: bool(inbox.inbound), 10)
-    reply_status = await _answer(client, inbox)
-    say(f"Inbound   {CUSTOMER} asked 'Where is my order?'; the answer was {reply_status}")
-
-    verified = sum(inbox.events.values())
-    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(inbox.events.items()))
-    say(f"Webhooks  {verified} verified ({kinds})")
-    say(f"Tampered  {await _tampered(fake, hook_url)}")
-
-    ok = closed and reply_status == "delivered" and not errors and not unknown
-    say("\nEvery message's lifecycle closed." if ok else "\nSome lifecycles did not close.")
-    return 0 if ok else 1
-
-
-async def _answer(client: AsyncClient, inbox: _Inbox) -> str:
-    """Reply to the first inbound message from the number it came to; the reply's status."""
-    if not inbox.inbound:
-        return "not sent: no inbound message arrived"
-    payload = inbox.inbound[0].payload
-    reply = await client.messages.send(
-        to=payload.from_.phone_number,
-        from_=payload.to[0].phone_number,
-        text="It left our warehouse today.",
-    )
-    await inbox.wait_for(lambda: inbox.closed(reply.id), 10)
-    return inbox.final_status.get(reply.id, "not finalized")
-
-
-async def _tampered(fake: FakeTelnyx, hook_url: str) -> str:
-    """Re-post a real delivery with one changed byte: the receiver must refuse it."""
-    import aiohttp  # the demo's own outside caller; the SDK's client does not do this
-
-    original = next(d for d in fake.deliveries if d.ok and b"shipped" in d.body)
-    forged = original.body.replace(b"shipped", b"shipPed", 1)
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(hook_url, data=forged, headers=dict(original.headers)) as answer,
-    ):
-        reason = (await answer.text()).split(":")[0]
-    return f"one byte changed, refused: {answer.status} ({reason})"
-
-
-async def serve(args: argparse.Namespace) -> None:
-    """Serve FakeTelnyx until interrupted."""
-    limits = RateLimits(
-        account_per_second=args.account_rate_limit, per_sender_per_second=args.sender_rate_limit
-    )
-    fake = FakeTelnyx(
-        host=args.host,
-        port=args.port,
-        api_key=args.api_key,
-        webhook_url=args.webhook_url,
-        webhook_failover_url=args.webhook_failover_url,
-        allowed_webhook_hosts={*LOOPBACK_HOSTS, *args.webhook_host},
-        rate_limits=limits,
-        signer=WebhookSigner(seed=args.signing_seed) if args.signing_seed else None,
-    )
-    async with fake:
-        print(f"FakeTelnyx on {fake.base_url}; Ctrl-C stops it")
-        print(f"  API key     {fake.api_key}")
-        print(f"  public key  {fake.public_key}  (verifies its webhooks)")
-        await asyncio.Event().wait()
-
-
-def _run_demo(args: argparse.Namespace) -> int:
-    return asyncio.run(demo(args.messages))
-
-
-def _run_server(args: argparse.Namespace) -> int:
-    try:
-        asyncio.run(serve(args))
-    except OSError as exc:  # most often: the port is taken, by an earlier fake-server say
-        print(
-            f"telnyx-messaging fake-server: cannot listen on {args.host}:{args.port}: "
-            f"{exc.strerror or exc}; check --host, or free the port or choose another --port",
-            file=sys.stderr,
-        )
-        return 1
-    return 0  # pragma: no cover - serve() runs until interrupted
-
-
-def _webhook_host_refused(args: argparse.Namespace) -> str | None:
-    """Why a webhook URL given to fake-server would never be posted to, or None."""
-    allowed = {*LOOPBACK_HOSTS, *args.webhook_host}
-    for option, url in (
-        ("--webhook-url", args.webhook_url),
-        ("--webhook-failover-url", args.webhook_failover_url),
-    ):
-        host = urlsplit(url).hostname if url else None
-        if url and host not in allowed:
-            # The fake would skip every delivery to it, and the app would see no webhooks.
-            return f"{option} {url}: the fake posts only to this machine; add --webhook-host {host}"
-    return None
-
-
-def _positive(text: str) -> int:
-    # argparse would report a ValueError as "invalid _positive value", naming this function.
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
-
-
-def _port(text: str) -> int:
-    # Otherwise 70000 surfaces as an OverflowError traceback from bind().
-    if not text.isdigit() or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, not {text!r}")
-    return int(text)
-
-
-def _seed(text: str) -> bytes:
-    try:
-        seed = bytes.fromhex(text)
-    except ValueError:
-        seed = b""
-    if len(seed) != 32:
-        raise argparse.ArgumentTypeError("must be 64 hex digits (32 bytes)")
-    return seed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -303,54 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo_parser = commands.add_parser(
-        "demo", help="send, receive and verify webhooks against a local fake API"
-    )
-    demo_parser.add_argument(
-        "--messages", type=_positive, default=300, help="how many messages to send (300)"
-    )
-    demo_parser.set_defaults(run=_run_demo)
-
-    server = commands.add_parser("fake-server", help="serve the fake Telnyx API on a port")
-    server.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    server.add_argument("--port", type=_port, default=8765, help="port to listen on (8765)")
-    server.add_argument(
-        "--api-key", default="KEY_fake_test_key", help="the API key it accepts (KEY_fake_test_key)"
-    )
-    server.add_argument(
-        "--webhook-url",
-        metavar="URL",
-        help="the default messaging profile's webhook URL (none: no webhooks)",
-    )
-    server.add_argument(
-        "--webhook-failover-url", metavar="URL", help="the default profile's failover URL"
-    )
-    server.add_argument(
-        "--webhook-host",
-        action="append",
-        default=[],
-        metavar="HOST",
-        help="a host it may post webhooks to besides this machine (repeatable)",
-    )
-    server.add_argument(
-        "--account-rate-limit",
-        type=_positive,
-        metavar="N",
-        help="answer 429 past N sends a second for the account (Telnyx: about 50)",
-    )
-    server.add_argument(
-        "--sender-rate-limit",
-        type=_positive,
-        metavar="N",
-        help="answer 429 past N sends a second per sender (a long code: 1)",
-    )
-    server.add_argument(
-        "--signing-seed",
-        type=_seed,
-        metavar="HEX",
-        help="64 hex digits: sign webhooks with the same key every run (default: a new key)",
-    )
-    server.set_defaults(run=_run_server)
+    add_demo(commands)
+    add_fake_server(commands)
     add_send_bulk(commands)
     return parser
 
@@ -359,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m telnyx_messaging`` and the ``telnyx-messaging`` script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "fake-server" and (refused := _webhook_host_refused(args)):
+    refuse: Callable[[argparse.Namespace], str | None] | None = getattr(args, "refuse", None)
+    if refuse is not None and (refused := refuse(args)):
         parser.error(refused)
     run: Callable[[argparse.Namespace], int] = args.run
     try:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from telnyx_messaging._cli import main as cli
+from telnyx_messaging._cli import demo as cli
+from telnyx_messaging._cli import fake_server
 from telnyx_messaging._cli.main import build_parser, main
 from telnyx_messaging.testing import WebhookSigner
 
@@ -78,7 +79,7 @@ async def test_fake_server_prints_what_clients_need(capsys: pytest.CaptureFixtur
     args = build_parser().parse_args(
         ["fake-server", "--port", "0", "--api-key", "KEY_cli", "--signing-seed", seed]
     )
-    serving = asyncio.create_task(cli.serve(args))
+    serving = asyncio.create_task(fake_server.serve(args))
     out = ""
     while "public key" not in out:
         await asyncio.sleep(0.01)
@@ -147,9 +148,9 @@ def test_fake_server_refuses_a_webhook_url_it_would_never_post_to(
     args = build_parser().parse_args(
         ["fake-server", "--webhook-url", "http://app:8000/t", "--webhook-host", "app"]
     )
-    assert cli._webhook_host_refused(args) is None
+    assert fake_server._webhook_host_refused(args) is None
     local = build_parser().parse_args(["fake-server", "--webhook-url", "http://localhost:8000/t"])
-    assert cli._webhook_host_refused(local) is None
+    assert fake_server._webhook_host_refused(local) is None
 
 
 def test_fake_server_on_a_taken_port_says_so(capsys: pytest.CaptureFixture[str]) -> None:
