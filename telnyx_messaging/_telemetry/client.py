@@ -8,26 +8,32 @@ the loop's unchanged logic:
 - ``call`` / ``call_with``: an INTERNAL span named for the SDK call (``messages.send``) with the
   ``Idempotency-Key``, Telnyx's ``x-request-id``, the message id or what the failure was
   (``error.type``, ``telnyx.outcome_unknown``); the messages sent/failed counters.
-- ``send_attempt`` (the loop's per-attempt seam): a CLIENT span per attempt, named and
-  attributed per the HTTP semantic conventions, the ``traceparent`` header on the request,
-  and ``http.client.request.duration``.
+- ``send_attempt`` (the loop's per-attempt seam) opens a CLIENT span per attempt, named and
+  attributed per the HTTP semantic conventions, and puts its ``traceparent`` on the request;
+  ``_finish`` (an answer) or ``_before_wait`` / ``_conclude`` (no answer) close it and record
+  ``http.client.request.duration``.
 - ``on_retry``: each wait between attempts as an event on the call span (a 429's wait as
   ``telnyx.rate_limit.wait``), counted in ``telnyx.client.retries``; then the caller's hook.
+
+Why attempts are opened and closed from plain methods rather than wrapped in a coroutine of
+their own: aiohttp resumes a request's coroutine chain dozens of times, and every frame in
+that chain is walked again on each resume. A wrapper frame per attempt cost about 40K
+instructions a send (callgrind), more than everything else here together.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from multidict import CIMultiDict
-from opentelemetry import propagate, trace
+from opentelemetry import context, propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from telnyx_messaging._errors import APIConnectionError, APIError, APIStatusError
+from telnyx_messaging._errors import APIConnectionError, APIError, APIStatusError, Attempt
 from telnyx_messaging._http.loop import Connection, OnRetry, RequestLoop
 from telnyx_messaging._telemetry import _instruments as names
 from telnyx_messaging._telemetry import instruments_for
@@ -45,13 +51,33 @@ T = TypeVar("T")
 
 
 class _Call:
-    """The SDK call under way in this task: its route and span, for its attempts to report to."""
+    """The SDK call under way in this task, and its attempt in flight, if any."""
 
-    __slots__ = ("route", "span")
+    __slots__ = (
+        "attached",
+        "attempt_attributes",
+        "attempt_span",
+        "body",
+        "parent",
+        "route",
+        "span",
+        "started",
+        "token",
+    )
 
-    def __init__(self, found: Route, span: trace.Span) -> None:
+    def __init__(self, found: Route, span: trace.Span, body: Mapping[str, Any] | None) -> None:
         self.route = found
         self.span = span
+        self.body = body
+        #: The context the attempt spans are children in; None when there is no trace to
+        #: extend (the API's no-op provider and no incoming trace): then attempts make no span.
+        self.parent: context.Context | None = None
+        self.attached: object = None
+        self.token: Token[_Call | None] | None = None
+        #: The attempt in flight: when it started, its duration attributes and its span.
+        self.started: float | None = None
+        self.attempt_attributes: dict[str, Any] = {}
+        self.attempt_span: trace.Span | None = None
 
 
 _current: ContextVar[_Call | None] = ContextVar("telnyx_telemetry_call", default=None)
@@ -62,9 +88,9 @@ def sender_type(found: Route, body: Mapping[str, Any] | None) -> str:
     if found.sender_type is not None:
         return found.sender_type
     sender = None if body is None else body.get("from")
-    if not isinstance(sender, str):
+    if not sender or not isinstance(sender, str):
         return "number_pool"  # a messaging profile picks the number
-    if sender.startswith("+"):
+    if sender[0] == "+":
         return "phone_number"
     if sender.isdigit():
         return "short_code"
@@ -76,10 +102,24 @@ def _error_type(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def _attempt_error_type(exc: BaseException) -> str:
+    """``error.type`` for an attempt with no answer: the failure underneath (a timeout, a
+    dropped connection), as the HTTP conventions ask."""
+    return exc.kind if isinstance(exc, APIConnectionError) else type(exc).__name__
+
+
 class TracedRequestLoop(RequestLoop):
     """A :class:`RequestLoop` that reports every call, attempt and wait to OpenTelemetry."""
 
-    __slots__ = ("_address", "_base_path", "_caller_on_retry", "_instruments", "_port", "_send")
+    __slots__ = (
+        "_address",
+        "_base_path",
+        "_caller_on_retry",
+        "_instruments",
+        "_port",
+        "_send",
+        "_templates",
+    )
 
     def __init__(
         self,
@@ -104,10 +144,14 @@ class TracedRequestLoop(RequestLoop):
         self._address = parts.hostname or ""
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self._base_path = parts.path.rstrip("/")
+        #: url.template by route: the base URL's path and the route's template, made once.
+        self._templates: dict[Route, str] = {}
         self._send = self.send_attempt  # the transport
-        self.send_attempt = self._traced_attempt
+        self.send_attempt = self._open_attempt
 
     # -- calls -------------------------------------------------------------------------------
+    # Plain start/end calls around the loop's own coroutine, not a context manager: on with the
+    # no-op provider, the span machinery must cost next to nothing (benchmarks/README.md).
 
     async def call(
         self,
@@ -120,12 +164,9 @@ class TracedRequestLoop(RequestLoop):
         idempotency_key: str | None = None,
         envelope: bool = True,
     ) -> T:
-        found = route(method, path)
-        return await self._traced_call(
-            found,
-            body,
-            idempotency_key,
-            lambda: RequestLoop.call(
+        call = self._start(route(method, path), body, idempotency_key)
+        try:
+            result = await RequestLoop.call(
                 self,
                 method,
                 path,
@@ -134,8 +175,12 @@ class TracedRequestLoop(RequestLoop):
                 query=query,
                 idempotency_key=idempotency_key,
                 envelope=envelope,
-            ),
-        )
+            )
+        except BaseException as exc:
+            self._end(call, exc)
+            raise
+        self._end(call, None, getattr(result, "id", None))
+        return result
 
     async def call_with(
         self,
@@ -145,47 +190,51 @@ class TracedRequestLoop(RequestLoop):
         *,
         query: Sequence[tuple[str, str]] | None = None,
     ) -> T:
-        found = route(method, path)
-        return await self._traced_call(
-            found,
-            None,
-            None,
-            lambda: RequestLoop.call_with(self, method, path, decode, query=query),
-        )
+        call = self._start(route(method, path), None, None)
+        try:
+            result = await RequestLoop.call_with(self, method, path, decode, query=query)
+        except BaseException as exc:
+            self._end(call, exc)
+            raise
+        self._end(call, None)
+        return result
 
-    async def _traced_call(
-        self,
-        found: Route,
-        body: Mapping[str, Any] | None,
-        idempotency_key: str | None,
-        run: Callable[[], Coroutine[Any, Any, T]],
-    ) -> T:
-        instruments = self._instruments
-        with instruments.tracer.start_as_current_span(
-            found.operation,
-            kind=SpanKind.INTERNAL,
-            record_exception=False,  # its message may quote a number; error.type says enough
-            set_status_on_exception=False,
-        ) as span:
+    def _start(
+        self, found: Route, body: Mapping[str, Any] | None, idempotency_key: str | None
+    ) -> _Call:
+        """Open the call's span (a child of the current one) and make it current."""
+        # Positional: the API's proxy tracer forwards **kwargs, which costs a dict per call.
+        span = self._instruments.tracer.start_span(found.operation, None, SpanKind.INTERNAL)
+        call = _Call(found, span, body)
+        if span.get_span_context().is_valid:  # a trace to extend
             if span.is_recording():
                 span.set_attributes(self._call_attributes(found, body, idempotency_key))
-            token = _current.set(_Call(found, span))
-            try:
-                result = await run()
-            except Exception as exc:
-                self._call_failed(span, found, body, exc)
-                raise
-            finally:
-                _current.reset(token)
-            if found.creates_message:
-                instruments.messages_sent.add(
-                    1,
-                    {names.OPERATION: found.operation, names.SENDER_TYPE: sender_type(found, body)},
-                )
-                message_id = getattr(result, "id", None)
-                if message_id is not None:
-                    span.set_attribute(names.MESSAGE_ID, message_id)
-            return result
+            call.parent = trace.set_span_in_context(span)
+            # Callbacks and transports under it see it as the current span.
+            call.attached = context.attach(call.parent)
+        call.token = _current.set(call)
+        return call
+
+    def _end(self, call: _Call, failure: BaseException | None, message_id: Any = None) -> None:
+        """Close the call's span with what came of it, and count the message."""
+        if call.token is not None:
+            _current.reset(call.token)
+        if call.attached is not None:
+            context.detach(call.attached)  # type: ignore[arg-type]
+        if call.started is not None and failure is not None:  # cancelled mid-attempt
+            self._close_attempt(call, failure, None)
+        found = call.route
+        span = call.span
+        if failure is not None:
+            self._call_failed(span, found, call.body, failure)
+        elif found.creates_message:
+            kind = sender_type(found, call.body)
+            self._instruments.messages_sent.add(
+                1, {names.OPERATION: found.operation, names.SENDER_TYPE: kind}
+            )
+            if message_id is not None and call.parent is not None:
+                span.set_attribute(names.MESSAGE_ID, message_id)
+        span.end()
 
     def _call_attributes(
         self, found: Route, body: Mapping[str, Any] | None, idempotency_key: str | None
@@ -207,7 +256,7 @@ class TracedRequestLoop(RequestLoop):
         return attributes
 
     def _call_failed(
-        self, span: trace.Span, found: Route, body: Mapping[str, Any] | None, exc: Exception
+        self, span: trace.Span, found: Route, body: Mapping[str, Any] | None, exc: BaseException
     ) -> None:
         error_type = _error_type(exc)
         span.set_status(Status(StatusCode.ERROR, error_type))
@@ -224,71 +273,93 @@ class TracedRequestLoop(RequestLoop):
                 if failure.codes:
                     attributes[names.ERROR_CODE] = failure.codes[0]
         span.set_attributes(attributes)
-        if found.creates_message:
+        if found.creates_message and isinstance(exc, Exception):  # not a cancelled send
             attributes[names.OPERATION] = found.operation
             attributes[names.SENDER_TYPE] = sender_type(found, body)
             self._instruments.messages_failed.add(1, attributes)
 
     # -- attempts ----------------------------------------------------------------------------
 
-    async def _traced_attempt(self, request: Request) -> Response:
-        instruments = self._instruments
+    def _open_attempt(self, request: Request) -> Coroutine[Any, Any, Response]:
+        """Start an attempt's clock (and span), then hand the request to the transport."""
         call = _current.get()
+        if call is None:  # a bare request() outside call()/call_with(): nothing to report to
+            return self._send(request)
+        found = call.route
+        template = self._templates.get(found)
+        if template is None:
+            template = self._templates[found] = self._base_path + found.template
         method = request.method
-        path = request.url[len(self.base_url) :]
-        found = call.route if call is not None else route(method, path)
-        template = self._base_path + found.template
-        common: dict[str, Any] = {
+        attributes = {
             names.HTTP_REQUEST_METHOD: method,
             names.SERVER_ADDRESS: self._address,
             names.SERVER_PORT: self._port,
             names.URL_TEMPLATE: template,
         }
-        attributes = dict(common)
+        call.attempt_attributes = attributes
+        if call.parent is not None:
+            self._attempt_span(call, request, f"{method} {template}", dict(attributes))
+        call.started = time.perf_counter()
+        return self._send(request)
+
+    def _attempt_span(
+        self, call: _Call, request: Request, name: str, attributes: dict[str, Any]
+    ) -> None:
+        """The attempt's CLIENT span, and its ``traceparent`` on the request."""
         if request.attempt > 1:
             attributes[names.HTTP_REQUEST_RESEND_COUNT] = request.attempt - 1
-        started = time.perf_counter()
-        with instruments.tracer.start_as_current_span(
-            f"{method} {template}",
-            kind=SpanKind.CLIENT,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            if span.get_span_context().is_valid:  # a trace to carry on: W3C traceparent
-                headers: CIMultiDict[str] = CIMultiDict(request.headers)
-                propagate.inject(headers)
-                request.headers = headers
-            if span.is_recording():
-                span.set_attribute(names.URL_FULL, self._full_url(request, found))
-                key = request.headers.get("Idempotency-Key")
-                if key is not None:
-                    span.set_attribute(names.HTTP_REQUEST_HEADER_IDEMPOTENCY_KEY, (key,))
-            try:
-                response = await self._send(request)
-            except BaseException as exc:
-                error_type = exc.kind if isinstance(exc, APIConnectionError) else _error_type(exc)
-                span.set_attribute(names.ERROR_TYPE, error_type)
-                span.set_status(Status(StatusCode.ERROR, error_type))
-                common[names.ERROR_TYPE] = error_type
-                instruments.request_duration.record(time.perf_counter() - started, common)
-                raise
+        span = self._instruments.tracer.start_span(
+            name, context=call.parent, kind=SpanKind.CLIENT, attributes=attributes
+        )
+        call.attempt_span = span
+        # A copy: the loop's headers are shared by every call of the client.
+        headers: CIMultiDict[str] = CIMultiDict(request.headers)
+        propagate.inject(headers, context=trace.set_span_in_context(span, call.parent))
+        request.headers = headers
+        if span.is_recording():
+            span.set_attribute(names.URL_FULL, self._full_url(request, call.route))
+            key = headers.get("Idempotency-Key")
+            if key is not None:
+                span.set_attribute(names.HTTP_REQUEST_HEADER_IDEMPOTENCY_KEY, (key,))
+
+    def _finish(self, response: Response) -> Response:
+        call = _current.get()
+        if call is not None and call.started is not None:
+            self._close_attempt(call, None, response)
+        return RequestLoop._finish(self, response)
+
+    def _close_attempt(
+        self, call: _Call, failure: BaseException | None, response: Response | None
+    ) -> None:
+        """End the attempt in flight: its duration, and its span with the answer or failure."""
+        assert call.started is not None
+        elapsed = time.perf_counter() - call.started
+        call.started = None
+        attributes = call.attempt_attributes
+        span = call.attempt_span
+        call.attempt_span = None
+        if response is not None:
             status = response.status
-            common[names.HTTP_RESPONSE_STATUS_CODE] = status
-            span.set_attribute(names.HTTP_RESPONSE_STATUS_CODE, status)
+            attributes[names.HTTP_RESPONSE_STATUS_CODE] = status
             if status >= 400:
-                common[names.ERROR_TYPE] = str(status)
-                span.set_attribute(names.ERROR_TYPE, str(status))
-                span.set_status(Status(StatusCode.ERROR))
+                attributes[names.ERROR_TYPE] = str(status)
+        else:
+            attributes[names.ERROR_TYPE] = _attempt_error_type(failure)  # type: ignore[arg-type]
+        self._instruments.request_duration.record(elapsed, attributes)
+        if span is None:
+            return
+        if response is not None:
+            span.set_attribute(names.HTTP_RESPONSE_STATUS_CODE, response.status)
             request_id = response.headers.get("x-request-id")
             if request_id is not None:
                 span.set_attribute(names.HTTP_RESPONSE_HEADER_X_REQUEST_ID, (request_id,))
-                if call is not None:
-                    call.span.set_attribute(names.REQUEST_ID, request_id)
-            if call is not None:
-                call.span.set_attribute(names.ATTEMPTS, request.attempt)
-            instruments.request_duration.record(time.perf_counter() - started, common)
-            return response
+                call.span.set_attribute(names.REQUEST_ID, request_id)
+            call.span.set_attribute(names.ATTEMPTS, response.attempt)
+        error_type = attributes.get(names.ERROR_TYPE)
+        if error_type is not None:
+            span.set_attribute(names.ERROR_TYPE, error_type)
+            span.set_status(Status(StatusCode.ERROR, error_type))
+        span.end()
 
     def _full_url(self, request: Request, found: Route) -> str:
         """``url.full`` without the query (its filters may name numbers); an id that is a
@@ -297,21 +368,29 @@ class TracedRequestLoop(RequestLoop):
             return self.base_url + found.template.replace("{id}", "REDACTED")
         return request.url
 
+    def _conclude(
+        self,
+        failure: APIError,
+        method: str,
+        history: Sequence[Attempt],
+        idempotency_key: str | None,
+    ) -> APIError:
+        call = _current.get()
+        if call is not None and call.started is not None:  # the last attempt got no answer
+            self._close_attempt(call, failure, None)
+        return RequestLoop._conclude(self, failure, method, history, idempotency_key)
+
     # -- waits -------------------------------------------------------------------------------
 
     def _before_wait(self, failure: APIError, wait: float) -> object:
         """Report a wait between attempts, then call the caller's ``on_retry``."""
         instruments = self._instruments
         call = _current.get()
+        if call is not None and call.started is not None:  # the attempt got no answer
+            self._close_attempt(call, failure, None)
         operation = call.route.operation if call is not None else "unknown"
         status = getattr(failure, "status", None)
-        error_type = (
-            str(status)
-            if status is not None
-            else failure.kind
-            if isinstance(failure, APIConnectionError)
-            else _error_type(failure)
-        )
+        error_type = str(status) if status is not None else _attempt_error_type(failure)
         if status == 429:
             if call is not None:
                 call.span.add_event(names.EVENT_RATE_LIMIT_WAIT, {names.WAIT_SECONDS: wait})

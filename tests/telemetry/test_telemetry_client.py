@@ -362,14 +362,23 @@ async def test_global_switch(fake: FakeTelnyx, exported: Exported) -> None:
 
 
 def test_sync_client_reports_too(threaded_fake: FakeTelnyx, exported: Exported) -> None:
-    """The blocking `Client` takes the same `telemetry=` and reports the same spans."""
-    with Client(
-        api_key=threaded_fake.api_key,
-        base_url=threaded_fake.base_url,
-        telemetry=exported.telemetry(),
-    ) as client:
+    """The blocking `Client` takes the same `telemetry=` and reports the same spans, under the
+    calling thread's current span although the call runs on the client's loop thread."""
+    tracer = exported.tracer_provider.get_tracer("app")
+    with (
+        Client(
+            api_key=threaded_fake.api_key,
+            base_url=threaded_fake.base_url,
+            telemetry=exported.telemetry(),
+        ) as client,
+        tracer.start_as_current_span("view") as view,
+    ):
         client.messages.send(**SMS)
-    assert [s.name for s in exported.finished()] == ["POST /v2/messages", "messages.send"]
+    names_ = [s.name for s in exported.finished()]
+    assert names_ == ["POST /v2/messages", "messages.send", "view"]
+    (call,) = exported.named("messages.send")
+    assert call.parent is not None
+    assert call.parent.span_id == view.get_span_context().span_id
 
 
 @pytest.mark.parametrize(
