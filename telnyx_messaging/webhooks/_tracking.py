@@ -480,6 +480,7 @@ class DeliveryTracker:
             return
         error = poll.exception()
         if error is None:
+            self._check_open()  # closed while the answer came back: say so, not the answer
             track.apply(poll.result(), source="poll", event=None)
         elif waiter.done() or (isinstance(error, APIError) and is_retryable(error)):
             # Retried at the next interval; or moot, a webhook (or close) ended the wait.
