@@ -68,7 +68,7 @@ TELNYX_ACK_WINDOW = 2.0
 Acknowledge: TypeAlias = Literal["after_callback", "on_receipt"]
 """When the receiver answers Telnyx: after ``on_event`` returned, or as soon as the event is
 verified and queued (``on_event`` then runs in the background)."""
-MetricName: TypeAlias = Literal["verified", "refused", "duplicate", "failed", "answered"]
+MetricName: TypeAlias = Literal["verified", "refused", "duplicate", "failed", "answered", "lost"]
 
 _ENCODINGS = ("", "identity", "gzip", "deflate")
 _RETRY_LATER = (("Retry-After", "1"),)
@@ -119,7 +119,9 @@ class WebhookMetric:
     - ``"failed"``: ``on_event`` or ``handoff`` raised; ``reason`` is the exception's class
       name, ``seconds`` how long it ran;
     - ``"answered"``: an answer was decided; ``status`` is the HTTP status and ``seconds``
-      the time to acknowledge, from the start of the request to the answer.
+      the time to acknowledge, from the start of the request to the answer;
+    - ``"lost"``: an event acknowledged in ``on_receipt`` mode was not handled because the
+      receiver closed first (``reason`` says where it was; it is also logged at ERROR).
 
     .. versionadded:: 0.2.0
     """
@@ -183,6 +185,7 @@ class WebhookGate:
         self._enqueue = enqueue
         self._queue_size = queue_size
         self.closed = False
+        self._in_flight: set[asyncio.Future[Answer]] = set()
 
     # -- reporting ------------------------------------------------------------------------
 
@@ -319,24 +322,65 @@ class WebhookGate:
     # -- after verification: the guard, the callback, the outcome ----------------------------
 
     async def dispatch(self, webhook: Answer | VerifiedWebhook, where: str = "") -> Answer:
-        """Claim the event, then handle it (``after_callback``) or queue it (``on_receipt``)."""
+        """Claim the event, then handle it (``after_callback``) or queue it (``on_receipt``).
+
+        Runs to its end even when the server cancels the request (aiohttp cancels handlers
+        whose client went away, as Telnyx does after its ~2 s window): the callback's outcome
+        reaches the guard, so the retry finds the event done rather than running it again.
+        """
         if isinstance(webhook, Answer):
             return webhook
         if self.closed:
-            return self.refuse("closed", 503, "shutting down; retry later", where)
+            return self._closing(where)
+        task = asyncio.ensure_future(self._dispatch(webhook, where))
+        self._in_flight.add(task)
+        task.add_done_callback(self._landed)
+        return await asyncio.shield(task)
+
+    async def _dispatch(self, webhook: VerifiedWebhook, where: str) -> Answer:
         duplicate = await self.claim(webhook, where)
         if duplicate is not None:
             return duplicate
+        if self.closed:  # closing began while the guard answered: Telnyx must retry
+            await self.settle(webhook.key, done=False)
+            return self._closing(where)
         if self.acknowledge == "on_receipt":
-            return await self._queue(webhook, where)
+            # No await between the check above and the queue: what is queued is drained.
+            if self._enqueue(webhook):
+                return Answer(200)
+            await self.settle(webhook.key, done=False)
+            return self.refuse(
+                "overloaded",
+                503,
+                f"the webhook queue is full ({self._queue_size} events); retry later",
+                where,
+            )
         return self._handled(await self.handle(webhook))
+
+    def _landed(self, task: asyncio.Future[Answer]) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled():
+            task.exception()  # seen here when the request that awaited it was cancelled
+
+    def close(self) -> None:
+        """Refuse every request from now on (503, so Telnyx retries elsewhere or later)."""
+        self.closed = True
+
+    async def idle(self) -> None:
+        """Wait until no request is past verification (claiming, handling or queueing)."""
+        loop = asyncio.get_running_loop()
+        while here := {task for task in self._in_flight if task.get_loop() is loop}:
+            await asyncio.wait(here)
+
+    def _closing(self, where: str) -> Answer:
+        return self.refuse("closed", 503, "shutting down; retry later", where)
 
     def dispatch_sync(self, webhook: Answer | VerifiedWebhook, where: str = "") -> Answer:
         """:meth:`dispatch` for a sync (WSGI) server: everything is called, nothing awaited."""
         if isinstance(webhook, Answer):
             return webhook
         if self.closed:
-            return self.refuse("closed", 503, "shutting down; retry later", where)
+            return self._closing(where)
         duplicate = self.claim_sync(webhook, where)
         if duplicate is not None:
             return duplicate
@@ -372,17 +416,6 @@ class WebhookGate:
             return Answer(200, "duplicate: already handled")
         # Still running elsewhere: if that fails, this retry must not have been acknowledged.
         return Answer(503, "duplicate: still being handled; retry later", _RETRY_LATER)
-
-    async def _queue(self, webhook: VerifiedWebhook, where: str) -> Answer:
-        if self._enqueue(webhook):
-            return Answer(200)
-        await self.settle(webhook.key, done=False)
-        return self.refuse(
-            "overloaded",
-            503,
-            f"the webhook queue is full ({self._queue_size} events); retry later",
-            where,
-        )
 
     @staticmethod
     def _handled(ok: bool) -> Answer:

@@ -29,6 +29,7 @@ from telnyx_messaging.webhooks._policy import (
     VerifiedWebhook,
     WebhookGate,
     WebhookMetric,
+    event_type,
 )
 from telnyx_messaging.webhooks._signature import (
     DEFAULT_TOLERANCE,
@@ -214,9 +215,22 @@ class WebhookReceiver:
                 # The same path as after_callback: call, then settle the guard (a
                 # cancellation releases the event: stopped mid-way is not handled).
                 await self._gate.handle(webhook)
+            except asyncio.CancelledError:
+                self._lost(webhook, "stopped while its callback ran")
+                raise
             finally:
                 self._pending -= 1
                 queue.task_done()
+
+    def _lost(self, webhook: VerifiedWebhook, how: str) -> None:
+        log.error(
+            "webhook event %s (%s) was acknowledged to Telnyx but not handled: %s when the "
+            "receiver closed",
+            webhook.key,
+            event_type(webhook.event),
+            how,
+        )
+        self._gate.emit("lost", reason=how, event_type=event_type(webhook.event), key=webhook.key)
 
     @property
     def pending(self) -> int:
@@ -232,10 +246,13 @@ class WebhookReceiver:
             await self._queue.join()
 
     async def close(self, timeout: float | None = 30.0) -> None:
-        """Stop accepting webhooks (503 from now on), handle what is queued, stop the workers.
+        """Stop accepting webhooks (503 from now on), finish what was accepted, stop the workers.
 
-        Waits up to ``timeout`` seconds (``None``: as long as it takes) for queued events;
-        any still queued after that are logged as lost. Safe to call twice. The adapters
+        Waits up to ``timeout`` seconds (``None``: as long as it takes) for the requests
+        already past verification (a request still waiting on the duplicate guard gets 503
+        and its claim released) and for the queued events. An event acknowledged but not
+        handled by then is logged at ERROR with its id (and a ``"lost"`` metric), and
+        released from the guard. Safe to call twice. The adapters
         call it on shutdown where the framework says when that is (aiohttp's ``on_cleanup``
         via :meth:`add_aiohttp_route`; ``async with receiver:`` in an ASGI lifespan).
         """
@@ -243,19 +260,35 @@ class WebhookReceiver:
             isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0
         ):
             raise InvalidArgumentError(f"timeout must be seconds >= 0 or None, got {timeout!r}")
-        self._gate.closed = True
-        queue, workers = self._queue, self._workers
-        if queue is None or self._loop is not asyncio.get_running_loop():
-            return
+        self._gate.close()
         try:
-            await asyncio.wait_for(queue.join(), timeout)
+            # First the requests already past verification (a claim, a callback, a queue put
+            # in flight), then what they queued: both within the one timeout.
+            await asyncio.wait_for(self._settle_all(), timeout)
         except asyncio.TimeoutError:
             log.error(
-                "closed the webhook receiver with %d events not handled after %gs; Telnyx was "
-                "already answered for them, so they are lost",
+                "closed the webhook receiver with %d events not handled after %gs",
                 self.pending,
                 timeout,
             )
+        await self._stop_workers()
+
+    async def _settle_all(self) -> None:
+        await self._gate.idle()
+        if self._queue is not None and self._loop is asyncio.get_running_loop():
+            await self._queue.join()
+
+    async def _stop_workers(self) -> None:
+        queue, workers = self._queue, self._workers
+        if queue is None or self._loop is not asyncio.get_running_loop():
+            return
+        while not queue.empty():
+            webhook = queue.get_nowait()
+            self._pending -= 1
+            queue.task_done()
+            self._lost(webhook, "still queued")
+            # Forgotten, so a delivery of it to another replica (or a replay) is handled.
+            await self._gate.settle(webhook.key, done=False)
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
