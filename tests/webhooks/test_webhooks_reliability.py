@@ -130,8 +130,9 @@ async def test_closing_while_claims_are_in_flight_loses_nothing(
     with caplog.at_level(logging.WARNING, logger="telnyx_messaging"):
         await rx.close()
     answers = await asyncio.gather(*posts)
-    acknowledged = [key for (key, _), (status, _) in zip(events, answers) if status == 200]
-    refused = [key for (key, _), (status, _) in zip(events, answers) if status != 200]
+    statuses = {key: status for (key, _), (status, _) in zip(events, answers, strict=True)}
+    acknowledged = [key for key, status in statuses.items() if status == 200]
+    refused = [key for key, status in statuses.items() if status != 200]
     assert sorted(handled) == sorted(acknowledged)
     assert {status for status, _ in answers} <= {200, 503}
     assert rx.pending == 0
