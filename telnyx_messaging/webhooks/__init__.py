@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from telnyx_messaging.webhooks._dedupe import (
         Claim,
         DuplicateGuard,
+        DuplicateGuardFullError,
         MemoryDuplicateGuard,
         duplicate_key,
     )
@@ -77,6 +78,7 @@ __all__ = [
     "DeliveryTracker",
     "DeliveryUpdate",
     "DuplicateGuard",
+    "DuplicateGuardFullError",
     "EventMeta",
     "HeadersLike",
     "InboundMessage",
@@ -246,6 +248,7 @@ _LAZY = {
     "WebhookReceiver": "_receiver",
     "Claim": "_dedupe",
     "DuplicateGuard": "_dedupe",
+    "DuplicateGuardFullError": "_dedupe",
     "MemoryDuplicateGuard": "_dedupe",
     "duplicate_key": "_dedupe",
     # Delivery tracking (docs/tracking.md): most receivers never need it.

@@ -36,7 +36,12 @@ from telnyx_messaging._errors import (
     WebhookParseError,
     WebhookVerificationError,
 )
-from telnyx_messaging.webhooks._dedupe import Claim, DuplicateGuard, duplicate_key
+from telnyx_messaging.webhooks._dedupe import (
+    Claim,
+    DuplicateGuard,
+    DuplicateGuardFullError,
+    duplicate_key,
+)
 from telnyx_messaging.webhooks._events import parse
 from telnyx_messaging.webhooks._signature import (
     SIGNATURE_HEADER,
@@ -112,8 +117,9 @@ class WebhookMetric:
     - ``"refused"``: a request was refused; ``reason`` is a short code: ``too_large``,
       ``bad_encoding``, ``bad_length``, ``length_required``, ``method``, ``missing_header``,
       ``malformed_header``, ``stale``, ``signature_mismatch``, ``bad_body``, ``unreadable``
-      (verified but not a webhook), ``overloaded`` (queue full), ``guard_unavailable`` (the
-      duplicate guard raised) or ``closed`` (shutting down);
+      (verified but not a webhook), ``overloaded`` (queue full), ``guard_full`` (the
+      duplicate guard cannot remember one more event), ``guard_unavailable`` (the duplicate
+      guard raised) or ``closed`` (shutting down);
     - ``"duplicate"``: a delivery of an event already handled (``reason="done"``) or being
       handled (``reason="processing"``), so not handled again;
     - ``"failed"``: ``on_event`` or ``handoff`` raised; ``reason`` is the exception's class
@@ -394,6 +400,8 @@ class WebhookGate:
             claim = self._guard.claim(webhook.key)
             if inspect.isawaitable(claim):
                 claim = await claim
+        except DuplicateGuardFullError as exc:
+            return self._guard_full(exc, where)
         except Exception as exc:  # noqa: BLE001 - a guard that is down is our trouble
             return self._guard_down(exc, where)
         return self._claimed(claim, webhook)
@@ -404,6 +412,8 @@ class WebhookGate:
             return None
         try:
             claim: Any = self._guard.claim(webhook.key)
+        except DuplicateGuardFullError as exc:
+            return self._guard_full(exc, where)
         except Exception as exc:  # noqa: BLE001 - a guard that is down is our trouble
             return self._guard_down(exc, where)
         return self._claimed(claim, webhook)
@@ -516,6 +526,9 @@ class WebhookGate:
             )
 
     # -- what went wrong, said once ----------------------------------------------------------
+
+    def _guard_full(self, exc: DuplicateGuardFullError, where: str) -> Answer:
+        return self.refuse("guard_full", 503, f"{exc}; retry later", where)
 
     def _guard_down(self, exc: Exception, where: str) -> Answer:
         return self.refuse(

@@ -139,7 +139,9 @@ class WebhookReceiver:
                     f"{name} must be a whole number >= {least}, got {value!r}"
                 )
         if duplicates is _NOT_GIVEN:
-            duplicates = MemoryDuplicateGuard()
+            # Remember each event at least as long as a replay of it passes verification.
+            min_age = DEFAULT_TOLERANCE if tolerance is None else max(float(tolerance), 1.0)
+            duplicates = MemoryDuplicateGuard(min_age=min_age, max_age=max(3600.0, min_age))
         elif duplicates is not None and not all(
             callable(getattr(duplicates, name, None)) for name in ("claim", "complete", "release")
         ):

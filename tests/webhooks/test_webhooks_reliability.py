@@ -216,3 +216,34 @@ async def test_a_disconnect_does_not_cancel_the_callback(
     await until(lambda: finished == [key], "the callback to finish")
     assert await post(session, url, body) == (200, "duplicate: already handled")
     assert runs == [key]
+
+
+# -- the guard never forgets what it must remember -----------------------------------------
+
+
+async def test_a_replay_inside_the_tolerance_runs_nothing_twice(
+    serve: Callable[..., Awaitable[str]], session: aiohttp.ClientSession
+) -> None:
+    """A signed request replayed after many other events is still refused as a duplicate;
+    events the guard has no room for get 503 (guard_full) rather than a forgotten key."""
+    runs: list[str] = []
+    metrics: list[webhooks.WebhookMetric] = []
+    rx = webhooks.WebhookReceiver(
+        public_key=SIGNER.public_key,
+        on_event=lambda event: runs.append(str(event.id)),
+        duplicates=webhooks.MemoryDuplicateGuard(max_events=10),
+        metrics=metrics.append,
+    )
+    url = await serve(rx)
+    key, body = webhook_body()
+    signed = SIGNER.headers(body)  # captured once, replayed as is
+    async with session.post(url, data=body, headers=signed) as answer:
+        assert answer.status == 200
+    others = [await post(session, url, webhook_body()[1]) for _ in range(20)]
+    async with session.post(url, data=body, headers=signed) as answer:
+        assert (answer.status, await answer.text()) == (200, "duplicate: already handled")
+    assert runs.count(key) == 1
+    refused = [status for status, _ in others if status != 200]
+    assert refused == [503] * 11
+    full = [m for m in metrics if m.name == "refused" and m.reason == "guard_full"]
+    assert len(full) == 11
