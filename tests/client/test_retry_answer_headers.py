@@ -8,8 +8,9 @@ dict keyed ``Retry-After``: the client must honour it all the same.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ from telnyx_messaging import (
     capture_responses,
 )
 
-SEND = {"to": "+13125550002", "from_": "+18445550001", "text": "Hello"}
+SEND: dict[str, Any] = {"to": "+13125550002", "from_": "+18445550001", "text": "Hello"}
 EXAMPLES = Path(__file__).parents[1] / "spec" / "webhook-examples"
 #: A message exactly as Telnyx describes one (the payload of a real message.sent webhook).
 MESSAGE = {"data": json.loads((EXAMPLES / "message.sent.json").read_text())["data"]["payload"]}
@@ -45,7 +46,7 @@ class PlainDictTransport(AsyncTransport):
         return Response(status, dict(headers), body, request.method, request.url, request.attempt)
 
 
-def _waits() -> tuple[list[float], object]:
+def _waits() -> tuple[list[float], Callable[[APIError, float], None]]:
     waits: list[float] = []
 
     def on_retry(_: APIError, wait: float) -> None:
