@@ -21,7 +21,7 @@ from telnyx_messaging.testing import (
     Respond,
     Truncate,
 )
-from telnyx_messaging.testing._spec import raw_spec
+from telnyx_messaging.testing._openapi import raw_spec
 
 SPEC = raw_spec()
 SCHEMAS = SPEC["components"]["schemas"]
