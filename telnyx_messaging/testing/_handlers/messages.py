@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from telnyx_messaging.testing._handlers import Context, Handler, body_of, data
@@ -13,9 +14,12 @@ from telnyx_messaging.testing._wire import (
     FakeAnswer,
     FakeApiError,
     RecordedRequest,
+    invalid,
+    iso,
     json_answer,
     missing,
     not_found,
+    parse_datetime,
 )
 
 
@@ -31,6 +35,24 @@ def _check_address(value: str, pointer: str) -> None:
         )
 
 
+# Telnyx: "send_at must be at least 5 minutes in the future" (and at most 5 days, which the fake
+# does not check, so tests may use fixed far dates).
+# https://developers.telnyx.com/docs/messaging/messages/schedule-message
+_SCHEDULE_LEAD = timedelta(minutes=5)
+
+
+def _check_send_at(ctx: Context, body: Mapping[str, Any]) -> None:
+    text = body.get("send_at")
+    due = parse_datetime(text) if isinstance(text, str) else None  # the spec checked the form
+    now = ctx.clock.now()
+    if due is not None and due < now + _SCHEDULE_LEAD:
+        raise invalid(
+            "/send_at",
+            f"send_at must be at least 5 minutes in the future; got {text!r}, "
+            f"and the time is {iso(now)}. To send now, leave send_at out.",
+        )
+
+
 def _require_any(body: Mapping[str, Any], *fields: str) -> None:
     """Answer 422, pointing at the first field, unless one of ``fields`` has a value."""
     if all(body.get(field) in (None, "", []) for field in fields):
@@ -41,6 +63,7 @@ def _send(
     ctx: Context, body: Mapping[str, Any], to: Sequence[str], *, message_type: str | None = None
 ) -> FakeAnswer:
     _require_any(body, "text", "media_urls")
+    _check_send_at(ctx, body)
     sender = body.get("from") or PROFILE_NUMBER
     # A number sends through its own messaging profile unless the request names one.
     profile_id = body.get("messaging_profile_id") or ctx.state.profile_of_number(sender)
