@@ -80,6 +80,11 @@ if TYPE_CHECKING:
     from telnyx_messaging._sync.pagination import SyncPage, SyncPager
     from telnyx_messaging._version import __version__
     from telnyx_messaging._wire import Request, Response
+    from telnyx_messaging.webhooks._tracking import (
+        DeliveryOutcome,
+        DeliveryTimeoutError,
+        DeliveryTracker,
+    )
 
 __all__ = [
     "APIConnectionError",
@@ -102,6 +107,9 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "CostBreakdown",
+    "DeliveryOutcome",
+    "DeliveryTimeoutError",
+    "DeliveryTracker",
     "ErrorDetail",
     "FeatureSet",
     "InternalServerError",
@@ -167,6 +175,11 @@ _LAZY_NAMES: dict[str, str] = {
     "ConfigurationError": _ERRORS,
     "ConflictError": _ERRORS,
     "CostBreakdown": _MODELS,
+    # Also in telnyx_messaging.webhooks: a tracker is fed by webhooks but used when sending
+    # (send_many(await_delivery=...), SendResult.delivery), and its error is in the tree.
+    "DeliveryOutcome": ".webhooks._tracking",
+    "DeliveryTimeoutError": ".webhooks._tracking",
+    "DeliveryTracker": ".webhooks._tracking",
     "ErrorDetail": _MODELS,
     "FeatureSet": _MODELS,
     "InternalServerError": _ERRORS,
