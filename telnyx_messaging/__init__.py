@@ -24,6 +24,15 @@ if TYPE_CHECKING:
     from telnyx_messaging import testing as testing
     from telnyx_messaging import webhooks as webhooks
     from telnyx_messaging._bulk import BulkSend, BulkStats, SendResult
+    from telnyx_messaging._bulk._rows import (
+        GroupMmsRow,
+        LongCodeRow,
+        NumberPoolRow,
+        ScheduleRow,
+        SendRow,
+        ShortCodeRow,
+        WhatsAppRow,
+    )
     from telnyx_messaging._client import AsyncClient
     from telnyx_messaging._config import Timeout
     from telnyx_messaging._errors import (
@@ -112,8 +121,10 @@ __all__ = [
     "DeliveryTracker",
     "ErrorDetail",
     "FeatureSet",
+    "GroupMmsRow",
     "InternalServerError",
     "InvalidArgumentError",
+    "LongCodeRow",
     "Media",
     "Message",
     "MessagingFeatures",
@@ -123,6 +134,7 @@ __all__ = [
     "NoNextPageError",
     "NotFoundError",
     "NumberHealth",
+    "NumberPoolRow",
     "OptOut",
     "Page",
     "PaginationMeta",
@@ -133,7 +145,10 @@ __all__ = [
     "Request",
     "Response",
     "ResponseTooLargeError",
+    "ScheduleRow",
     "SendResult",
+    "SendRow",
+    "ShortCodeRow",
     "SyncBulkSend",
     "SyncPage",
     "SyncPager",
@@ -144,6 +159,7 @@ __all__ = [
     "WebhookParseError",
     "WebhookVerificationError",
     "WhatsAppMessage",
+    "WhatsAppRow",
     "__version__",
     "capture_responses",
     "new_idempotency_key",
@@ -182,8 +198,10 @@ _LAZY_NAMES: dict[str, str] = {
     "DeliveryTracker": ".webhooks._tracking",
     "ErrorDetail": _MODELS,
     "FeatureSet": _MODELS,
+    "GroupMmsRow": "._bulk._rows",
     "InternalServerError": _ERRORS,
     "InvalidArgumentError": _ERRORS,
+    "LongCodeRow": "._bulk._rows",
     "Media": _MODELS,
     "Message": _MODELS,
     "MessagingFeatures": _MODELS,
@@ -193,6 +211,7 @@ _LAZY_NAMES: dict[str, str] = {
     "NoNextPageError": _ERRORS,
     "NotFoundError": _ERRORS,
     "NumberHealth": _MODELS,
+    "NumberPoolRow": "._bulk._rows",
     "OptOut": _MODELS,
     "Page": "._pagination",
     "PaginationMeta": _MODELS,
@@ -203,7 +222,10 @@ _LAZY_NAMES: dict[str, str] = {
     "Request": "._wire",
     "Response": "._wire",
     "ResponseTooLargeError": _ERRORS,
+    "ScheduleRow": "._bulk._rows",
     "SendResult": "._bulk",
+    "SendRow": "._bulk._rows",
+    "ShortCodeRow": "._bulk._rows",
     "SyncBulkSend": "._sync.bulk",
     "SyncPage": "._sync.pagination",
     "SyncPager": "._sync.pagination",
@@ -214,6 +236,7 @@ _LAZY_NAMES: dict[str, str] = {
     "WebhookParseError": _ERRORS,
     "WebhookVerificationError": _ERRORS,
     "WhatsAppMessage": _MODELS,
+    "WhatsAppRow": "._bulk._rows",
     "__version__": "._version",  # importlib.metadata alone is ~100 modules
     "capture_responses": "._http.loop",
     "new_idempotency_key": "._http.codec",
