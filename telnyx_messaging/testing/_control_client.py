@@ -133,7 +133,7 @@ class FakeTelnyxControl:
     are calls here, as each one asks the server. Uses only the standard library, so it works
     from any test, threaded or not. A refused call raises `InvalidArgumentError` saying why.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(
@@ -242,7 +242,7 @@ class AsyncFakeTelnyxControl:
             await fake.receive(from_="+13125550002", to="+18445550001", text="STOP")
             await fake.deliveries_settled(timeout=10)
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(

@@ -197,7 +197,7 @@ class FakeTelnyx:
         updates); cancels pending sends and webhooks. Keeps the keys, the clock (time does not
         go back), the rate limits, `fault_hook`, `messaging_profiles` and `failing_numbers`.
 
-        .. versionadded:: 0.1.0
+        .. versionadded:: 0.2.0
         """
         await self._lifecycle.close()
         kept = self._state
