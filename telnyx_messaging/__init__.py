@@ -89,6 +89,7 @@ if TYPE_CHECKING:
     from telnyx_messaging._sync.pagination import SyncPage, SyncPager
     from telnyx_messaging._version import __version__
     from telnyx_messaging._wire import Request, Response
+    from telnyx_messaging.webhooks._dedupe import DuplicateGuardFullError
     from telnyx_messaging.webhooks._tracking import (
         DeliveryOutcome,
         DeliveryTimeoutError,
@@ -119,6 +120,7 @@ __all__ = [
     "DeliveryOutcome",
     "DeliveryTimeoutError",
     "DeliveryTracker",
+    "DuplicateGuardFullError",
     "ErrorDetail",
     "FeatureSet",
     "GroupMmsRow",
@@ -196,6 +198,8 @@ _LAZY_NAMES: dict[str, str] = {
     "DeliveryOutcome": ".webhooks._tracking",
     "DeliveryTimeoutError": ".webhooks._tracking",
     "DeliveryTracker": ".webhooks._tracking",
+    # Drawn in the exception tree, so importable where the tree is (also in webhooks).
+    "DuplicateGuardFullError": ".webhooks._dedupe",
     "ErrorDetail": _MODELS,
     "FeatureSet": _MODELS,
     "GroupMmsRow": "._bulk._rows",
