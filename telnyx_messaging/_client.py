@@ -55,10 +55,19 @@ def _check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _check_api_key(key: object) -> str:
+def resolve_api_key(api_key: object, *, entry_point: str = "AsyncClient(api_key=...)") -> str:
+    """``api_key``, else ``TELNYX_API_KEY``, checked; a missing one is refused naming
+    ``entry_point``, the way the user gives a key (``Client(api_key=...)``, a CLI flag)."""
+    return _check_api_key(
+        api_key if api_key is not None else os.environ.get("TELNYX_API_KEY"),
+        entry_point=entry_point,
+    )
+
+
+def _check_api_key(key: object, *, entry_point: str = "AsyncClient(api_key=...)") -> str:
     if not key:
         raise ConfigurationError(
-            "No Telnyx API key: pass AsyncClient(api_key=...) or set the TELNYX_API_KEY "
+            f"No Telnyx API key: pass {entry_point} or set the TELNYX_API_KEY "
             "environment variable (Mission Control Portal > API Keys)."
         )
     if not isinstance(key, str):
@@ -132,7 +141,7 @@ class AsyncClient:
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         on_retry: OnRetry | None = None,
     ) -> None:
-        key = _check_api_key(api_key if api_key is not None else os.environ.get("TELNYX_API_KEY"))
+        key = resolve_api_key(api_key)
         if on_retry is not None and not callable(on_retry):
             raise InvalidArgumentError(
                 f"on_retry must be a function of (error, wait), got {type(on_retry).__name__}"

@@ -11,6 +11,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from telnyx_messaging import _args
+
+# Re-exported for the generated sync namespaces, which import annotations from here.
+from telnyx_messaging._args import Encoding as Encoding
+from telnyx_messaging._args import MessageType as MessageType
 from telnyx_messaging._errors import InvalidArgumentError
 from telnyx_messaging._http.codec import new_idempotency_key
 from telnyx_messaging._models import Message, WhatsAppMessage
@@ -35,8 +39,8 @@ def _message(
     media_urls: Sequence[str] | None,
     send_at: datetime | None = None,
     subject: str | None = None,
-    type: str | None = None,
-    encoding: str | None = None,
+    type: MessageType | None = None,
+    encoding: Encoding | None = None,
     auto_detect: bool | None = None,
     use_profile_webhooks: bool | None = None,
     webhook_url: str | None = None,
@@ -61,9 +65,9 @@ def _message(
     if subject is not None:
         body["subject"] = _args.string("subject", subject)
     if type is not None:
-        body["type"] = _args.string("type", type)
+        body["type"] = _args.choice("type", type, _args.MessageType)
     if encoding is not None:
-        body["encoding"] = _args.string("encoding", encoding)
+        body["encoding"] = _args.choice("encoding", encoding, _args.Encoding)
     if auto_detect is not None:
         body["auto_detect"] = _args.flag("auto_detect", auto_detect)
     if use_profile_webhooks is not None:
@@ -116,8 +120,8 @@ class Messages(Resource):
         messaging_profile_id: str | None = None,
         send_at: datetime | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -221,8 +225,8 @@ class Messages(Resource):
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -252,8 +256,8 @@ class Messages(Resource):
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -283,8 +287,8 @@ class Messages(Resource):
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -320,7 +324,7 @@ class Messages(Resource):
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
+        type: MessageType | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,

@@ -17,9 +17,9 @@ from telnyx_messaging.testing._handlers import (
     numbers,
     optouts,
 )
+from telnyx_messaging.testing._openapi import Operation, Spec
 from telnyx_messaging.testing._ratelimit import RateLimiter
-from telnyx_messaging.testing._spec import Operation, Spec
-from telnyx_messaging.testing._wire import Answer, RecordedRequest, TelnyxError, not_found
+from telnyx_messaging.testing._wire import FakeAnswer, FakeApiError, RecordedRequest, not_found
 
 __all__ = ["HANDLERS", "Pipeline"]
 
@@ -47,7 +47,7 @@ _CREATES_MESSAGES = frozenset(
 
 
 class Pipeline:
-    """Turns a `RecordedRequest` into an `Answer` as Telnyx would."""
+    """Turns a `RecordedRequest` into a `FakeAnswer` as Telnyx would."""
 
     def __init__(
         self,
@@ -61,7 +61,7 @@ class Pipeline:
         self._limiter = limiter
         self._api_key = api_key
 
-    def process(self, request: RecordedRequest, *, under_v2: bool) -> Answer:
+    def process(self, request: RecordedRequest, *, under_v2: bool) -> FakeAnswer:
         headers: dict[str, str] = {}
         try:
             self._authenticate(request)
@@ -75,7 +75,7 @@ class Pipeline:
             if key is not None and key in replies:
                 return replies[key].with_headers(headers)
             answer = HANDLERS[op.operation_id](self._context, request, ident)
-        except TelnyxError as error:
+        except FakeApiError as error:
             return error.answer.with_headers(headers) if headers else error.answer
         # Like Stripe, a rejected request is not remembered: a corrected retry
         # with the same key is processed afresh.
@@ -85,7 +85,7 @@ class Pipeline:
 
     def _authenticate(self, request: RecordedRequest) -> None:
         if request.headers.get("Authorization") != f"Bearer {self._api_key()}":
-            raise TelnyxError(
+            raise FakeApiError(
                 401,
                 "10009",
                 "Authentication failed",
@@ -101,7 +101,7 @@ class Pipeline:
         if op is not None:
             return op, unquote(ident)
         if allowed:
-            raise TelnyxError(
+            raise FakeApiError(
                 405,
                 "10015",
                 "Method not allowed",
@@ -114,7 +114,7 @@ class Pipeline:
         if op.body_schema is None:
             return
         if not isinstance(request.json, dict):
-            raise TelnyxError(
+            raise FakeApiError(
                 400, "10015", "Bad Request", "The request body must be a JSON object."
             )
         self._spec.check_body(op, request.json)

@@ -52,9 +52,9 @@ __all__ = ["DeliveryOutcome", "DeliveryTimeoutError", "DeliveryTracker"]
 
 log = logging.getLogger("telnyx_messaging")
 
-#: Which path produced an outcome: a delivery webhook, or the API (a poll of
-#: ``messages.retrieve``, or the :class:`~telnyx_messaging.Message` passed to ``wait``).
-DeliverySource: TypeAlias = Literal["webhook", "poll"]
+#: Which report produced an outcome: a delivery webhook, a poll of ``messages.retrieve``, or
+#: the :class:`~telnyx_messaging.Message` passed to ``wait`` (usually the send's own answer).
+DeliverySource: TypeAlias = Literal["webhook", "poll", "message"]
 
 # Recipient statuses in the order a message moves through them (the spec's
 # OutboundMessagePayloadCancelled enum). Every other known value is final.
@@ -122,9 +122,9 @@ class DeliveryOutcome:
     message to several numbers, ``message.to[i].status`` is the outcome for each.
     ``final`` is true once every recipient has a final status (``delivered``,
     ``delivery_failed``, ``sending_failed``, ``delivery_unconfirmed``, ``expired``,
-    ``cancelled``). ``source`` says which path answered: ``"webhook"`` or ``"poll"``
-    (``messages.retrieve``, or the ``Message`` you passed to ``wait``). ``event`` is the
-    webhook that last moved it on, ``None`` when the API did.
+    ``cancelled``). ``source`` says which report answered: ``"webhook"``, ``"poll"``
+    (``messages.retrieve``) or ``"message"`` (the ``Message`` you passed to ``wait``, usually
+    the send's own answer). ``event`` is the webhook that last moved it on, ``None`` otherwise.
 
     .. versionadded:: 0.2.0
     """
@@ -195,7 +195,7 @@ class _Track:
         # phone number -> (rank, occurred_at as a timestamp, the recipient as last reported)
         self.recipients: dict[str, tuple[int, float, Recipient]] = {}
         self.event: DeliveryUpdate | None = None
-        self.source: DeliverySource = "poll"
+        self.source: DeliverySource = "message"
         self.final: DeliveryOutcome | None = None
         self.heard_at = now  # last webhook for this id, or when the first wait began
         self.touched_at = now  # for the age bound while kept
@@ -418,7 +418,7 @@ class DeliveryTracker:
         track.waiters.append(waiter)
         try:
             if isinstance(message, Message):
-                track.apply(message, source="poll", event=None)
+                track.apply(message, source="message", event=None)
             return await self._until_final(track, waiter, now, timeout)
         finally:
             track.waiters.remove(waiter)
