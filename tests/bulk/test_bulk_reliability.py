@@ -459,6 +459,39 @@ async def test_a_row_with_a_non_string_key_is_a_failed_result(
     assert len(fake.messages) == 4
 
 
+class BrokenRow(Mapping[str, Any]):
+    """A mapping that fails when read, as a lazy record of the caller's might."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        raise OSError("the database behind this row went away")
+
+    def __len__(self) -> int:
+        return 1
+
+
+@pytest.mark.parametrize("journaled", [False, True])
+async def test_a_row_that_cannot_be_read_fails_alone(
+    fake: FakeTelnyx, client: AsyncClient, tmp_path: Path, journaled: bool
+) -> None:
+    """A row whose reading raises, or whose content contains itself, fails that row; the
+    others are sent and the run ends."""
+    looped: list[Any] = []
+    looped.append(looped)
+    source: list[Any] = rows(4)
+    source[1] = BrokenRow()
+    source[2] = {**source[2], "media_urls": looped}
+    options = {"journal": tmp_path / "j.db"} if journaled else {"campaign": "c"}
+    results, _ = await asyncio.wait_for(send_all(client, source, **options), 30)
+    failed = {r.index: str(r.error) for r in results if not r.ok}
+    assert sorted(failed) == [1, 2]
+    assert "row 1 cannot be read: OSError" in failed[1]
+    assert failed[2].startswith("row 2")
+    assert len(fake.messages) == 2
+
+
 async def test_a_row_without_a_stable_encoding_fails_when_it_must_be_keyed(
     fake: FakeTelnyx, client: AsyncClient, tmp_path: Path
 ) -> None:
