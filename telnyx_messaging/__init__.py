@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from telnyx_messaging._client import AsyncClient
     from telnyx_messaging._config import Timeout
     from telnyx_messaging._errors import (
+        AlreadySentError,
         APIConnectionError,
         APIError,
         APIResponseValidationError,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
         ConflictError,
         InternalServerError,
         InvalidArgumentError,
+        JournalError,
         NoNextPageError,
         NotFoundError,
         PermissionDeniedError,
@@ -104,6 +106,7 @@ __all__ = [
     "APITimeoutError",
     "Address",
     "AiohttpTransport",
+    "AlreadySentError",
     "AsyncClient",
     "AsyncPager",
     "AsyncTransport",
@@ -126,6 +129,7 @@ __all__ = [
     "GroupMmsRow",
     "InternalServerError",
     "InvalidArgumentError",
+    "JournalError",
     "LongCodeRow",
     "Media",
     "Message",
@@ -178,6 +182,7 @@ _LAZY_NAMES: dict[str, str] = {
     "APIResponseValidationError": _ERRORS,
     "APIStatusError": _ERRORS,
     "APITimeoutError": _ERRORS,
+    "AlreadySentError": _ERRORS,
     "Address": _MODELS,
     "AiohttpTransport": "._http.transports.aiohttp",
     "AsyncClient": "._client",
@@ -205,6 +210,7 @@ _LAZY_NAMES: dict[str, str] = {
     "GroupMmsRow": "._bulk._rows",
     "InternalServerError": _ERRORS,
     "InvalidArgumentError": _ERRORS,
+    "JournalError": _ERRORS,
     "LongCodeRow": "._bulk._rows",
     "Media": _MODELS,
     "Message": _MODELS,
