@@ -116,7 +116,8 @@ class WebhookMetric:
     - ``"verified"``: a webhook passed verification and parsed (``event_type``, ``key``);
     - ``"refused"``: a request was refused; ``reason`` is a short code: ``too_large``,
       ``bad_encoding``, ``bad_length``, ``length_required``, ``method``, ``missing_header``,
-      ``malformed_header``, ``stale``, ``signature_mismatch``, ``bad_body``, ``unreadable``
+      ``malformed_header``, ``repeated_header`` (two different signatures or timestamps),
+      ``stale``, ``signature_mismatch``, ``bad_body``, ``unreadable``
       (verified but not a webhook), ``overloaded`` (queue full), ``guard_full`` (the
       duplicate guard cannot remember one more event), ``guard_unavailable`` (the duplicate
       guard raised) or ``closed`` (shutting down);
@@ -143,6 +144,35 @@ class WebhookMetric:
 def event_type(event: Any) -> str | None:
     """The event's type for logs and metrics (``record_type`` for events without one)."""
     return getattr(event, "event_type", None) or getattr(event, "record_type", None)
+
+
+def _signed_headers(headers: HeadersLike) -> dict[str, str]:
+    """The two signature headers, each once, whatever the server did with repeats.
+
+    aiohttp keeps every copy (``getall``), ASGI servers pass each line, and WSGI servers
+    join repeats with commas (PEP 3333, as RFC 9110 5.3 allows). Neither value can hold a
+    comma (base64, digits), so every adapter ends here with the same answer: one value, or
+    the same value repeated, passes on; two different values are refused.
+    """
+    signed: dict[str, str] = {}
+    getall = getattr(headers, "getall", None)
+    for name in (SIGNATURE_HEADER, TIMESTAMP_HEADER):
+        if callable(getall):
+            values = [str(value) for value in getall(name, ())]
+        else:
+            value = _header(headers, name)
+            values = [] if value is None else [value]
+        if not values:
+            continue
+        parts = {part.strip() for value in values for part in value.split(",")}
+        if len(parts) > 1:
+            raise WebhookVerificationError(
+                f"the {name} header was sent more than once with different values: send it "
+                "once, as Telnyx does",
+                code="repeated_header",
+            )
+        signed[name] = parts.pop()
+    return signed
 
 
 def _is_async(function: Any) -> bool:
@@ -284,7 +314,8 @@ class WebhookGate:
         if isinstance(body, Answer):
             return body
         try:
-            verify_headers(body, headers, self._keys, tolerance=self._tolerance)
+            signed = _signed_headers(headers)
+            verify_headers(body, signed, self._keys, tolerance=self._tolerance)
         except WebhookVerificationError as exc:
             return self.refuse(exc.code, 401, exc.reason, where)
         try:
@@ -293,10 +324,6 @@ class WebhookGate:
             return self.refuse("unreadable", 400, exc.reason, where)
         key = duplicate_key(event)
         self.emit("verified", event_type=event_type(event), key=key)
-        signed = {
-            SIGNATURE_HEADER: _header(headers, SIGNATURE_HEADER) or "",
-            TIMESTAMP_HEADER: _header(headers, TIMESTAMP_HEADER) or "",
-        }
         return VerifiedWebhook(body=body, headers=signed, key=key, event=event)
 
     def _decode(self, raw: bytes, content_encoding: str | None, where: str) -> bytes | Answer:

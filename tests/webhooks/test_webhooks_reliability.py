@@ -247,3 +247,110 @@ async def test_a_replay_inside_the_tolerance_runs_nothing_twice(
     assert refused == [503] * 11
     full = [m for m in metrics if m.name == "refused" and m.reason == "guard_full"]
     assert len(full) == 11
+
+
+# -- repeated signature headers, the same answer everywhere --------------------------------
+
+
+def _asgi_call(
+    rx: webhooks.WebhookReceiver, body: bytes, headers: list[tuple[str, str]]
+) -> tuple[int, bytes]:
+    """Call the ASGI app once, as a server would, and give its status and body."""
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/telnyx",
+        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+    }
+    messages = iter([{"type": "http.request", "body": body, "more_body": False}])
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(rx.asgi_app()(scope, receive, send))
+    return sent[0]["status"], sent[1]["body"]
+
+
+def _wsgi_call(
+    rx: webhooks.WebhookReceiver, body: bytes, headers: list[tuple[str, str]]
+) -> tuple[int, bytes]:
+    """Call the WSGI app once; repeated headers joined with a comma, as WSGI servers do."""
+    import io
+
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/telnyx",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    for name, value in headers:
+        key = "HTTP_" + name.upper().replace("-", "_")
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    status: list[str] = []
+    out = rx.wsgi_app()(environ, lambda line, _headers: status.append(line))
+    return int(status[0].split()[0]), b"".join(out)
+
+
+async def _aiohttp_call(
+    rx: webhooks.WebhookReceiver, body: bytes, headers: list[tuple[str, str]]
+) -> tuple[int, bytes]:
+    from multidict import CIMultiDict
+
+    app = web.Application()
+    rx.add_aiohttp_route(app, "/telnyx")
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as s:
+            url = server.make_url("/telnyx")
+            async with s.post(url, data=body, headers=CIMultiDict(headers)) as answer:
+                return answer.status, await answer.read()
+    finally:
+        await server.close()
+
+
+def _repeated(signature: str, again: str) -> tuple[bytes, list[tuple[str, str]]]:
+    _, body = webhook_body()
+    signed = SIGNER.headers(body)
+    timestamp = signed["telnyx-timestamp"]
+    good = signed["telnyx-signature-ed25519"] if signature == "good" else signature
+    second = signed["telnyx-signature-ed25519"] if again == "good" else again
+    return body, [
+        ("telnyx-signature-ed25519", good),
+        ("telnyx-signature-ed25519", second),
+        ("telnyx-timestamp", timestamp),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "status"),
+    [
+        ("good", "A" * 86 + "==", 401),
+        ("A" * 86 + "==", "good", 401),
+        ("good", "good", 200),  # a proxy that repeats a header changes nothing
+    ],
+    ids=["good-then-other", "other-then-good", "same-twice"],
+)
+def test_adapters_agree_on_a_repeated_signature(first: str, second: str, status: int) -> None:
+    """Two different signatures are refused the same way by aiohttp, ASGI and WSGI."""
+    body, headers = _repeated(first, second)
+    answers = []
+    for call in ("aiohttp", "asgi", "wsgi"):
+        metrics: list[webhooks.WebhookMetric] = []
+        rx = webhooks.WebhookReceiver(
+            public_key=SIGNER.public_key, on_event=lambda event: None, metrics=metrics.append
+        )
+        if call == "aiohttp":
+            answers.append(asyncio.run(_aiohttp_call(rx, body, headers)))
+        elif call == "asgi":
+            answers.append(_asgi_call(rx, body, headers))
+        else:
+            answers.append(_wsgi_call(rx, body, headers))
+        if status != 200:
+            assert [m.reason for m in metrics if m.name == "refused"] == ["repeated_header"]
+    assert [a[0] for a in answers] == [status] * 3
+    assert len({a[1] for a in answers}) == 1

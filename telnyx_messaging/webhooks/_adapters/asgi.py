@@ -41,10 +41,11 @@ class ASGIWebhookApp:
         started = time.perf_counter()
         gate = self.gate
         where = scope.get("path", "")
-        headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1")
-            for name, value in scope.get("headers", ())
-        }
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope.get("headers", ()):
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            # Repeats joined as a WSGI server joins them: the gate refuses two signatures.
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
         encoding = headers.get("content-encoding")
         answer = gate.head(scope["method"], headers.get("content-length"), encoding, where)
         if answer is None:
