@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
@@ -77,6 +78,9 @@ MetricName: TypeAlias = Literal["verified", "refused", "duplicate", "failed", "a
 
 _ENCODINGS = ("", "identity", "gzip", "deflate")
 _RETRY_LATER = (("Retry-After", "1"),)
+_CLOSE = (("Connection", "close"),)
+#: At most one log line per this many seconds for clients that went away mid-body.
+DISCONNECT_LOG_INTERVAL = 60.0
 
 
 @frozen
@@ -120,7 +124,8 @@ class WebhookMetric:
       ``stale``, ``signature_mismatch``, ``bad_body``, ``unreadable``
       (verified but not a webhook), ``overloaded`` (queue full), ``guard_full`` (the
       duplicate guard cannot remember one more event), ``guard_unavailable`` (the duplicate
-      guard raised) or ``closed`` (shutting down);
+      guard raised), ``closed`` (shutting down), ``body_timeout`` (the body took longer than
+      ``body_timeout``) or ``disconnected`` (the client went away mid-body);
     - ``"duplicate"``: a delivery of an event already handled (``reason="done"``) or being
       handled (``reason="processing"``), so not handled again;
     - ``"failed"``: ``on_event`` or ``handoff`` raised; ``reason`` is the exception's class
@@ -207,6 +212,7 @@ class WebhookGate:
         metrics: Callable[[WebhookMetric], object] | None,
         enqueue: Callable[[VerifiedWebhook], bool],
         queue_size: int,
+        body_timeout: float,
     ) -> None:
         self._keys = keys
         self._tolerance = tolerance
@@ -220,6 +226,9 @@ class WebhookGate:
         self._metrics_broken = False
         self._enqueue = enqueue
         self._queue_size = queue_size
+        self.body_timeout = body_timeout
+        self._disconnects = 0
+        self._next_disconnect_log = -math.inf
         self.closed = False
         self._in_flight: set[asyncio.Future[Answer]] = set()
 
@@ -286,6 +295,44 @@ class WebhookGate:
         if int(text) > self.max_body_size:
             return self.too_large(where)
         return None
+
+    def slow_body(self, where: str = "") -> Answer:
+        """Count, log and answer a body that did not arrive within ``body_timeout`` (408).
+
+        The answer asks to close the connection: what is left of the body must never be
+        read as the next request, and the descriptor goes back to the server at once.
+        """
+        answer = self.refuse(
+            "body_timeout",
+            408,
+            f"the body did not arrive within {self.body_timeout:g}s; a Telnyx webhook is a few "
+            "kilobytes sent at once",
+            where,
+        )
+        return Answer(408, answer.text, _CLOSE)
+
+    def disconnected(self, where: str = "") -> Answer:
+        """Count a client that went away before its whole body arrived; log it now and then.
+
+        A flood of these is a slow-client attack or a flaky network, not one bad request each,
+        so it is logged at most once every :data:`DISCONNECT_LOG_INTERVAL` seconds, with how
+        many there were. The answer is for adapters that must answer something: nobody reads it.
+        """
+        self.emit("refused", reason="disconnected")
+        self._disconnects += 1
+        now = time.monotonic()
+        if now >= self._next_disconnect_log:
+            log.warning(
+                "%d webhook request%s%s ended before the whole body arrived: the client "
+                "disconnected (next report in %gs at the earliest)",
+                self._disconnects,
+                "" if self._disconnects == 1 else "s",
+                where and f" to {where}",
+                DISCONNECT_LOG_INTERVAL,
+            )
+            self._disconnects = 0
+            self._next_disconnect_log = now + DISCONNECT_LOG_INTERVAL
+        return Answer(400, "the body ended before its Content-Length", _CLOSE)
 
     def too_large(self, where: str = "") -> Answer:
         """Count, log and answer a body over ``max_body_size``."""

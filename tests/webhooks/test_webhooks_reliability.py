@@ -354,3 +354,171 @@ def test_adapters_agree_on_a_repeated_signature(first: str, second: str, status:
             assert [m.reason for m in metrics if m.name == "refused"] == ["repeated_header"]
     assert [a[0] for a in answers] == [status] * 3
     assert len({a[1] for a in answers}) == 1
+
+
+# -- slow and vanishing clients ------------------------------------------------------------
+
+
+async def _raw_request(port: int, head: bytes, body_part: bytes) -> asyncio.StreamReader:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(head + body_part)
+    await writer.drain()
+    _WRITERS.append(writer)
+    return reader
+
+
+_WRITERS: list[asyncio.StreamWriter] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_raw_connections() -> AsyncIterator[None]:
+    yield
+    while _WRITERS:
+        _WRITERS.pop().close()
+
+
+def _head(length: int) -> bytes:
+    return (
+        b"POST /telnyx HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(length).encode() + b"\r\n\r\n"
+    )
+
+
+async def test_aiohttp_cuts_a_slow_body_with_408_and_closes(
+    serve: Callable[..., Awaitable[str]],
+) -> None:
+    """A body that does not arrive within body_timeout gets 408 and the connection closed."""
+    metrics: list[webhooks.WebhookMetric] = []
+    rx = webhooks.WebhookReceiver(
+        public_key=SIGNER.public_key,
+        on_event=lambda event: None,
+        body_timeout=0.3,
+        metrics=metrics.append,
+    )
+    url = await serve(rx)
+    port = int(url.split(":")[2].split("/")[0])
+    reader = await _raw_request(port, _head(200_000), b"{")
+    answer = await asyncio.wait_for(reader.read(), 30)  # read() ends only when closed
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert [m.reason for m in metrics if m.name == "refused"] == ["body_timeout"]
+
+
+async def test_aiohttp_logs_vanishing_clients_as_their_own_reason_once(
+    serve: Callable[..., Awaitable[str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Clients that go away mid-body are counted as 'disconnected', logged once an interval."""
+    metrics: list[webhooks.WebhookMetric] = []
+    rx = webhooks.WebhookReceiver(
+        public_key=SIGNER.public_key, on_event=lambda event: None, metrics=metrics.append
+    )
+    url = await serve(rx)
+    port = int(url.split(":")[2].split("/")[0])
+    with caplog.at_level(logging.INFO, logger="telnyx_messaging"):
+        for _ in range(5):
+            await _raw_request(port, _head(1000), b'{"data"')
+            _WRITERS.pop().close()
+        await until(lambda: sum(m.name == "refused" for m in metrics) >= 5, "five refusals")
+    assert [m.reason for m in metrics if m.name == "refused"] == ["disconnected"] * 5
+    lines = [r.getMessage() for r in caplog.records if "disconnect" in r.getMessage()]
+    assert len(lines) == 1
+    assert not [r for r in caplog.records if "bad_encoding" in r.getMessage()]
+
+
+def _asgi_run(
+    rx: webhooks.WebhookReceiver, messages: list[dict[str, Any]], *, hang: bool
+) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/telnyx",
+        "headers": [(b"content-length", b"1000")],
+    }
+    queue = list(messages)
+
+    async def receive() -> dict[str, Any]:
+        if queue:
+            return queue.pop(0)
+        if hang:
+            await asyncio.Event().wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(rx.asgi_app()(scope, receive, send))
+    return sent
+
+
+def test_asgi_cuts_a_slow_body_with_408_and_asks_to_close() -> None:
+    """Under ASGI the deadline covers receive(): 408, with Connection: close for the server."""
+    metrics: list[webhooks.WebhookMetric] = []
+    rx = webhooks.WebhookReceiver(
+        public_key=SIGNER.public_key,
+        on_event=lambda event: None,
+        body_timeout=0.2,
+        metrics=metrics.append,
+    )
+    part = {"type": "http.request", "body": b"{", "more_body": True}
+    sent = _asgi_run(rx, [part], hang=True)
+    assert sent[0]["status"] == 408
+    assert (b"connection", b"close") in sent[0]["headers"]
+    assert [m.reason for m in metrics if m.name == "refused"] == ["body_timeout"]
+
+
+def test_asgi_counts_a_disconnect() -> None:
+    """A client that goes away mid-body is counted as 'disconnected'; nothing is answered."""
+    metrics: list[webhooks.WebhookMetric] = []
+    rx = webhooks.WebhookReceiver(
+        public_key=SIGNER.public_key, on_event=lambda event: None, metrics=metrics.append
+    )
+    part = {"type": "http.request", "body": b"{", "more_body": True}
+    assert _asgi_run(rx, [part], hang=False) == []
+    assert [m.reason for m in metrics if m.name == "refused"] == ["disconnected"]
+
+
+class TrickleStream:
+    """A WSGI input that gives one byte per read, slowly, as a trickling client would."""
+
+    def __init__(self, data: bytes, delay: float) -> None:
+        self.data, self.delay = data, delay
+
+    def read(self, size: int = -1) -> bytes:
+        import time
+
+        time.sleep(self.delay)
+        chunk, self.data = self.data[:1], self.data[1:]
+        return chunk
+
+
+@pytest.mark.parametrize(
+    ("stream", "reason", "status"),
+    [
+        (TrickleStream(b"{" * 1000, 0.02), "body_timeout", 408),
+        (TrickleStream(b"{" * 10, 0.0), "disconnected", 400),
+    ],
+    ids=["trickle", "cut-short"],
+)
+def test_wsgi_cuts_what_it_can_see(stream: TrickleStream, reason: str, status: int) -> None:
+    """Between reads the deadline holds under WSGI too; a body cut short is a disconnect."""
+    from telnyx_messaging.webhooks._adapters.wsgi import receive_from_stream
+
+    metrics: list[webhooks.WebhookMetric] = []
+    rx = webhooks.WebhookReceiver(
+        public_key=SIGNER.public_key,
+        on_event=lambda event: None,
+        body_timeout=0.2,
+        metrics=metrics.append,
+    )
+    answer = receive_from_stream(
+        rx.gate,
+        method="POST",
+        read=stream.read,
+        content_length="1000",
+        input_terminated=False,
+        content_encoding=None,
+        headers={},
+        where="/telnyx",
+    )
+    assert answer.status == status
+    assert [m.reason for m in metrics if m.name == "refused"] == [reason]

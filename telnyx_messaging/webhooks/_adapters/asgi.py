@@ -8,6 +8,7 @@ here, within the same cap.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
@@ -49,10 +50,16 @@ class ASGIWebhookApp:
         encoding = headers.get("content-encoding")
         answer = gate.head(scope["method"], headers.get("content-length"), encoding, where)
         if answer is None:
-            raw = await _read(receive, gate.max_body_size)
-            if raw is None:
-                return  # the client went away: nobody to answer
-            answer = await gate.dispatch(gate.open(raw, headers, encoding, where), where)
+            try:
+                # The server's receive() waits as long as the client trickles: bound it here.
+                raw = await asyncio.wait_for(_read(receive, gate.max_body_size), gate.body_timeout)
+            except asyncio.TimeoutError:
+                answer = gate.slow_body(where)
+            else:
+                if raw is None:
+                    gate.disconnected(where)
+                    return  # the client went away: nobody to answer
+                answer = await gate.dispatch(gate.open(raw, headers, encoding, where), where)
         answer = gate.answered(answer, started)
         await _answer(send, answer)
 
