@@ -609,6 +609,10 @@ def test_a_bad_key_is_a_configuration_error_at_build_time(key: Any) -> None:
         {"duplicates": object()},
         {"metrics": 5},
         {"tolerance": -1},
+        {"body_timeout": 0},
+        {"body_timeout": float("inf")},
+        {"body_timeout": "10"},
+        {"body_timeout": True},
     ],
 )
 def test_nonsense_settings_fail_at_build_time(kwargs: dict[str, Any]) -> None:

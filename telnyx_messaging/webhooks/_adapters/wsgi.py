@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = ["WSGIWebhookApp", "django_view", "flask_view", "receive_from_stream"]
 
+# Read in pieces, so the deadline is checked between them while a body trickles in.
+_PIECE = 64 * 1024
+
 
 def receive_from_stream(
     gate: WebhookGate,
@@ -45,10 +48,16 @@ def receive_from_stream(
         # PEP 3333: without a length, reading may block forever.
         answer = gate.refuse("length_required", 411, "send a Content-Length", where)
         return gate.answered(answer, started)
+    # A deadline between reads: a blocking read itself only the server's timeout can end.
+    deadline = started + gate.body_timeout
     chunks = bytearray()
     while len(chunks) < wanted:
-        chunk = read(wanted - len(chunks))
+        if time.perf_counter() > deadline:
+            return gate.answered(gate.slow_body(where), started)
+        chunk = read(min(wanted - len(chunks), _PIECE))
         if not chunk:
+            if content_length:
+                return gate.answered(gate.disconnected(where), started)
             break
         chunks += chunk
     answer = gate.dispatch_sync(gate.open(bytes(chunks), headers, content_encoding, where), where)
