@@ -16,17 +16,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
-import string
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from telnyx_messaging._cli._csv_input import BadInputError, CsvRow, CsvSource, read_rows
+from telnyx_messaging._cli._results_csv import spreadsheet_safe
+from telnyx_messaging._cli._template import Template, TemplateError
 from telnyx_messaging._errors import InvalidArgumentError, TelnyxError
 
-__all__ = ["add_send_bulk", "send_bulk"]
+__all__ = ["add_send_bulk", "open_results", "send_bulk", "spreadsheet_safe"]
 
 #: Columns with a meaning of their own; any other column only fills ``{placeholders}``.
 FROM, MEDIA, PROFILE = "from", "media_urls", "messaging_profile_id"
@@ -48,10 +52,8 @@ def _title_without_row(index: int, title: str | None) -> str:
 DRY_RUN_COLUMNS = ("row", "to", "type", "encoding", "units", "parts")
 #: Seconds between plain progress lines.
 PLAIN_EVERY = 5.0
-
-
-class BadInputError(Exception):
-    """Input the command refuses before sending anything; the message says what to fix."""
+#: Exit status when results cannot be written (a full disk): the run stopped, --resume later.
+EXIT_CANNOT_WRITE = 3
 
 
 def add_send_bulk(commands: Any) -> None:
@@ -67,11 +69,15 @@ def add_send_bulk(commands: Any) -> None:
             "TELNYX_API_KEY."
         ),
     )
-    parser.add_argument("csv", type=Path, help="the recipients, one per row")
+    parser.add_argument(
+        "csv", help="the recipients, one per row ('-' reads standard input, whole, first)"
+    )
     parser.add_argument("--text", required=True, help='the message, e.g. "Hi {name}"')
     parser.add_argument("--from", dest="from_", help="the sender, unless the CSV has 'from'")
     parser.add_argument(
-        "--out", type=Path, help="results CSV (default: <csv name>.results.csv beside it)"
+        "--out",
+        type=Path,
+        help="results CSV (default: <csv name>.results.csv beside it; required with '-')",
     )
     parser.add_argument(
         "--resume", action="store_true", help="continue the run whose journal sits beside --out"
@@ -126,67 +132,51 @@ def send_bulk(args: argparse.Namespace) -> int:
 class _Plan:
     """What to send, checked: the CSV, its columns, the template, where results go."""
 
-    def __init__(self, path: Path, text: str, sender: str | None, count: int) -> None:
-        self.path = path
-        self.text = text
+    def __init__(
+        self, source: CsvSource, template: Template, sender: str | None, count: int
+    ) -> None:
+        self.source = source
+        self.template = template
         self.sender = sender
         self.count = count
         self.out = Path()
         self.journal = Path()
 
-    def rows(self) -> Iterator[tuple[dict[str, str], dict[str, Any]]]:
+    def rows(self) -> Iterator[tuple[CsvRow, dict[str, Any]]]:
         """Each CSV row with the ``messages.send`` arguments made from it."""
-        with self.path.open(newline="", encoding="utf-8-sig") as file:
-            for row in csv.DictReader(file):
-                kwargs: dict[str, Any] = {"to": row["to"].strip()}
-                sender = (row.get(FROM) or "").strip() or self.sender
+        with self.source.lines() as file:
+            _, rows = read_rows(self.source, file)
+            for row in rows:
+                cells = row.cells
+                kwargs: dict[str, Any] = {"to": cells["to"].strip()}
+                sender = (cells.get(FROM) or "").strip() or self.sender
                 if sender:
                     kwargs["from_"] = sender
-                kwargs["text"] = self.text.format_map(row)
-                media = (row.get(MEDIA) or "").split()
+                kwargs["text"] = self.template.fill(cells)
+                media = (cells.get(MEDIA) or "").split()
                 if media:
                     kwargs["media_urls"] = media
-                profile = (row.get(PROFILE) or "").strip()
+                profile = (cells.get(PROFILE) or "").strip()
                 if profile:
                     kwargs["messaging_profile_id"] = profile
                 yield row, kwargs
-
-
-def _placeholders(text: str) -> set[str]:
-    names: set[str] = set()
-    try:
-        for _, name, _, _ in string.Formatter().parse(text):
-            if name is None:
-                continue
-            if not name or name.isdigit() or any(c in name for c in ".["):
-                raise BadInputError(
-                    f"--text has the placeholder {{{name}}}: use a CSV column name in braces, "
-                    "like {name} (write {{ and }} for literal braces)"
-                )
-            names.add(name)
-    except ValueError as exc:
-        raise BadInputError(
-            f"--text is not a valid template ({exc}); write {{{{ and }}}} for literal braces"
-        ) from None
-    return names
 
 
 def _plan(args: argparse.Namespace) -> _Plan:
     text: str = args.text
     if not text.strip():
         raise BadInputError("--text is empty: give the message to send")
-    path: Path = args.csv
     try:
-        file = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise BadInputError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-    with file:
-        count = _check_csv(path, file, text, args.from_)
-    plan = _Plan(path, text, args.from_, count)
+        template = Template(text)
+    except TemplateError as exc:
+        raise BadInputError(str(exc)) from None
+    source = CsvSource.open(args.csv)
+    with source.lines() as file:
+        count = _check_csv(source, file, template, args.from_)
+    plan = _Plan(source, template, args.from_, count)
     if args.dry_run:
         return plan
-    plan.out = args.out if args.out is not None else path.with_suffix(".results.csv")
-    plan.journal = plan.out.with_suffix(".journal.db")
+    plan.out, plan.journal = _where_results_go(args.out, source)
     if args.resume and not plan.journal.exists():
         raise BadInputError(
             f"nothing to resume: no journal at {str(plan.journal)!r}; run without --resume"
@@ -203,61 +193,75 @@ def _plan(args: argparse.Namespace) -> _Plan:
     return plan
 
 
-def _check_csv(path: Path, file: IO[str], text: str, sender: str | None) -> int:
-    """Read the whole CSV once; the number of rows, or BadInputError naming the line to fix."""
-    reader = csv.DictReader(file)
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
     try:
-        columns = reader.fieldnames
-        if not columns:
-            raise BadInputError(f"{str(path)!r} is empty: the first line must name the columns")
-        if "to" not in columns:
+        return os.path.samefile(a, b)  # a hard link: two names, one file
+    except OSError:
+        return False  # one of them does not exist yet
+
+
+def _where_results_go(out: Path | None, source: CsvSource) -> tuple[Path, Path]:
+    """The results file and the journal beside it, neither of them the input nor a device."""
+    if out is None:
+        if source.path is None:
             raise BadInputError(
-                f"{str(path)!r} has no 'to' column (columns: {', '.join(columns)}); "
-                "name the recipients' column 'to'"
+                f"reading the CSV from {source.label}: say where the results go with --out"
             )
-        twice = sorted({name for name in columns if columns.count(name) > 1})
-        if twice:
-            # csv.DictReader would keep the last of them and silently drop the others.
+        out = source.path.with_suffix(".results.csv")
+    journal = out.with_suffix(".journal.db")
+    for role, path in (("--out", out), ("the journal (beside --out)", journal)):
+        if source.path is not None and _same_file(path, source.path):
             raise BadInputError(
-                f"{str(path)!r} names the column {', '.join(map(repr, twice))} more than once; "
-                "give each column its own name"
+                f"{role} {str(path)!r} is the input {source.label}: writing it would destroy "
+                "the recipient list; pass another --out"
             )
-        missing = sorted(_placeholders(text) - set(columns))
-        if missing:
+        if path.exists() and not path.is_file():
             raise BadInputError(
-                f"--text uses {', '.join('{' + m + '}' for m in missing)} but {str(path)!r} "
-                f"has no such column (columns: {', '.join(columns)})"
+                f"{role} {str(path)!r} is not a regular file (a device, pipe or folder): the "
+                "results and the journal must be kept to resume; pass --out with a file path"
             )
-        if not sender and FROM not in columns and PROFILE not in columns:
-            raise BadInputError(
-                "say who sends: --from +1..., or a 'from' or 'messaging_profile_id' column"
-            )
-        count = 0
-        for row in reader:
-            count += 1
-            where = f"{str(path)!r} line {reader.line_num}"
-            if None in row:
-                raise BadInputError(f"{where} has more values than there are columns")
-            if None in row.values():
-                # DictReader fills the missing ones with None: "Hi {name}" would send "Hi None".
-                raise BadInputError(f"{where} has fewer values than there are columns")
-            if not (row["to"] or "").strip():
-                raise BadInputError(f"{where} has no 'to'")
-            if not (sender or (row.get(FROM) or "").strip() or (row.get(PROFILE) or "").strip()):
-                raise BadInputError(f"{where} has no sender: fill 'from', or pass --from")
-            try:
-                text.format_map(row)
-            except (ValueError, TypeError) as exc:
-                raise BadInputError(f"{where}: --text cannot be filled in ({exc})") from None
-    except csv.Error as exc:
-        where = f"{str(path)!r} line {reader.line_num}"
-        raise BadInputError(f"{where} is not valid CSV: {exc}") from None
-    except UnicodeDecodeError as exc:
+    return out, journal
+
+
+def _check_csv(source: CsvSource, file: IO[str], template: Template, sender: str | None) -> int:
+    """Read the whole CSV once; the number of rows, or BadInputError naming the row to fix."""
+    where = source.label
+    columns, rows = read_rows(source, file)
+    if "to" not in columns:
         raise BadInputError(
-            f"{str(path)!r} is not UTF-8 text ({exc.reason}); save it as UTF-8"
-        ) from None
+            f"{where} has no 'to' column (columns: {', '.join(columns)}); "
+            "name the recipients' column 'to'"
+        )
+    twice = sorted({name for name in columns if columns.count(name) > 1})
+    if twice:
+        # A row would keep the last of them and silently drop the others.
+        raise BadInputError(
+            f"{where} names the column {', '.join(map(repr, twice))} more than once; "
+            "give each column its own name"
+        )
+    missing = [name for name in template.columns if name not in columns]
+    if missing:
+        raise BadInputError(
+            f"--text uses {', '.join('{' + m + '}' for m in missing)} but {where} "
+            f"has no such column (columns: {', '.join(columns)})"
+        )
+    if not sender and FROM not in columns and PROFILE not in columns:
+        raise BadInputError(
+            "say who sends: --from +1..., or a 'from' or 'messaging_profile_id' column"
+        )
+    count = 0
+    for row in rows:
+        count += 1
+        here = f"{where} row {row.number} (line {row.line})"
+        cells = row.cells
+        if not cells["to"].strip():
+            raise BadInputError(f"{here} has no 'to'")
+        if not (sender or cells.get(FROM, "").strip() or cells.get(PROFILE, "").strip()):
+            raise BadInputError(f"{here} has no sender: fill 'from', or pass --from")
     if not count:
-        raise BadInputError(f"{str(path)!r} has no rows below its header: nobody to send to")
+        raise BadInputError(f"{where} has no rows below its header: nobody to send to")
     return count
 
 
@@ -280,7 +284,14 @@ def _dry_run(plan: _Plan, out: IO[str], err: IO[str]) -> int:
             gsm += counted.encoding == GSM7
             ucs += counted.encoding != GSM7
         writer.writerow(
-            (number, kwargs["to"], kind, counted.encoding, counted.units, counted.parts)
+            (
+                number,
+                spreadsheet_safe(kwargs["to"]),
+                kind,
+                counted.encoding,
+                counted.units,
+                counted.parts,
+            )
         )
     print(
         f"dry run, nothing sent: {plan.count} messages; {gsm + ucs} SMS in {parts} parts "
@@ -293,6 +304,47 @@ def _dry_run(plan: _Plan, out: IO[str], err: IO[str]) -> int:
 # -- sending --------------------------------------------------------------------------------
 
 
+def open_results(path: Path) -> IO[str]:
+    """The results file, opened for writing (a seam the tests fill up like a full disk)."""
+    return path.open("w", newline="", encoding="utf-8")
+
+
+class _CannotWriteError(Exception):
+    """The results file could not be written (a full disk): the run stops."""
+
+    def __init__(self, error: OSError, written: int) -> None:
+        super().__init__(error.strerror or str(error))
+        self.written = written
+
+
+class _Results:
+    """results.csv, opened at the first result, every row flushed as it comes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.written = 0
+        self._file: IO[str] | None = None
+
+    def write(self, row: tuple[Any, ...]) -> None:
+        try:
+            if self._file is None:
+                # Opened at the first result, not before: a resume refused at its first row
+                # (the CSV or --text changed) leaves the earlier results as they were.
+                self._file = open_results(self.path)
+                self._writer = csv.writer(self._file)
+                self._writer.writerow(RESULT_COLUMNS)
+            self._writer.writerow([spreadsheet_safe(str(cell)) for cell in row])
+            self._file.flush()  # a crash loses no result already seen
+        except OSError as exc:
+            raise _CannotWriteError(exc, self.written) from exc
+        self.written += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):  # a flush failing again: already reported
+                self._file.close()
+
+
 async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
     from telnyx_messaging import AsyncClient
 
@@ -301,6 +353,7 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
     show, finish = _progress(err, plan.count)
     inputs = plan.rows()
     failed = 0  # this run's failures and those an earlier run recorded
+    results = _Results(plan.out)
     try:
         run = client.messages.send_many(
             (kwargs for _, kwargs in inputs),
@@ -317,17 +370,10 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
         # The run first: it takes the journal's lock, so a second command on the same files
         # is refused before it could truncate the results of the one running.
         async with run:
-            out: IO[str] | None = None
             try:
                 async for result in run:
-                    if out is None:
-                        # Opened at the first result, not before: a resume refused at its first
-                        # row (the CSV or --text changed) leaves the earlier results as they were.
-                        out = plan.out.open("w", newline="", encoding="utf-8")
-                        writer = csv.writer(out)
-                        writer.writerow(RESULT_COLUMNS)
                     failed += not result.ok
-                    writer.writerow(
+                    results.write(
                         (
                             result.index + 1,
                             result.params.get("to"),
@@ -338,7 +384,6 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
                             result.attempts,
                         )
                     )
-                    out.flush()  # a crash loses no result already seen
             except InvalidArgumentError as exc:
                 # Only a journal that does not match the input gets here (rows a send refuses
                 # are failed results), and only --resume reaches an existing journal. The run's
@@ -349,8 +394,18 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
                     "over, pass another --out."
                 ) from exc
             finally:
-                if out is not None:
-                    out.close()
+                results.close()
+    except _CannotWriteError as exc:
+        finish()
+        await client.close()
+        print(
+            f"send-bulk: cannot write the results to {str(plan.out)!r} ({exc}): the run "
+            f"stopped, sends in flight were let finish. {exc.written} results are in that "
+            f"file; the journal {str(plan.journal)!r} knows every row sent. Make room, then "
+            "run the same command with --resume: nothing sent is sent again.",
+            file=err,
+        )
+        return EXIT_CANNOT_WRITE
     finally:
         finish()
         await client.close()
