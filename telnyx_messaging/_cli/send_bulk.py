@@ -6,10 +6,12 @@
         --out results.csv
 
 Everything that can be checked before sending is checked before sending: the file, its
-columns, the placeholders in ``--text``, every row's ``to``. Then ``messages.send_many`` does
-the sending with a journal beside the results, so ``--resume`` continues a run that was
-stopped without sending anything twice. ``rich`` (the ``cli`` extra) draws a progress bar on a
-terminal; without it, or when output is not a terminal, progress is printed as plain lines.
+columns, the placeholders in ``--text``, and every row's values with the library's own
+argument checks (see :mod:`._campaign`, shared with ``--dry-run``, so the dry run reports what
+the live run would refuse). Then ``messages.send_many`` does the sending with a journal beside
+the results, so ``--resume`` continues a run that was stopped without sending anything twice.
+``rich`` (the ``cli`` extra) draws a progress bar on a terminal; without it, or when output is
+not a terminal, progress is printed as plain lines.
 """
 
 from __future__ import annotations
@@ -19,41 +21,85 @@ import asyncio
 import contextlib
 import csv
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
-from telnyx_messaging._cli._csv_input import BadInputError, CsvRow, CsvSource, read_rows
-from telnyx_messaging._cli._results_csv import spreadsheet_safe
+from attrs import define, field
+
+from telnyx_messaging._cli._campaign import (
+    INVALID,
+    NO_SENDER,
+    SENT_EARLIER,
+    Earlier,
+    PlannedRow,
+    Planner,
+)
+from telnyx_messaging._cli._csv_input import BadInputError, CsvSource, read_rows
+from telnyx_messaging._cli._results_csv import spreadsheet_safe, unescape
 from telnyx_messaging._cli._template import Template, TemplateError
 from telnyx_messaging._errors import InvalidArgumentError, TelnyxError
 
+if TYPE_CHECKING:
+    from telnyx_messaging import AsyncClient
+
 __all__ = ["add_send_bulk", "open_results", "send_bulk", "spreadsheet_safe"]
 
-#: Columns with a meaning of their own; any other column only fills ``{placeholders}``.
-FROM, MEDIA, PROFILE = "from", "media_urls", "messaging_profile_id"
 RESULT_COLUMNS = ("row", "to", "status", "message_id", "error_code", "error_title", "attempts")
-
-
-def _title_without_row(index: int, title: str | None) -> str:
-    """The error title without send_many's 0-based "row N: " prefix.
-
-    The file's own `row` column counts from 1; a second, 0-based row number in the title
-    pointed at the row above.
-    """
-    prefix = f"row {index}: "
-    if title is None:
-        return ""
-    return title.removeprefix(prefix)
-
-
-DRY_RUN_COLUMNS = ("row", "to", "type", "encoding", "units", "parts")
+DRY_RUN_COLUMNS = (
+    "row",
+    "to",
+    "status",
+    "type",
+    "encoding",
+    "units",
+    "parts",
+    "non_gsm",
+    "error_code",
+    "reason",
+    "note",
+)
 #: Seconds between plain progress lines.
 PLAIN_EVERY = 5.0
 #: Exit status when results cannot be written (a full disk): the run stopped, --resume later.
 EXIT_CANNOT_WRITE = 3
+
+
+def plural(count: int, word: str) -> str:
+    """``1 message``, ``2 messages``."""
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
+def _rows_list(numbers: list[int], most: int = 5) -> str:
+    shown = ", ".join(str(n) for n in numbers[:most])
+    more = f" and {len(numbers) - most} more" if len(numbers) > most else ""
+    return ("row " if len(numbers) == 1 else "rows ") + shown + more
+
+
+def _title_without_row(index: int, title: str | None) -> str:
+    """The error title without send_many's 0-based "row N: " prefix."""
+    return "" if title is None else title.removeprefix(f"row {index}: ")
+
+
+def _price(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"must be a number such as 0.004, not {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text!r}")
+    return value
+
+
+def _delimiter(text: str) -> str:
+    value = "\t" if text in ("\\t", "tab") else text
+    if len(value) != 1:
+        raise argparse.ArgumentTypeError(f"must be one character, such as ';', not {text!r}")
+    return value
 
 
 def add_send_bulk(commands: Any) -> None:
@@ -63,10 +109,10 @@ def add_send_bulk(commands: Any) -> None:
         help="send one message per row of a CSV, with a results CSV and a resumable journal",
         description=(
             "Send one message per row of a CSV (column 'to' required; other columns fill "
-            "{placeholders} in --text and may set from, media_urls, messaging_profile_id). "
-            "Writes one results row per input row; a journal beside the results lets --resume "
-            "continue a stopped run without sending anything twice. The API key is read from "
-            "TELNYX_API_KEY."
+            "{placeholders} in --text and may set from, messaging_profile_id, media_urls, "
+            "send_at, subject, type, webhook_url). Writes one results row per input row; a "
+            "journal beside the results lets --resume continue a stopped run without sending "
+            "anything twice. The API key is read from TELNYX_API_KEY (or --api-key)."
         ),
     )
     parser.add_argument(
@@ -88,9 +134,43 @@ def add_send_bulk(commands: Any) -> None:
         help="with --resume, also resend rows that failed (with the keys they had)",
     )
     parser.add_argument(
+        "--only-failed-from",
+        metavar="RESULTS",
+        type=Path,
+        help="send only the rows that failed in this earlier results file (after you corrected "
+        "them in the CSV); every other row is reported as it was. Needs a new --out",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="send nothing; print each row's encoding and SMS parts, and the total",
+        help="send nothing; report per row what would be sent, refused or skipped, the "
+        "encoding and SMS parts, duplicates, and the totals",
+    )
+    parser.add_argument(
+        "--price-per-part", type=_price, help="with --dry-run: your price of one SMS part"
+    )
+    parser.add_argument("--price-per-mms", type=_price, help="with --dry-run: your price of an MMS")
+    parser.add_argument(
+        "--default-region",
+        metavar="REGION",
+        help="read numbers without '+' as numbers of this country (e.g. US) and send them in "
+        "E.164; needs the phonenumbers extra",
+    )
+    parser.add_argument(
+        "--skip-duplicates",
+        action="store_true",
+        help="send once to a recipient listed more than once (later rows are skipped)",
+    )
+    parser.add_argument(
+        "--check-optouts",
+        action="store_true",
+        help="skip recipients who opted out (messaging_optouts), fetched before sending",
+    )
+    parser.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        default=",",
+        help="the CSV's separator (default ','; e.g. ';' or tab)",
     )
     parser.add_argument("--concurrency", type=int, default=50, help="requests in flight")
     parser.add_argument("--rate", type=float, help="messages per second for the whole run")
@@ -98,22 +178,25 @@ def add_send_bulk(commands: Any) -> None:
     parser.add_argument(
         "--max-attempts", type=int, default=5, help="attempts per row before it fails (5)"
     )
+    parser.add_argument(
+        "--api-key", help="the API key (default: TELNYX_API_KEY, which other users cannot see)"
+    )
     parser.add_argument("--base-url", help="API root (default: TELNYX_BASE_URL, then Telnyx)")
     parser.set_defaults(run=send_bulk)
 
 
 def send_bulk(args: argparse.Namespace) -> int:
-    """Run ``send-bulk``; the exit status: 0 all sent, 1 some failed, 2 bad input, 130 stopped."""
+    """Run ``send-bulk``; the exit status: 0 all sent, 1 some failed, 2 bad input, 3 results
+    could not be written, 130 stopped."""
     err = sys.stderr
     try:
         plan = _plan(args)
+        if args.dry_run:
+            return _dry_run(plan, args, sys.stdout, err)
+        return asyncio.run(_send(plan, args, err))
     except BadInputError as exc:
         print(f"send-bulk: {exc}", file=err)
         return 2
-    if args.dry_run:
-        return _dry_run(plan, sys.stdout, err)
-    try:
-        return asyncio.run(_send(plan, args, err))
     except KeyboardInterrupt:  # pragma: no cover - tested in a subprocess (SIGINT)
         print(
             "send-bulk: stopped; sends in flight were let finish. Run the same command with "
@@ -129,37 +212,54 @@ def send_bulk(args: argparse.Namespace) -> int:
 # -- checking the input ---------------------------------------------------------------------
 
 
+@define
+class _Check:
+    """What the checking pass found, for the warnings and the dry run's totals."""
+
+    count: int = 0
+    failed: list[int] = field(factory=list)
+    skipped: list[int] = field(factory=list)
+    duplicates: list[tuple[int, int]] = field(factory=list)
+    normalised: int = 0
+
+
 class _Plan:
     """What to send, checked: the CSV, its columns, the template, where results go."""
 
-    def __init__(
-        self, source: CsvSource, template: Template, sender: str | None, count: int
-    ) -> None:
+    def __init__(self, source: CsvSource, new_planner: Callable[[], Planner], delimiter: str):
         self.source = source
-        self.template = template
-        self.sender = sender
-        self.count = count
+        self.new_planner = new_planner
+        self.delimiter = delimiter
+        self.check = _Check()
         self.out = Path()
         self.journal = Path()
+        self.api_key = ""
 
-    def rows(self) -> Iterator[tuple[CsvRow, dict[str, Any]]]:
-        """Each CSV row with the ``messages.send`` arguments made from it."""
+    def rows(self) -> Iterator[PlannedRow]:
+        """Each CSV row, planned (a fresh planner per pass: duplicates are found in order)."""
+        planner = self.new_planner()
         with self.source.lines() as file:
-            _, rows = read_rows(self.source, file)
+            _, rows = read_rows(self.source, file, self.delimiter)
             for row in rows:
-                cells = row.cells
-                kwargs: dict[str, Any] = {"to": cells["to"].strip()}
-                sender = (cells.get(FROM) or "").strip() or self.sender
-                if sender:
-                    kwargs["from_"] = sender
-                kwargs["text"] = self.template.fill(cells)
-                media = (cells.get(MEDIA) or "").split()
-                if media:
-                    kwargs["media_urls"] = media
-                profile = (cells.get(PROFILE) or "").strip()
-                if profile:
-                    kwargs["messaging_profile_id"] = profile
-                yield row, kwargs
+                yield planner.plan(row)
+
+
+def _api_key(args: argparse.Namespace) -> str:
+    key: str | None = args.api_key or os.environ.get("TELNYX_API_KEY")
+    if not key:
+        raise BadInputError(
+            "no API key: set TELNYX_API_KEY (or pass --api-key); "
+            "find yours in the Mission Control Portal under API Keys"
+        )
+    return key
+
+
+def _client(args: argparse.Namespace, api_key: str) -> AsyncClient:
+    from telnyx_messaging import AsyncClient
+
+    return AsyncClient(
+        api_key=api_key, base_url=args.base_url, max_connections=max(100, args.concurrency)
+    )
 
 
 def _plan(args: argparse.Namespace) -> _Plan:
@@ -170,27 +270,108 @@ def _plan(args: argparse.Namespace) -> _Plan:
         template = Template(text)
     except TemplateError as exc:
         raise BadInputError(str(exc)) from None
-    source = CsvSource.open(args.csv)
-    with source.lines() as file:
-        count = _check_csv(source, file, template, args.from_)
-    plan = _Plan(source, template, args.from_, count)
-    if args.dry_run:
-        return plan
-    plan.out, plan.journal = _where_results_go(args.out, source)
-    if args.resume and not plan.journal.exists():
-        raise BadInputError(
-            f"nothing to resume: no journal at {str(plan.journal)!r}; run without --resume"
-        )
-    if not args.resume:
-        for existing in (plan.out, plan.journal):
-            if existing.exists():
-                raise BadInputError(
-                    f"{str(existing)!r} exists: add --resume to continue the run it belongs "
-                    "to (nothing sent is sent again), or pass another --out"
-                )
     if args.retry_failed and not args.resume:
         raise BadInputError("--retry-failed goes with --resume")
+    source = CsvSource.open(args.csv)
+    with source.lines() as file:
+        _check_header(source, file, template, args.from_, args.delimiter)
+    normalize = _normaliser(args.default_region)
+    earlier, label = _earlier_results(args, source)
+    # Needed first only to fetch opt-outs: otherwise mistakes in the input are said first.
+    api_key = _api_key(args) if args.check_optouts else ""
+    optouts = asyncio.run(_optouts(args, api_key)) if args.check_optouts else None
+
+    def new_planner() -> Planner:
+        return Planner(
+            template,
+            args.from_,
+            normalize=normalize,
+            skip_duplicates=args.skip_duplicates,
+            optouts=optouts,
+            earlier=earlier,
+            earlier_label=label,
+        )
+
+    plan = _Plan(source, new_planner, args.delimiter)
+    plan.api_key = api_key
+    if not args.dry_run:
+        plan.out, plan.journal = _where_results_go(args.out, source, args.only_failed_from)
+        if args.resume and not plan.journal.exists():
+            raise BadInputError(
+                f"nothing to resume: no journal at {str(plan.journal)!r}; run without --resume"
+            )
+        if not args.resume:
+            for existing in (plan.out, plan.journal):
+                if existing.exists():
+                    raise BadInputError(
+                        f"{str(existing)!r} exists: add --resume to continue the run it belongs "
+                        "to (nothing sent is sent again), or pass another --out"
+                    )
+    _check_rows(plan)
+    if not args.dry_run and not api_key:
+        plan.api_key = _api_key(args)
+    if earlier is not None and len(earlier) != plan.check.count:
+        raise BadInputError(
+            f"{label} has {plural(len(earlier), 'row')} but {source.label} has "
+            f"{plan.check.count:,}: --only-failed-from needs the results of this same list, "
+            "every row in its place"
+        )
     return plan
+
+
+def _normaliser(region: str | None) -> Callable[[str], str] | None:
+    if region is None:
+        return None
+    from telnyx_messaging.recipients import normalize_number
+
+    try:
+        normalize_number("+13125550002", default_region=region)  # the region, checked once
+    except InvalidArgumentError as exc:
+        raise BadInputError(str(exc).replace("default_region", "--default-region", 1)) from None
+    return lambda number: normalize_number(number, default_region=region)
+
+
+async def _optouts(args: argparse.Namespace, api_key: str) -> dict[str, str]:
+    """Recipients who opted out, with what they sent and to whom, from every page."""
+    found: dict[str, str] = {}
+    async with _client(args, api_key) as client:
+        async for item in client.messaging_optouts.list(page_size=250):
+            if item.to:
+                found[item.to] = f"{item.keyword or 'STOP'} to {item.from_ or 'your number'}"
+    return found
+
+
+def _earlier_results(
+    args: argparse.Namespace, source: CsvSource
+) -> tuple[dict[int, Earlier] | None, str]:
+    """The earlier results file --only-failed-from names, by row number."""
+    path: Path | None = args.only_failed_from
+    if path is None:
+        return None, ""
+    results = CsvSource.open(str(path))
+    label = results.label
+    earlier: dict[int, Earlier] = {}
+    with results.lines() as file:
+        columns, rows = read_rows(results, file)
+        if not {"row", "status", "to", "message_id"} <= set(columns):
+            raise BadInputError(
+                f"{label} is not a send-bulk results file (it needs the columns "
+                f"{', '.join(RESULT_COLUMNS)})"
+            )
+        for row in rows:
+            cells = row.cells
+            try:
+                number = int(cells["row"])
+            except ValueError:
+                raise BadInputError(f"{label} line {row.line}: 'row' is not a number") from None
+            earlier[number] = Earlier(
+                cells["status"],
+                unescape(cells["to"]),
+                unescape(cells["message_id"]),
+                unescape(cells.get("error_code", "")),
+                unescape(cells.get("error_title", "")),
+            )
+    return earlier, label
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -202,8 +383,10 @@ def _same_file(a: Path, b: Path) -> bool:
         return False  # one of them does not exist yet
 
 
-def _where_results_go(out: Path | None, source: CsvSource) -> tuple[Path, Path]:
-    """The results file and the journal beside it, neither of them the input nor a device."""
+def _where_results_go(
+    out: Path | None, source: CsvSource, earlier: Path | None
+) -> tuple[Path, Path]:
+    """The results file and the journal beside it, neither of them an input nor a device."""
     if out is None:
         if source.path is None:
             raise BadInputError(
@@ -211,12 +394,16 @@ def _where_results_go(out: Path | None, source: CsvSource) -> tuple[Path, Path]:
             )
         out = source.path.with_suffix(".results.csv")
     journal = out.with_suffix(".journal.db")
+    inputs = [(source.path, f"the input {source.label}")]
+    if earlier is not None:
+        inputs.append((earlier, f"the --only-failed-from file {str(earlier)!r}"))
     for role, path in (("--out", out), ("the journal (beside --out)", journal)):
-        if source.path is not None and _same_file(path, source.path):
-            raise BadInputError(
-                f"{role} {str(path)!r} is the input {source.label}: writing it would destroy "
-                "the recipient list; pass another --out"
-            )
+        for given, what in inputs:
+            if given is not None and _same_file(path, given):
+                raise BadInputError(
+                    f"{role} {str(path)!r} is {what}: writing it would destroy it; "
+                    "pass another --out"
+                )
         if path.exists() and not path.is_file():
             raise BadInputError(
                 f"{role} {str(path)!r} is not a regular file (a device, pipe or folder): the "
@@ -225,14 +412,18 @@ def _where_results_go(out: Path | None, source: CsvSource) -> tuple[Path, Path]:
     return out, journal
 
 
-def _check_csv(source: CsvSource, file: IO[str], template: Template, sender: str | None) -> int:
-    """Read the whole CSV once; the number of rows, or BadInputError naming the row to fix."""
+def _check_header(
+    source: CsvSource, file: IO[str], template: Template, sender: str | None, delimiter: str
+) -> None:
     where = source.label
-    columns, rows = read_rows(source, file)
+    columns, _ = read_rows(source, file, delimiter)
     if "to" not in columns:
+        hint = ""
+        if delimiter != ";" and len(columns) == 1 and ";" in columns[0]:
+            hint = " It looks separated by ';': pass --delimiter ';' (or save it with commas)."
         raise BadInputError(
             f"{where} has no 'to' column (columns: {', '.join(columns)}); "
-            "name the recipients' column 'to'"
+            f"name the recipients' column 'to'.{hint}"
         )
     twice = sorted({name for name in columns if columns.count(name) > 1})
     if twice:
@@ -247,58 +438,145 @@ def _check_csv(source: CsvSource, file: IO[str], template: Template, sender: str
             f"--text uses {', '.join('{' + m + '}' for m in missing)} but {where} "
             f"has no such column (columns: {', '.join(columns)})"
         )
-    if not sender and FROM not in columns and PROFILE not in columns:
+    if not sender and "from" not in columns and "messaging_profile_id" not in columns:
         raise BadInputError(
             "say who sends: --from +1..., or a 'from' or 'messaging_profile_id' column"
         )
-    count = 0
-    for row in rows:
-        count += 1
-        here = f"{where} row {row.number} (line {row.line})"
-        cells = row.cells
-        if not cells["to"].strip():
+
+
+def _check_rows(plan: _Plan) -> None:
+    """Read the whole CSV once: count, and stop at a row that cannot be a message at all."""
+    where = plan.source.label
+    check = plan.check
+    for planned in plan.rows():
+        check.count += 1
+        here = f"{where} row {planned.number} (line {planned.line})"
+        if not planned.to and not planned.written_to:
             raise BadInputError(f"{here} has no 'to'")
-        if not (sender or cells.get(FROM, "").strip() or cells.get(PROFILE, "").strip()):
-            raise BadInputError(f"{here} has no sender: fill 'from', or pass --from")
-    if not count:
+        if planned.refusal is not None and planned.refusal.status == "failed":
+            if planned.refusal.title == NO_SENDER:
+                raise BadInputError(f"{here} has no sender: fill 'from', or pass --from")
+            check.failed.append(planned.number)
+        elif planned.refusal is not None and planned.refusal.code != SENT_EARLIER:
+            check.skipped.append(planned.number)
+        if planned.duplicate_of is not None:
+            check.duplicates.append((planned.number, planned.duplicate_of))
+        check.normalised += planned.written_to is not None and planned.kwargs is not None
+    if not check.count:
         raise BadInputError(f"{where} has no rows below its header: nobody to send to")
-    return count
+
+
+def _warnings(plan: _Plan, err: IO[str], *, skipping_duplicates: bool) -> None:
+    check = plan.check
+    if check.normalised:
+        print(f"send-bulk: {plural(check.normalised, 'number')} made E.164", file=err)
+    if check.duplicates:
+        pairs = ", ".join(f"row {n} repeats row {first}" for n, first in check.duplicates[:5])
+        more = f" and {len(check.duplicates) - 5} more" if len(check.duplicates) > 5 else ""
+        action = (
+            "skipped (--skip-duplicates)"
+            if skipping_duplicates
+            else "sent anyway; pass --skip-duplicates to send once per recipient"
+        )
+        print(
+            f"send-bulk: {plural(len(check.duplicates), 'duplicate recipient')} ({pairs}{more}): "
+            f"{action}",
+            file=err,
+        )
+    if check.failed:
+        print(
+            f"send-bulk: {plural(len(check.failed), 'row')} cannot be sent as written "
+            f"({_rows_list(check.failed)}): each is a failed row with its reason; "
+            "--dry-run lists them",
+            file=err,
+        )
 
 
 # -- dry run --------------------------------------------------------------------------------
 
 
-def _dry_run(plan: _Plan, out: IO[str], err: IO[str]) -> int:
-    from telnyx_messaging._cli.sms import GSM7, sms_parts
+def _dry_run(plan: _Plan, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from telnyx_messaging._cli.sms import GSM7, non_gsm, sms_parts
 
     writer = csv.writer(out)
     writer.writerow(DRY_RUN_COLUMNS)
-    parts = gsm = ucs = mms = 0
-    for number, (_, kwargs) in enumerate(plan.rows(), start=1):
-        counted = sms_parts(kwargs["text"])
-        kind = "MMS" if "media_urls" in kwargs else "SMS"
-        if kind == "MMS":
-            mms += 1
-        else:
-            parts += counted.parts
-            gsm += counted.encoding == GSM7
-            ucs += counted.encoding != GSM7
-        writer.writerow(
-            (
-                number,
-                spreadsheet_safe(kwargs["to"]),
-                kind,
-                counted.encoding,
-                counted.units,
-                counted.parts,
-            )
+    parts = gsm = ucs = mms = ready = failed = skipped = 0
+    forced: dict[str, list[int]] = {}
+    for row in plan.rows():
+        kwargs = row.kwargs
+        note = []
+        if row.written_to is not None:
+            note.append(f"written {row.written_to!r}")
+        if row.duplicate_of is not None:
+            note.append(f"same recipient as row {row.duplicate_of}")
+        kind = encoding = chars = ""
+        units = count = ""
+        if kwargs is not None:
+            ready += 1
+            counted = sms_parts(kwargs.get("text", ""))
+            kind = "MMS" if "media_urls" in kwargs else "SMS"
+            encoding, units, count = counted.encoding, str(counted.units), str(counted.parts)
+            if kind == "MMS":
+                mms += 1
+            else:
+                parts += counted.parts
+                gsm += counted.encoding == GSM7
+                ucs += counted.encoding != GSM7
+                chars = non_gsm(kwargs.get("text", ""))
+                for char in chars:
+                    forced.setdefault(char, []).append(row.number)
+        refusal = row.refusal
+        if refusal is not None:
+            failed += refusal.status == "failed"
+            skipped += refusal.status == "skipped"
+        status = "send" if refusal is None else refusal.status
+        cells = (
+            row.number,
+            row.to or row.written_to or "",
+            status,
+            kind,
+            encoding,
+            units,
+            count,
+            chars,
+            "" if refusal is None else refusal.code,
+            "" if refusal is None else refusal.title,
+            "; ".join(note),
         )
-    print(
-        f"dry run, nothing sent: {plan.count} messages; {gsm + ucs} SMS in {parts} parts "
-        f"({gsm} GSM-7, {ucs} UCS-2); {mms} MMS",
-        file=err,
-    )
-    return 0
+        writer.writerow([spreadsheet_safe(str(cell)) for cell in cells])
+    check = plan.check
+    lines = [
+        f"dry run, nothing sent: {plural(check.count, 'row')}: {ready:,} to send, "
+        f"{failed:,} failed, {skipped:,} skipped",
+        f"{plural(ready, 'message')}: {gsm + ucs:,} SMS in {plural(parts, 'part')} "
+        f"({gsm:,} GSM-7, {ucs:,} UCS-2); {mms:,} MMS",
+    ]
+    if forced:
+        each = "; ".join(
+            f"{char!r} (U+{ord(char):04X}) in {_rows_list(rows)}" for char, rows in forced.items()
+        )
+        lines.append(f"UCS-2 because of: {each}")
+    per_part: Decimal | None = args.price_per_part
+    per_mms: Decimal | None = args.price_per_mms
+    if per_part is not None or per_mms is not None:
+        cost = Decimal(0)
+        said = []
+        if per_part is not None:
+            cost += parts * per_part
+            said.append(f"{plural(parts, 'part')} x {per_part}")
+        if per_mms is not None:
+            cost += mms * per_mms
+            said.append(f"{mms:,} MMS x {per_mms}")
+        unpriced = ""
+        if per_part is None and gsm + ucs:
+            unpriced = " (SMS not priced: pass --price-per-part)"
+        elif per_mms is None and mms:
+            unpriced = " (MMS not priced: pass --price-per-mms)"
+        lines.append(f"estimated cost: {' + '.join(said)} = {cost}{unpriced}")
+    for line in lines:
+        print(line, file=err)
+    _warnings(plan, err, skipping_duplicates=args.skip_duplicates)
+    return 1 if failed else 0
 
 
 # -- sending --------------------------------------------------------------------------------
@@ -318,18 +596,21 @@ class _CannotWriteError(Exception):
 
 
 class _Results:
-    """results.csv, opened at the first result, every row flushed as it comes."""
+    """results.csv, opened at the first result, every row flushed as it comes.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    A resume writes beside the earlier results and puts its file in their place when it
+    ends: refused halfway (the input changed), it leaves them as they were.
+    """
+
+    def __init__(self, path: Path, *, replacing: bool) -> None:
+        self.path = path.with_name(path.name + ".resuming") if replacing else path
+        self._final = path
         self.written = 0
         self._file: IO[str] | None = None
 
     def write(self, row: tuple[Any, ...]) -> None:
         try:
             if self._file is None:
-                # Opened at the first result, not before: a resume refused at its first row
-                # (the CSV or --text changed) leaves the earlier results as they were.
                 self._file = open_results(self.path)
                 self._writer = csv.writer(self._file)
                 self._writer.writerow(RESULT_COLUMNS)
@@ -339,24 +620,77 @@ class _Results:
             raise _CannotWriteError(exc, self.written) from exc
         self.written += 1
 
-    def close(self) -> None:
-        if self._file is not None:
-            with contextlib.suppress(OSError):  # a flush failing again: already reported
-                self._file.close()
+    def close(self, *, keep: bool = True) -> None:
+        if self._file is None:
+            return
+        with contextlib.suppress(OSError):  # a flush failing again: already reported
+            self._file.close()
+        if self.path != self._final:
+            if keep:
+                self.path.replace(self._final)
+            else:
+                self.path.unlink()
+
+
+@define
+class _Totals:
+    """Rows by outcome across runs: this one, and the earlier ones it continues."""
+
+    sent: int = 0
+    sent_before: int = 0
+    failed: int = 0
+    failed_before: int = 0
+    skipped: int = 0
+
+    def line(self) -> str:
+        sent, failed = self.sent + self.sent_before, self.failed + self.failed_before
+        before = f" ({self.sent_before:,} by an earlier run)" if self.sent_before else ""
+        failed_before = f" ({self.failed_before:,} in an earlier run)" if self.failed_before else ""
+        rows = plural(sent + failed + self.skipped, "row")
+        return (
+            f"{rows}: {sent:,} sent{before}, {failed:,} failed{failed_before}, "
+            f"{self.skipped:,} skipped"
+        )
+
+
+_CHANGED_ROW = re.compile(r"\brow (\d+) of the input\b")
+
+
+def _changed_input(exc: InvalidArgumentError, plan: _Plan, args: argparse.Namespace) -> str:
+    """send_many's refusal of a changed input, in this command's terms and row numbers."""
+    found = _CHANGED_ROW.search(str(exc))
+    which = f"row {int(found.group(1)) + 1} of {plan.source.label}" if found else plan.source.label
+    return (
+        f"--resume refused: {which} is not what the run recorded in the journal "
+        f"{str(plan.journal)!r} (rows numbered as in results.csv). --resume needs the CSV, "
+        "--text, --from and the row options of the run it continues. To send the rows that "
+        f"failed with corrected values: --only-failed-from {str(plan.out)!r} --out <new "
+        "results file>; to start over: pass another --out."
+    )
 
 
 async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
-    from telnyx_messaging import AsyncClient
-
     started = time.monotonic()
-    client = AsyncClient(base_url=args.base_url, max_connections=max(100, args.concurrency))
-    show, finish = _progress(err, plan.count)
-    inputs = plan.rows()
-    failed = 0  # this run's failures and those an earlier run recorded
-    results = _Results(plan.out)
+    _warnings(plan, err, skipping_duplicates=args.skip_duplicates)
+    client = _client(args, plan.api_key)
+    show, finish = _progress(err, plan.check.count)
+    held: dict[int, PlannedRow] = {}  # rows not sent, by index, until their result comes
+
+    def inputs() -> Iterator[dict[str, Any] | None]:
+        for planned in plan.rows():
+            if planned.kwargs is None:
+                held[planned.number - 1] = planned
+            # A row not sent still goes in, as None (send_many's failed row), so that
+            # send_many numbers every row as the file does and its journal keys stay put.
+            yield planned.kwargs
+
+    totals = _Totals()
+    results = _Results(plan.out, replacing=args.resume)
     try:
         run = client.messages.send_many(
-            (kwargs for _, kwargs in inputs),
+            # send_many fails a row that is not a mapping without sending or journaling it:
+            # corrected later, it is sent by a --resume like any row not yet done.
+            cast("Iterator[dict[str, Any]]", inputs()),
             concurrency=args.concurrency,
             rate=args.rate,
             per_sender_rate=args.per_sender_rate,
@@ -365,44 +699,29 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
             retry_failed=args.retry_failed,
             on_progress=show,
             progress_interval=0.2,
-            total=plan.count,
+            total=plan.check.count,
         )
         # The run first: it takes the journal's lock, so a second command on the same files
         # is refused before it could truncate the results of the one running.
         async with run:
+            keep = True
             try:
                 async for result in run:
-                    failed += not result.ok
-                    results.write(
-                        (
-                            result.index + 1,
-                            result.params.get("to"),
-                            "sent" if result.ok else "failed",
-                            result.message_id or "",
-                            result.error_code or "",
-                            _title_without_row(result.index, result.error_title),
-                            result.attempts,
-                        )
-                    )
+                    results.write(_result_row(result, held.pop(result.index, None), totals))
             except InvalidArgumentError as exc:
                 # Only a journal that does not match the input gets here (rows a send refuses
-                # are failed results), and only --resume reaches an existing journal. The run's
-                # words are send_many's: say what they mean for this command.
-                raise InvalidArgumentError(
-                    f"{exc} (Rows count from 0 there: row 0 is the first under the header.) "
-                    "--resume needs the CSV, --text and --from of the run it continues; to start "
-                    "over, pass another --out."
-                ) from exc
+                # are failed results), and only --resume reaches an existing journal.
+                keep = False
+                raise BadInputError(_changed_input(exc, plan, args)) from exc
             finally:
-                results.close()
+                results.close(keep=keep)
     except _CannotWriteError as exc:
-        finish()
-        await client.close()
         print(
-            f"send-bulk: cannot write the results to {str(plan.out)!r} ({exc}): the run "
-            f"stopped, sends in flight were let finish. {exc.written} results are in that "
-            f"file; the journal {str(plan.journal)!r} knows every row sent. Make room, then "
-            "run the same command with --resume: nothing sent is sent again.",
+            f"send-bulk: cannot write the results to {str(results.path)!r} ({exc}): the run "
+            f"stopped, sends in flight were let finish. {plural(exc.written, 'result')} "
+            f"are in {str(plan.out)!r}; the journal {str(plan.journal)!r} knows every row "
+            "sent. Make room, then run the same command with --resume: nothing sent is sent "
+            "again.",
             file=err,
         )
         return EXIT_CANNOT_WRITE
@@ -411,12 +730,45 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
         await client.close()
     stats = run.stats
     print(
-        f"done in {time.monotonic() - started:.1f}s: {stats.sent} sent, {stats.failed} failed, "
-        f"{stats.skipped} finished by an earlier run; {stats.attempts} requests; "
-        f"paused {stats.paused_seconds:.1f}s for rate limits. Results: {plan.out}",
+        f"done in {time.monotonic() - started:.1f}s: {totals.line()}; "
+        f"{plural(stats.attempts, 'request')}; paused {stats.paused_seconds:.1f}s for rate "
+        f"limits. Results: {plan.out}",
         file=err,
     )
-    return 1 if failed else 0
+    return 1 if totals.failed + totals.failed_before else 0
+
+
+def _result_row(result: Any, planned: PlannedRow | None, totals: _Totals) -> tuple[Any, ...]:
+    """A results.csv row for a row's result, counted in the totals."""
+    number = result.index + 1
+    if planned is not None and planned.refusal is not None:
+        refusal = planned.refusal
+        if refusal.code == SENT_EARLIER:
+            totals.sent_before += 1
+        elif refusal.status == "skipped":
+            totals.skipped += 1
+        else:
+            totals.failed += 1
+        to = planned.to or planned.written_to or ""
+        return (number, to, refusal.status, refusal.message_id, refusal.code, refusal.title, 0)
+    if result.ok:
+        totals.sent_before += result.resumed
+        totals.sent += not result.resumed
+    else:
+        totals.failed_before += result.resumed
+        totals.failed += not result.resumed
+    code = result.error_code or ""
+    if not code and result.attempts == 0 and isinstance(result.error, InvalidArgumentError):
+        code = INVALID  # refused by the library before sending: a stable code to filter on
+    return (
+        number,
+        result.params.get("to"),
+        "sent" if result.ok else "failed",
+        result.message_id or "",
+        code,
+        _title_without_row(result.index, result.error_title),
+        result.attempts,
+    )
 
 
 def _line(stats: Any) -> str:
@@ -424,8 +776,8 @@ def _line(stats: Any) -> str:
     total = "?" if stats.total is None else stats.total
     paused = f", paused for 429 ({stats.paused_seconds:.1f}s so far)" if stats.paused else ""
     return (
-        f"{stats.done}/{total}: {stats.sent} sent, {stats.failed} failed, {stats.skipped} "
-        f"skipped; {stats.rate:.1f}/s, ETA {eta}{paused}"
+        f"{stats.done}/{total}: {stats.sent} sent, {stats.failed} not sent, {stats.skipped} "
+        f"done before; {stats.rate:.1f}/s, ETA {eta}{paused}"
     )
 
 

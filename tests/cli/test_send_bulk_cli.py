@@ -163,7 +163,7 @@ def test_a_resume_over_changed_input_keeps_the_earlier_results(
     assert main([*command, "--text", "Hi"]) == 0
     before = out.read_text(encoding="utf-8")
     assert main([*command, "--text", "Hi there", "--resume"]) == 2
-    assert "--resume needs the CSV, --text and --from" in capsys.readouterr().err
+    assert "--resume needs the CSV, --text, --from" in capsys.readouterr().err
     assert out.read_text(encoding="utf-8") == before
     assert len(fake.messages) == 3
 
@@ -290,7 +290,7 @@ def test_progress_lines_when_not_a_terminal(
     command = ["send-bulk", str(recipients), "--from", "+18445550001", "--text", "Hi"]
     assert main([*command, "--out", str(tmp_path / "o.csv")]) == 0
     err = capsys.readouterr().err
-    assert "3/3: 3 sent, 0 failed, 0 skipped;" in err
+    assert "3/3: 3 sent, 0 not sent, 0 done before;" in err
     assert "ETA" in err
 
 
@@ -327,7 +327,7 @@ def test_dry_run_counts_mms_apart(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["send-bulk", str(recipients), "--from", "+1", "--text", "Hi", "--dry-run"]) == 0
     captured = capsys.readouterr()
     assert [r["type"] for r in csv.DictReader(captured.out.splitlines())] == ["MMS", "SMS"]
-    assert "1 SMS in 1 parts (1 GSM-7, 0 UCS-2); 1 MMS" in captured.err
+    assert "1 SMS in 1 part (1 GSM-7, 0 UCS-2); 1 MMS" in captured.err
 
 
 def test_options_the_run_refuses_exit_2(
@@ -356,4 +356,4 @@ def test_a_terminal_gets_a_progress_bar() -> None:
     show(BulkStats(10, 10, 9, 1, 0, 0, 0, 11, 1.0, 10.0, False, 0.0, 0))
     finish()
     assert "10/10" in screen.getvalue()
-    assert "9 sent, 1 failed" in screen.getvalue()
+    assert "9 sent, 1 not sent" in screen.getvalue()
