@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import csv
 import errno
+import io
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from telnyx_messaging._cli import send_bulk
+from telnyx_messaging._cli._csv_input import BadInputError, CsvSource
+from telnyx_messaging._cli._results_csv import spreadsheet_safe, unescape
 from telnyx_messaging._cli.main import main
 from telnyx_messaging.testing import FakeTelnyx
 from tests.cli.test_send_bulk_cli import fake, people, read, write_csv
@@ -233,3 +237,80 @@ def test_a_full_disk_stops_the_run_and_says_so(
     assert main([*command, "--resume"]) == 0
     assert len(fake.messages) == 30  # each row once
     assert sorted(int(r["row"]) for r in read(out)) == list(range(1, 31))
+
+
+class Terminal(io.BytesIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_input_read_once_is_read_whole_or_refused(tmp_path: Path) -> None:
+    """'-' reads the stream whole; a terminal, a folder and non-UTF-8 bytes are refused."""
+    source = CsvSource.open("-", io.BytesIO(b"to\n+13125550001\n"))
+    assert source.path is None
+    with source.lines() as file:
+        assert file.read() == "to\n+13125550001\n"
+    with pytest.raises(BadInputError, match="is a terminal"):
+        CsvSource.open("-", Terminal())
+    with pytest.raises(BadInputError, match="not UTF-8"):
+        CsvSource.open("-", io.BytesIO(b"to\n\xff\n"))
+    with pytest.raises(BadInputError, match="is a directory"):
+        CsvSource.open(str(tmp_path))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_is_read_whole(
+    fake: FakeTelnyx, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A FIFO is read once, whole, and every row is sent from what was read."""
+    fifo = tmp_path / "list.csv"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with fifo.open("w") as pipe:
+            pipe.write("to,name\n+13125550001,A\n+13125550002,B\n")
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    out = tmp_path / "o.csv"
+    code = main(["send-bulk", str(fifo), *SENDER, "--text", "Hi {name}", "--out", str(out)])
+    writer.join(10)
+    assert code == 0, capsys.readouterr().err
+    assert sorted(m["text"] for m in fake.messages.values()) == ["Hi A", "Hi B"]
+
+
+def test_escaped_cells_read_back_as_written() -> None:
+    """unescape undoes spreadsheet_safe, and leaves a quote that was data."""
+    for cell in ("=1+2", "@x", "+13125550001", "'quoted", "plain"):
+        assert unescape(spreadsheet_safe(cell)) == cell
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--price-per-part", "cheap", "must be a number"),
+        ("--price-per-part", "-1", "must be 0 or more"),
+        ("--price-per-mms", "nan", "must be 0 or more"),
+        ("--delimiter", ";;", "must be one character"),
+    ],
+)
+def test_option_values_are_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str
+) -> None:
+    """A price that is not a number, or a delimiter that is not one character: exit 2."""
+    recipients = write_csv(tmp_path / "r.csv", ["to"], [["+13125550001"]])
+    with pytest.raises(SystemExit) as exit_:
+        main(["send-bulk", str(recipients), *SENDER, "--text", "Hi", flag, value, "--dry-run"])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_tab_separated_file_with_delimiter_tab(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--delimiter tab reads a TSV."""
+    path = tmp_path / "r.tsv"
+    path.write_text("to\tname\n+13125550001\tAnn\n", encoding="utf-8")
+    command = ["send-bulk", str(path), *SENDER, "--text", "Hi {name}", "--dry-run"]
+    assert main([*command, "--delimiter", "tab"]) == 0
+    assert "1 row: 1 to send" in capsys.readouterr().err
