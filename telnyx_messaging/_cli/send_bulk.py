@@ -466,17 +466,18 @@ def _check_rows(plan: _Plan) -> None:
         raise BadInputError(f"{where} has no rows below its header: nobody to send to")
 
 
-def _warnings(plan: _Plan, err: IO[str], *, skipping_duplicates: bool) -> None:
+def _warnings(plan: _Plan, err: IO[str], *, skipping_duplicates: bool, dry: bool) -> None:
     check = plan.check
     if check.normalised:
         print(f"send-bulk: {plural(check.normalised, 'number')} made E.164", file=err)
     if check.duplicates:
         pairs = ", ".join(f"row {n} repeats row {first}" for n, first in check.duplicates[:5])
         more = f" and {len(check.duplicates) - 5} more" if len(check.duplicates) > 5 else ""
+        will = "would be" if dry else "are"
         action = (
-            "skipped (--skip-duplicates)"
+            f"{will} skipped (--skip-duplicates)"
             if skipping_duplicates
-            else "sent anyway; pass --skip-duplicates to send once per recipient"
+            else f"{will} sent anyway; pass --skip-duplicates to send once per recipient"
         )
         print(
             f"send-bulk: {plural(len(check.duplicates), 'duplicate recipient')} ({pairs}{more}): "
@@ -486,8 +487,12 @@ def _warnings(plan: _Plan, err: IO[str], *, skipping_duplicates: bool) -> None:
     if check.failed:
         print(
             f"send-bulk: {plural(len(check.failed), 'row')} cannot be sent as written "
-            f"({_rows_list(check.failed)}): each is a failed row with its reason; "
-            "--dry-run lists them",
+            f"({_rows_list(check.failed)}): "
+            + (
+                "the report gives each reason"
+                if dry
+                else "each is a failed row with its reason; --dry-run lists them first"
+            ),
             file=err,
         )
 
@@ -575,7 +580,7 @@ def _dry_run(plan: _Plan, args: argparse.Namespace, out: IO[str], err: IO[str]) 
         lines.append(f"estimated cost: {' + '.join(said)} = {cost}{unpriced}")
     for line in lines:
         print(line, file=err)
-    _warnings(plan, err, skipping_duplicates=args.skip_duplicates)
+    _warnings(plan, err, skipping_duplicates=args.skip_duplicates, dry=True)
     return 1 if failed else 0
 
 
@@ -671,7 +676,7 @@ def _changed_input(exc: InvalidArgumentError, plan: _Plan, args: argparse.Namesp
 
 async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
     started = time.monotonic()
-    _warnings(plan, err, skipping_duplicates=args.skip_duplicates)
+    _warnings(plan, err, skipping_duplicates=args.skip_duplicates, dry=False)
     client = _client(args, plan.api_key)
     show, finish = _progress(err, plan.check.count)
     held: dict[int, PlannedRow] = {}  # rows not sent, by index, until their result comes
