@@ -71,3 +71,16 @@ def test_another_key_can_be_normalised() -> None:
     """key= names the field to read (e.g. a CRM export's 'phone')."""
     checked = normalize_numbers([{"phone": "3125550002"}], default_region="US", key="phone")
     assert checked.rows == [{"phone": "+13125550002"}]
+
+
+def test_the_module_exports_what_it_documents() -> None:
+    """__all__ is sorted, every name has a docstring, and the API reference shows the module."""
+    from pathlib import Path
+
+    import telnyx_messaging.recipients as recipients
+
+    assert list(recipients.__all__) == sorted(recipients.__all__)
+    for name in recipients.__all__:
+        assert getattr(recipients, name).__doc__, name
+    reference = Path(__file__).parents[2] / "docs" / "reference" / "clients.md"
+    assert "::: telnyx_messaging.recipients" in reference.read_text(encoding="utf-8")
