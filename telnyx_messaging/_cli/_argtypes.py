@@ -14,3 +14,16 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
     return value
+
+
+def _positive_rate(text: str) -> float:
+    """Messages per second: a number above 0 (argparse then names the flag in its message)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a number, such as 10 or 0.5, not {text!r}"
+        ) from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be above 0 (messages per second), not {text!r}")
+    return value

@@ -31,6 +31,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from attrs import define, field
 
+from telnyx_messaging._cli._argtypes import _positive, _positive_rate
 from telnyx_messaging._cli._campaign import (
     INVALID,
     NO_SENDER,
@@ -172,11 +173,13 @@ def add_send_bulk(commands: Any) -> None:
         default=",",
         help="the CSV's separator (default ','; e.g. ';' or tab)",
     )
-    parser.add_argument("--concurrency", type=int, default=50, help="requests in flight")
-    parser.add_argument("--rate", type=float, help="messages per second for the whole run")
-    parser.add_argument("--per-sender-rate", type=float, help="messages per second per sender")
+    parser.add_argument("--concurrency", type=_positive, default=50, help="requests in flight (50)")
+    parser.add_argument("--rate", type=_positive_rate, help="messages per second for the whole run")
     parser.add_argument(
-        "--max-attempts", type=int, default=5, help="attempts per row before it fails (5)"
+        "--per-sender-rate", type=_positive_rate, help="messages per second per sender"
+    )
+    parser.add_argument(
+        "--max-attempts", type=_positive, default=5, help="attempts per row before it fails (5)"
     )
     parser.add_argument(
         "--api-key", help="the API key (default: TELNYX_API_KEY, which other users cannot see)"

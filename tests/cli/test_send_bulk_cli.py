@@ -333,11 +333,15 @@ def test_dry_run_counts_mms_apart(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_options_the_run_refuses_exit_2(
     fake: FakeTelnyx, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--concurrency 0 is refused with the run's own message, and no results file is left."""
+    """--concurrency 0 or --rate 0 is refused naming the flag, and no results file is left."""
     recipients = write_csv(tmp_path / "r.csv", ["to"], [["+13125550001"]])
     command = ["send-bulk", str(recipients), "--from", "+1", "--text", "Hi"]
-    assert main([*command, "--concurrency", "0"]) == 2
-    assert "concurrency must be" in capsys.readouterr().err
+    bad = [("--concurrency", "0"), ("--rate", "0"), ("--per-sender-rate", "x")]
+    for flag, value in [*bad, ("--max-attempts", "x")]:
+        with pytest.raises(SystemExit) as exit_:
+            main([*command, flag, value])
+        assert exit_.value.code == 2
+        assert f"argument {flag}: must be" in capsys.readouterr().err
     assert not (tmp_path / "r.results.csv").exists()
 
 
