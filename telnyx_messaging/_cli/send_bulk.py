@@ -476,7 +476,7 @@ def _warnings(plan: _Plan, err: IO[str], *, skipping_duplicates: bool, dry: bool
     if check.duplicates:
         pairs = ", ".join(f"row {n} repeats row {first}" for n, first in check.duplicates[:5])
         more = f" and {len(check.duplicates) - 5} more" if len(check.duplicates) > 5 else ""
-        will = "would be" if dry else "are"
+        will = "would be" if dry else ("is" if len(check.duplicates) == 1 else "are")
         action = (
             f"{will} skipped (--skip-duplicates)"
             if skipping_duplicates

@@ -84,6 +84,9 @@ def test_duplicates_are_warned_about_and_can_be_skipped(
     out = tmp_path / "o.csv"
     assert main([*command, "--skip-duplicates", "--out", str(out)]) == 0
     assert len(fake.messages) == 2
+    err = capsys.readouterr().err
+    assert "1 duplicate recipient (row 3 repeats row 1): is skipped" in err
+    assert "3 rows: 2 sent, 0 failed, 1 skipped" in err
     skipped = (
         read(out)[2]
         if read(out)[2]["row"] == "3"
@@ -91,7 +94,6 @@ def test_duplicates_are_warned_about_and_can_be_skipped(
     )
     assert (skipped["status"], skipped["error_code"]) == ("skipped", "duplicate_recipient")
     assert skipped["error_title"] == "same recipient as row 1"
-    assert "3 rows: 2 sent, 0 failed, 1 skipped" in capsys.readouterr().err
 
 
 def test_default_region_makes_numbers_e164_and_refuses_what_it_cannot_read(
