@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import os
     from collections.abc import AsyncIterable, Callable, Iterable
 
-    from telnyx_messaging._bulk import BulkSend, BulkStats, Via
+    from telnyx_messaging._bulk import BulkOptions, BulkSend, BulkStats, Via
     from telnyx_messaging._client import AsyncClient
     from telnyx_messaging.webhooks._tracking import DeliveryTracker
 
@@ -387,11 +387,9 @@ class Messages:
 
         .. versionadded:: 0.2.0
         """
-        from telnyx_messaging._bulk import BulkSend
+        from telnyx_messaging._bulk import BulkOptions
 
-        return BulkSend(
-            self,
-            rows,
+        options = BulkOptions(
             via=via,
             concurrency=concurrency,
             rate=rate,
@@ -404,4 +402,27 @@ class Messages:
             total=total,
             await_delivery=await_delivery,
             delivery_timeout=delivery_timeout,
+        )
+        return self._start_bulk(rows, options)
+
+    def _start_bulk(
+        self,
+        rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+        options: BulkOptions,
+    ) -> BulkSend:
+        """A run of ``options`` over ``rows``: what ``send_many`` returns, for callers that
+        already hold a :class:`BulkOptions` (the ``send-bulk`` command)."""
+        from telnyx_messaging._bulk import BulkSend
+
+        client = self._client
+        # One attempt per call: the run decides when (and whether) a row is tried again, so a
+        # row waiting to retry does not sit in a worker.
+        send = getattr(client.with_options(max_retries=0).messages, options.via)
+        return BulkSend(
+            send,
+            rows,
+            options,
+            max_attempts=client.max_retries + 1,
+            pool_size=client._connection.transport.pool_size,
+            is_closed=lambda: client.is_closed,
         )
