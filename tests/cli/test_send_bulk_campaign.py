@@ -382,3 +382,38 @@ def test_phonenumbers_is_imported_only_with_default_region(tmp_path: Path) -> No
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_dry_run_prices_mms_apart_and_says_what_is_not_priced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An MMS is priced per message with --price-per-mms; a kind left without a price is
+    named, never priced at an invented rate."""
+    recipients = write_csv(
+        tmp_path / "r.csv",
+        ["to", "media_urls"],
+        [["+13125550001", "https://e.x/a.png"], ["+13125550002", ""]],
+    )
+    command = ["send-bulk", str(recipients), *SENDER, "--text", "Hi", "--dry-run"]
+    assert main([*command, "--price-per-part", "0.004", "--price-per-mms", "0.02"]) == 0
+    assert "1 part x 0.004 + 1 MMS x 0.02 = 0.024" in capsys.readouterr().err
+    assert main([*command, "--price-per-part", "0.004"]) == 0
+    assert "= 0.004 (MMS not priced: pass --price-per-mms)" in capsys.readouterr().err
+    assert main([*command, "--price-per-mms", "0.02"]) == 0
+    assert "= 0.02 (SMS not priced: pass --price-per-part)" in capsys.readouterr().err
+
+
+def test_dry_run_with_check_optouts_reports_them_skipped(
+    fake: FakeTelnyx, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The dry run fetches opt-outs too (it then needs the key) and shows those rows skipped."""
+    opted_out = fake.optout_items[0]["to"]
+    recipients = write_csv(tmp_path / "r.csv", ["to"], [["+13125550001"], [opted_out]])
+    command = ["send-bulk", str(recipients), *SENDER, "--text", "Hi", "--dry-run"]
+    assert main([*command, "--check-optouts"]) == 0
+    rows = dry_rows(capsys.readouterr().out)
+    assert [(r["status"], r["error_code"]) for r in rows] == [
+        ("send", ""),
+        ("skipped", "opted_out"),
+    ]
+    assert not fake.messages
