@@ -18,20 +18,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import csv
 import os
 import re
 import sys
 import time
 from collections.abc import Callable, Iterator
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from attrs import define, field
 
-from telnyx_messaging._cli._argtypes import _positive, _positive_rate
+from telnyx_messaging._cli._argtypes import _delimiter, _positive, _positive_rate, _price
 from telnyx_messaging._cli._campaign import (
     INVALID,
     NO_SENDER,
@@ -41,66 +38,30 @@ from telnyx_messaging._cli._campaign import (
     Planner,
 )
 from telnyx_messaging._cli._csv_input import BadInputError, CsvSource, read_rows
-from telnyx_messaging._cli._results_csv import spreadsheet_safe, unescape
+from telnyx_messaging._cli._dry_run import write_report
+from telnyx_messaging._cli._progress import progress
+from telnyx_messaging._cli._results_csv import (
+    RESULT_COLUMNS,
+    CannotWriteError,
+    ResultsFile,
+    unescape,
+)
 from telnyx_messaging._cli._template import Template, TemplateError
+from telnyx_messaging._cli._words import plural, rows_list
 from telnyx_messaging._errors import InvalidArgumentError, TelnyxError
 
 if TYPE_CHECKING:
     from telnyx_messaging import AsyncClient
 
-__all__ = ["add_send_bulk", "open_results", "send_bulk", "spreadsheet_safe"]
+__all__ = ["add_send_bulk", "send_bulk"]
 
-RESULT_COLUMNS = ("row", "to", "status", "message_id", "error_code", "error_title", "attempts")
-DRY_RUN_COLUMNS = (
-    "row",
-    "to",
-    "status",
-    "type",
-    "encoding",
-    "units",
-    "parts",
-    "non_gsm",
-    "error_code",
-    "reason",
-    "note",
-)
-#: Seconds between plain progress lines.
-PLAIN_EVERY = 5.0
 #: Exit status when results cannot be written (a full disk): the run stopped, --resume later.
 EXIT_CANNOT_WRITE = 3
-
-
-def plural(count: int, word: str) -> str:
-    """``1 message``, ``2 messages``."""
-    return f"{count:,} {word}" + ("" if count == 1 else "s")
-
-
-def _rows_list(numbers: list[int], most: int = 5) -> str:
-    shown = ", ".join(str(n) for n in numbers[:most])
-    more = f" and {len(numbers) - most} more" if len(numbers) > most else ""
-    return ("row " if len(numbers) == 1 else "rows ") + shown + more
 
 
 def _title_without_row(index: int, title: str | None) -> str:
     """The error title without send_many's 0-based "row N: " prefix."""
     return "" if title is None else title.removeprefix(f"row {index}: ")
-
-
-def _price(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"must be a number such as 0.004, not {text!r}") from None
-    if not value.is_finite() or value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text!r}")
-    return value
-
-
-def _delimiter(text: str) -> str:
-    value = "\t" if text in ("\\t", "tab") else text
-    if len(value) != 1:
-        raise argparse.ArgumentTypeError(f"must be one character, such as ';', not {text!r}")
-    return value
 
 
 def add_send_bulk(commands: Any) -> None:
@@ -490,7 +451,7 @@ def _warnings(plan: _Plan, err: IO[str], *, skipping_duplicates: bool, dry: bool
     if check.failed:
         print(
             f"send-bulk: {plural(len(check.failed), 'row')} cannot be sent as written "
-            f"({_rows_list(check.failed)}): "
+            f"({rows_list(check.failed)}): "
             + (
                 "the report gives each reason"
                 if dry
@@ -500,87 +461,10 @@ def _warnings(plan: _Plan, err: IO[str], *, skipping_duplicates: bool, dry: bool
         )
 
 
-# -- dry run --------------------------------------------------------------------------------
-
-
 def _dry_run(plan: _Plan, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from telnyx_messaging._cli.sms import GSM7, non_gsm, sms_parts
-
-    writer = csv.writer(out)
-    writer.writerow(DRY_RUN_COLUMNS)
-    parts = gsm = ucs = mms = ready = failed = skipped = 0
-    forced: dict[str, list[int]] = {}
-    for row in plan.rows():
-        kwargs = row.kwargs
-        note = []
-        if row.written_to is not None:
-            note.append(f"written {row.written_to!r}")
-        if row.duplicate_of is not None:
-            note.append(f"same recipient as row {row.duplicate_of}")
-        kind = encoding = chars = ""
-        units = count = ""
-        if kwargs is not None:
-            ready += 1
-            counted = sms_parts(kwargs.get("text", ""))
-            kind = "MMS" if "media_urls" in kwargs else "SMS"
-            encoding, units, count = counted.encoding, str(counted.units), str(counted.parts)
-            if kind == "MMS":
-                mms += 1
-            else:
-                parts += counted.parts
-                gsm += counted.encoding == GSM7
-                ucs += counted.encoding != GSM7
-                chars = non_gsm(kwargs.get("text", ""))
-                for char in chars:
-                    forced.setdefault(char, []).append(row.number)
-        refusal = row.refusal
-        if refusal is not None:
-            failed += refusal.status == "failed"
-            skipped += refusal.status == "skipped"
-        status = "send" if refusal is None else refusal.status
-        cells = (
-            row.number,
-            row.to or row.written_to or "",
-            status,
-            kind,
-            encoding,
-            units,
-            count,
-            chars,
-            "" if refusal is None else refusal.code,
-            "" if refusal is None else refusal.title,
-            "; ".join(note),
-        )
-        writer.writerow([spreadsheet_safe(str(cell)) for cell in cells])
-    check = plan.check
-    lines = [
-        f"dry run, nothing sent: {plural(check.count, 'row')}: {ready:,} to send, "
-        f"{failed:,} failed, {skipped:,} skipped",
-        f"{plural(ready, 'message')}: {gsm + ucs:,} SMS in {plural(parts, 'part')} "
-        f"({gsm:,} GSM-7, {ucs:,} UCS-2); {mms:,} MMS",
-    ]
-    if forced:
-        each = "; ".join(
-            f"{char!r} (U+{ord(char):04X}) in {_rows_list(rows)}" for char, rows in forced.items()
-        )
-        lines.append(f"UCS-2 because of: {each}")
-    per_part: Decimal | None = args.price_per_part
-    per_mms: Decimal | None = args.price_per_mms
-    if per_part is not None or per_mms is not None:
-        cost = Decimal(0)
-        said = []
-        if per_part is not None:
-            cost += parts * per_part
-            said.append(f"{plural(parts, 'part')} x {per_part}")
-        if per_mms is not None:
-            cost += mms * per_mms
-            said.append(f"{mms:,} MMS x {per_mms}")
-        unpriced = ""
-        if per_part is None and gsm + ucs:
-            unpriced = " (SMS not priced: pass --price-per-part)"
-        elif per_mms is None and mms:
-            unpriced = " (MMS not priced: pass --price-per-mms)"
-        lines.append(f"estimated cost: {' + '.join(said)} = {cost}{unpriced}")
+    failed, lines = write_report(
+        plan.rows(), out, per_part=args.price_per_part, per_mms=args.price_per_mms
+    )
     for line in lines:
         print(line, file=err)
     _warnings(plan, err, skipping_duplicates=args.skip_duplicates, dry=True)
@@ -588,56 +472,6 @@ def _dry_run(plan: _Plan, args: argparse.Namespace, out: IO[str], err: IO[str]) 
 
 
 # -- sending --------------------------------------------------------------------------------
-
-
-def open_results(path: Path) -> IO[str]:
-    """The results file, opened for writing (a seam the tests fill up like a full disk)."""
-    return path.open("w", newline="", encoding="utf-8")
-
-
-class _CannotWriteError(Exception):
-    """The results file could not be written (a full disk): the run stops."""
-
-    def __init__(self, error: OSError, written: int) -> None:
-        super().__init__(error.strerror or str(error))
-        self.written = written
-
-
-class _Results:
-    """results.csv, opened at the first result, every row flushed as it comes.
-
-    A resume writes beside the earlier results and puts its file in their place when it
-    ends: refused halfway (the input changed), it leaves them as they were.
-    """
-
-    def __init__(self, path: Path, *, replacing: bool) -> None:
-        self.path = path.with_name(path.name + ".resuming") if replacing else path
-        self._final = path
-        self.written = 0
-        self._file: IO[str] | None = None
-
-    def write(self, row: tuple[Any, ...]) -> None:
-        try:
-            if self._file is None:
-                self._file = open_results(self.path)
-                self._writer = csv.writer(self._file)
-                self._writer.writerow(RESULT_COLUMNS)
-            self._writer.writerow([spreadsheet_safe(str(cell)) for cell in row])
-            self._file.flush()  # a crash loses no result already seen
-        except OSError as exc:
-            raise _CannotWriteError(exc, self.written) from exc
-        self.written += 1
-
-    def close(self, *, keep: bool = True) -> None:
-        if self._file is None:
-            return
-        with contextlib.suppress(OSError):  # a flush failing again: already reported
-            self._file.close()
-        if self.path != self._final:
-            if keep:
-                self.path.replace(self._final)
-            else:
-                self.path.unlink()
 
 
 @define
@@ -681,7 +515,7 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
     started = time.monotonic()
     _warnings(plan, err, skipping_duplicates=args.skip_duplicates, dry=False)
     client = _client(args, plan.api_key)
-    show, finish = _progress(err, plan.check.count)
+    show, finish = progress(err, plan.check.count)
     held: dict[int, PlannedRow] = {}  # rows not sent, by index, until their result comes
 
     def inputs() -> Iterator[dict[str, Any] | None]:
@@ -693,7 +527,7 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
             yield planned.kwargs
 
     totals = _Totals()
-    results = _Results(plan.out, replacing=args.resume)
+    results = ResultsFile(plan.out, replacing=args.resume)
     try:
         run = client.messages.send_many(
             # send_many fails a row that is not a mapping without sending or journaling it:
@@ -723,7 +557,7 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
                 raise BadInputError(_changed_input(exc, plan, args)) from exc
             finally:
                 results.close(keep=keep)
-    except _CannotWriteError as exc:
+    except CannotWriteError as exc:
         print(
             f"send-bulk: cannot write the results to {str(results.path)!r} ({exc}): the run "
             f"stopped, sends in flight were let finish. {plural(exc.written, 'result')} "
@@ -777,49 +611,3 @@ def _result_row(result: Any, planned: PlannedRow | None, totals: _Totals) -> tup
         _title_without_row(result.index, result.error_title),
         result.attempts,
     )
-
-
-def _line(stats: Any) -> str:
-    eta = "?" if stats.eta is None else f"{stats.eta:.0f}s"
-    total = "?" if stats.total is None else stats.total
-    paused = f", paused for 429 ({stats.paused_seconds:.1f}s so far)" if stats.paused else ""
-    return (
-        f"{stats.done}/{total}: {stats.sent} sent, {stats.failed} not sent, {stats.skipped} "
-        f"done before; {stats.rate:.1f}/s, ETA {eta}{paused}"
-    )
-
-
-def _progress(err: IO[str], total: int) -> tuple[Callable[[Any], None], Callable[[], None]]:
-    """A progress hook for the run and a function to close the display."""
-    if err.isatty():
-        try:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-        except ImportError:  # pragma: no cover - rich is in the `cli` extra
-            pass
-        else:  # pragma: no cover - needs a terminal; the plain lines are what tests see
-            bar = Progress(
-                TextColumn("sending"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[line]}"),
-                console=Console(file=err),
-            )
-            task = bar.add_task("send", total=total, line="")
-            bar.start()
-
-            def show_bar(stats: Any) -> None:
-                line = _line(stats).split(": ", 1)[1]
-                bar.update(task, completed=stats.done, line=line)
-
-            return show_bar, bar.stop
-
-    last = [0.0]
-
-    def show_line(stats: Any) -> None:
-        now = time.monotonic()
-        if now - last[0] >= PLAIN_EVERY or stats.done == stats.total:
-            last[0] = now
-            print(_line(stats), file=err, flush=True)
-
-    return show_line, lambda: None

@@ -349,14 +349,14 @@ def test_a_terminal_gets_a_progress_bar() -> None:
     """On a terminal, with rich installed, the hook draws a bar with counts and rate."""
     pytest.importorskip("rich")
     from telnyx_messaging._bulk import BulkStats
-    from telnyx_messaging._cli.send_bulk import _progress
+    from telnyx_messaging._cli._progress import progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     screen = Terminal()
-    show, finish = _progress(screen, 10)
+    show, finish = progress(screen, 10)
     show(BulkStats(10, 10, 9, 1, 0, 0, 0, 11, 1.0, 10.0, False, 0.0, 0))
     finish()
     assert "10/10" in screen.getvalue()

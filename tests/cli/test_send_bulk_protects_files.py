@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from telnyx_messaging._cli import send_bulk
+from telnyx_messaging._cli import _results_csv
 from telnyx_messaging._cli._csv_input import BadInputError, CsvSource
 from telnyx_messaging._cli._results_csv import spreadsheet_safe, unescape
 from telnyx_messaging._cli.main import main
@@ -85,7 +85,7 @@ def test_out_may_not_be_a_device(
 )
 def test_formula_cells_are_escaped(cell: str, written: str) -> None:
     """A cell a spreadsheet would run as a formula gets OWASP's leading quote; E.164 stays."""
-    assert send_bulk.spreadsheet_safe(cell) == written
+    assert spreadsheet_safe(cell) == written
 
 
 def test_results_escape_formulas_from_the_input(fake: FakeTelnyx, tmp_path: Path) -> None:
@@ -225,7 +225,7 @@ def test_a_full_disk_stops_the_run_and_says_so(
     room = 60 + 10 * 75  # the header and about ten rows
     command = ["send-bulk", str(recipients), *SENDER, "--text", "Hi", "--out", str(out)]
     with monkeypatch.context() as patch:
-        patch.setattr(send_bulk, "open_results", lambda path: FillsUp(path, room))
+        patch.setattr(_results_csv, "open_results", lambda path: FillsUp(path, room))
         code = main([*command, "--concurrency", "1"])
     assert code == 3
     err = capsys.readouterr().err
