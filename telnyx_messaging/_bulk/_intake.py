@@ -18,7 +18,15 @@ from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any, Protocol
 
 from telnyx_messaging._bulk._counters import Counters
-from telnyx_messaging._bulk._journal import FAILED, SENT, Entry, Journal, row_hash
+from telnyx_messaging._bulk._journal import (
+    FAILED,
+    SENT,
+    CampaignJournal,
+    Entry,
+    RowEncodingError,
+    derive_key,
+    row_hash,
+)
 from telnyx_messaging._bulk._results import SendResult, describe
 from telnyx_messaging._errors import InvalidArgumentError
 from telnyx_messaging._http.codec import new_idempotency_key
@@ -50,6 +58,33 @@ class Row:
         self.attempts = 0
 
 
+def _copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        # Sorted: equal content gives byte-identical requests, which Telnyx replays under a
+        # key (another byte order under the same key would get a 422).
+        return {k: _copy(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_copy(v) for v in value)
+    return value
+
+
+def snapshot(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a row as it is now (nested lists and mappings too), so that a dict the caller
+    reuses and changes for the next row cannot change this one. Keys must be strings."""
+    taken: dict[str, Any] = {}
+    for key, value in params.items():
+        if not isinstance(key, str):
+            raise InvalidArgumentError(
+                f"has a column named {key!r}; names must be strings (csv.DictReader names "
+                "a value past the header's columns None: check the row's number of fields)"
+            )
+        # Scalars (most values) are kept as they are; containers are copied.
+        taken[key] = _copy(value) if isinstance(value, (Mapping, list, tuple)) else value
+    return taken
+
+
 class Outlet(Protocol):
     """What the intake hands to the run."""
 
@@ -72,7 +107,8 @@ class Intake:
         *,
         via: str,
         concurrency: int,
-        journal: Journal | None,
+        journal: CampaignJournal | None,
+        campaign: str | None,
         retry_failed: bool,
         ready: asyncio.Queue[Row],
         counters: Counters,
@@ -81,6 +117,8 @@ class Intake:
         self._rows = rows
         self._via = via
         self._journal = journal
+        # Keys are derived when there is a campaign (given, or the journal's); else random.
+        self._campaign = journal.campaign if journal is not None else campaign
         self._retry_failed = retry_failed
         self._ready = ready
         self._counters = counters
@@ -162,59 +200,87 @@ class Intake:
             )
             self._refuse(index, error, params=params)
             return
-        kwargs = dict(params)
-        if self._journal is None:
-            if kwargs.get("idempotency_key") is None:
+        try:
+            taken = snapshot(params)
+        except InvalidArgumentError as exc:
+            self._refuse(index, InvalidArgumentError(f"row {index}: {exc}"), params=params)
+            return
+        kwargs = dict(taken)
+        row = Row(index, taken, kwargs)
+        if self._journal is not None:
+            batch.append(row)
+            return
+        if kwargs.get("idempotency_key") is None:
+            if self._campaign is None:
                 kwargs["idempotency_key"] = new_idempotency_key()
-            self._ready.put_nowait(Row(index, params, kwargs))
-        else:
-            batch.append(Row(index, params, kwargs))
+            else:
+                try:
+                    digest = row_hash(self._via, taken)
+                except RowEncodingError as exc:
+                    self._refuse(index, InvalidArgumentError(f"row {index}: {exc}"), params=taken)
+                    return
+                kwargs["idempotency_key"] = derive_key(self._campaign, self._via, index, digest)
+        self._ready.put_nowait(row)
 
     def _admit(self, batch: list[Row]) -> None:
-        """Journal a batch of rows: skip the finished, re-key the unfinished, record the new."""
+        """Journal a batch of rows: skip the finished, record the others before they go.
+
+        Whatever happens, every row of the batch ends up queued, with a result, or set aside.
+        """
         journal = self._journal
         if not batch or journal is None:
             return
         rows = batch[:]
         batch.clear()
-        known = journal.lookup(rows[0].index, rows[-1].index)
+        outlet = self._outlet
+        try:
+            known = journal.lookup(rows[0].index, rows[-1].index)
+        except BaseException:
+            for row in rows:
+                outlet.set_aside(row)
+            raise
+        campaign, via = journal.campaign, self._via
         starting: list[tuple[int, str, str]] = []
         go: list[Row] = []
         changed: Row | None = None
         for n, row in enumerate(rows):
-            digest = row_hash(self._via, row.params)
+            try:
+                digest = row_hash(via, row.params)
+            except RowEncodingError as exc:
+                self._refuse(
+                    row.index, InvalidArgumentError(f"row {row.index}: {exc}"), params=row.params
+                )
+                continue
             entry = known.get(row.index)
             if entry is not None and entry.params_hash != digest:
                 changed = row
                 for later in rows[n:]:
-                    self._outlet.set_aside(later)
+                    outlet.set_aside(later)
                 break
             if entry is not None and (
                 entry.state == SENT or (entry.state == FAILED and not self._retry_failed)
             ):
                 self._resumed(row, entry)
                 continue
-            if entry is not None:
-                # Started (or failed) before: the same key, so Telnyx knows it again.
-                row.kwargs["idempotency_key"] = entry.idempotency_key
-            elif row.kwargs.get("idempotency_key") is None:
-                row.kwargs["idempotency_key"] = new_idempotency_key()
-            key = row.kwargs["idempotency_key"]
+            key = row.kwargs.get("idempotency_key")
+            if key is None:
+                # The same key as any earlier attempt of this row, recorded or not.
+                key = row.kwargs["idempotency_key"] = derive_key(campaign, via, row.index, digest)
             starting.append((row.index, digest, key if isinstance(key, str) else repr(key)))
             go.append(row)
         if starting:
             try:
                 journal.start(starting)
-            except BaseException:  # pragma: no cover - a journal that cannot be written (disk full)
+            except BaseException:
                 for row in go:
-                    self._outlet.set_aside(row)
+                    outlet.set_aside(row)
                 raise
         for row in go:
             self._ready.put_nowait(row)
         if changed is not None:
             raise InvalidArgumentError(
                 f"row {changed.index} of the input is not the row {changed.index} the journal "
-                f"{journal.path!r} recorded: the input changed since that run. Resume with "
+                f"{journal.name!r} recorded: the input changed since that run. Resume with "
                 "the same input (same rows, same order), or pass a new journal."
             )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from attrs import field, frozen
 
@@ -18,6 +18,7 @@ from telnyx_messaging._bulk._pacing import check_rate
 from telnyx_messaging._errors import ConfigurationError, InvalidArgumentError
 
 if TYPE_CHECKING:
+    from telnyx_messaging._bulk._journal import CampaignJournal
     from telnyx_messaging._bulk._results import BulkStats
     from telnyx_messaging.webhooks._tracking import DeliveryTracker
 
@@ -67,6 +68,17 @@ def _per_sender_rate(value: Any) -> float | None:
     return check_rate("per_sender_rate", value)
 
 
+def _campaign(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 1000:
+        raise InvalidArgumentError(
+            "campaign must be a non-empty string of up to 1000 characters that names this "
+            f"campaign (e.g. 'spring-sale-2026'), got {value!r}"
+        )
+    return value
+
+
 def _flag(value: Any) -> bool:
     return bool(value)
 
@@ -79,14 +91,16 @@ def _optional_total(value: Any) -> int | None:
     return None if value is None else _args.whole_number("total", value, minimum=0)
 
 
-def _journal(value: Any) -> str | None:
+def _journal(value: Any) -> str | CampaignJournal | None:
     if value is None:
         return None
-    if not isinstance(value, (str, os.PathLike)):
-        raise InvalidArgumentError(
-            f"journal must be a file path (str or os.PathLike), got {type(value).__name__}"
-        )
-    return os.fspath(value)
+    if isinstance(value, (str, os.PathLike)):
+        return os.fspath(value)
+    if all(hasattr(value, name) for name in ("lookup", "start", "finish", "close", "campaign")):
+        return cast("CampaignJournal", value)  # a store of the caller's own
+    raise InvalidArgumentError(
+        f"journal must be a file path (str or os.PathLike), got {type(value).__name__}"
+    )
 
 
 def _on_progress(_: Any, __: Any, value: Any) -> None:
@@ -115,6 +129,8 @@ class BulkOptions:
     """How a run sends: the keywords of :meth:`Messages.send_many`, checked when made.
 
     ``max_attempts=None`` means the client's ``max_retries + 1``; the run resolves it.
+    ``campaign`` names the campaign each row's Idempotency-Key is derived from (with a
+    journal and no campaign, the journal's; with neither, keys are random).
     """
 
     via: Via = field(default="send", validator=_via)
@@ -122,7 +138,9 @@ class BulkOptions:
     rate: float | None = field(default=None, converter=_rate)
     per_sender_rate: float | None = field(default=None, converter=_per_sender_rate)
     max_attempts: int | None = field(default=None, converter=_optional_attempts)
-    journal: str | None = field(default=None, converter=_journal)
+    #: A file path (the SQLite journal) or another store implementing ``CampaignJournal``.
+    journal: str | CampaignJournal | None = field(default=None, converter=_journal)
+    campaign: str | None = field(default=None, converter=_campaign)
     retry_failed: bool = field(default=False, converter=_flag)
     on_progress: Callable[[BulkStats], object] | None = field(default=None, validator=_on_progress)
     progress_interval: float = field(default=1.0, converter=_progress_interval)

@@ -32,16 +32,19 @@ from attrs import evolve
 
 from telnyx_messaging._bulk._counters import Counters
 from telnyx_messaging._bulk._intake import Intake, Row, Rows
-from telnyx_messaging._bulk._journal import Journal
+from telnyx_messaging._bulk._journal import CampaignJournal, Journal
 from telnyx_messaging._bulk._options import BulkOptions, Via
 from telnyx_messaging._bulk._pacing import Pacer
 from telnyx_messaging._bulk._results import BulkStats, SendResult, describe
 from telnyx_messaging._errors import (
+    AlreadySentError,
     APIError,
     ConfigurationError,
     InvalidArgumentError,
+    JournalError,
     RateLimitError,
     TelnyxError,
+    UnprocessableEntityError,
 )
 from telnyx_messaging._http.retry import backoff_seconds, is_retryable, server_wait, wait_to_sleep
 from telnyx_messaging._models import Message
@@ -114,7 +117,7 @@ class BulkSend:
         self._tracker = options.await_delivery
 
         self._state: Literal["new", "running", "closed"] = "new"
-        self._journal: Journal | None = None
+        self._journal: CampaignJournal | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[Any]] = set()
         self._delivery_waits: set[asyncio.Task[Any]] = set()
@@ -126,6 +129,7 @@ class BulkSend:
         self._stopping = False
         self._ended = False
         self._feeding = True
+        self._journal_failed = False
 
     # -- the caller's side -------------------------------------------------------------------
 
@@ -144,13 +148,16 @@ class BulkSend:
         self._pacer = Pacer(loop, rate=options.rate, per_sender_rate=options.per_sender_rate)
         self._ready: asyncio.Queue[Row] = asyncio.Queue()
         self._results: asyncio.Queue[Any] = asyncio.Queue()
-        if options.journal is not None:
-            self._journal = Journal(options.journal, via=options.via)
+        if isinstance(options.journal, str):
+            self._journal = Journal(options.journal, via=options.via, campaign=options.campaign)
+        else:
+            self._journal = options.journal  # a store of the caller's own, or None
         self._intake = Intake(
             self._rows,
             via=options.via,
             concurrency=options.concurrency,
             journal=self._journal,
+            campaign=options.campaign,
             retry_failed=options.retry_failed,
             ready=self._ready,
             counters=self._counters,
@@ -251,10 +258,17 @@ class BulkSend:
             while not self._ready.empty():
                 self.set_aside(self._ready.get_nowait())
             self._collect_leftovers()
+            closing: JournalError | None = None
             if self._journal is not None:
-                self._journal.close()
+                try:
+                    self._journal.close()
+                except JournalError as exc:
+                    closing = exc
         if crashed:  # pragma: no cover - a bug of ours: sends' own failures are results
             raise crashed[0]
+        if closing is not None and not self._journal_failed:
+            # The last outcomes could not be written: say so, even after a clean loop.
+            raise closing
 
     def _collect_leftovers(self) -> None:
         queue = self._results
@@ -299,6 +313,8 @@ class BulkSend:
 
     def input_ended(self, error: Exception | None) -> None:
         """The intake read its last row (``error``: why it could not read on)."""
+        if isinstance(error, JournalError):
+            self._journal_failed = True
         if error is not None and self._failure is None:
             self._failure = error
         self._feeding = False
@@ -375,6 +391,8 @@ class BulkSend:
             isinstance(answer, TypeError) and not isinstance(answer, TelnyxError)
         ):
             answer = InvalidArgumentError(f"row {row.index}: {answer}")
+        if isinstance(answer, UnprocessableEntityError) and _reused_key(answer):
+            answer = _already_sent(row, answer)
         self._emit(row, False, None, answer)
 
     def _sent(self, row: Row, message: Any) -> None:
@@ -442,15 +460,20 @@ class BulkSend:
             error_code=code,
             error_title=title,
         )
-        if self._journal is not None and row.kwargs:
-            self._journal.finish(
-                row.index,
-                ok=ok,
-                message_id=message_id,
-                error_code=code,
-                error_title=title,
-                attempts=row.attempts,
-            )
+        if self._journal is not None and row.kwargs and not self._journal_failed:
+            try:
+                self._journal.finish(
+                    row.index,
+                    ok=ok,
+                    message_id=message_id,
+                    error_code=code,
+                    error_title=title,
+                    attempts=row.attempts,
+                )
+            except JournalError as exc:
+                # The row still gets its result (it was sent); the run stops, loudly.
+                self._journal_failed = True
+                self._fail(exc)
         return result
 
     def deliver(self, result: SendResult) -> None:
@@ -522,3 +545,26 @@ async def _outcome_of(
         return exc.last, exc
     except Exception as exc:  # noqa: BLE001 - a closed tracker, a poll that cannot work: this row's
         return None, exc
+
+
+def _reused_key(error: UnprocessableEntityError) -> bool:
+    """Whether a 422 is Telnyx refusing a reused Idempotency-Key with another body.
+
+    Telnyx documents the 422 but not its error code, so its words are read.
+    """
+    return any(
+        "idempoten" in f"{detail.title or ''} {detail.detail or ''}".lower()
+        for detail in error.errors
+    )
+
+
+def _already_sent(row: Row, error: UnprocessableEntityError) -> AlreadySentError:
+    key = row.kwargs.get("idempotency_key")
+    exc = AlreadySentError(
+        f"row {row.index}: already sent with other content: Telnyx created a message under "
+        f"its Idempotency-Key {key!r} from a request with other content, and refuses this "
+        "one (422). It was not sent again; send it under a new campaign (or key) if it must go.",
+        key if isinstance(key, str) else None,
+    )
+    exc.__cause__ = error
+    return exc

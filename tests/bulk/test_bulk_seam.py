@@ -66,6 +66,7 @@ async def test_a_run_needs_only_a_one_attempt_send_function() -> None:
             results = [r async for r in run]
     assert [r.ok for r in results] == [True, True]
     by_index = {r.index: r for r in results}
-    assert by_index[0].attempts == 2 and by_index[1].attempts == 1
+    assert by_index[0].attempts == 2
+    assert by_index[1].attempts == 1
     assert keys.count(by_index[0].idempotency_key) == 2  # the retry carried the row's key
     assert keys.count(by_index[1].idempotency_key) == 1
