@@ -48,7 +48,7 @@ from telnyx_messaging._cli._results_csv import (
 )
 from telnyx_messaging._cli._template import Template, TemplateError
 from telnyx_messaging._cli._words import plural, rows_list
-from telnyx_messaging._errors import InvalidArgumentError, TelnyxError
+from telnyx_messaging._errors import InvalidArgumentError, JournalError, TelnyxError
 
 if TYPE_CHECKING:
     from telnyx_messaging import AsyncClient
@@ -101,6 +101,13 @@ def add_send_bulk(commands: Any) -> None:
         type=Path,
         help="send only the rows that failed in this earlier results file (after you corrected "
         "them in the CSV); every other row is reported as it was. Needs a new --out",
+    )
+    parser.add_argument(
+        "--campaign",
+        metavar="NAME",
+        help="the campaign's name: each row's Idempotency-Key is derived from it, so the same "
+        "list sent again under the same name (even with another --out) creates no message "
+        "twice within 24 hours (default: derived from the journal's path)",
     )
     parser.add_argument(
         "--dry-run",
@@ -169,8 +176,30 @@ def send_bulk(args: argparse.Namespace) -> int:
         )
         return 130
     except TelnyxError as exc:  # a client that cannot start, a journal that does not fit
-        print(f"send-bulk: {exc}", file=err)
+        print(f"send-bulk: {in_command_terms(str(exc))}", file=err)
         return 2
+
+
+#: send_many's words for what the command calls otherwise, longest first.
+_COMMAND_TERMS = (
+    (
+        "run the same input again with journal= the same path (or the same campaign=)",
+        "run the same command again with --resume (the same --out, or the same --campaign, "
+        "gives each row the key it had)",
+    ),
+    ("run the same input again with the same journal", "run the same command with --resume"),
+    ("pass a new journal", "pass another --out"),
+    ("campaign=", "--campaign"),
+    ("journal=", "--out"),
+    ("retry_failed=True", "--retry-failed"),
+)
+
+
+def in_command_terms(message: str) -> str:
+    """A library message with its keyword arguments named as this command's flags."""
+    for library, command in _COMMAND_TERMS:
+        message = message.replace(library, command)
+    return message
 
 
 # -- checking the input ---------------------------------------------------------------------
@@ -197,6 +226,8 @@ class _Plan:
         self.check = _Check()
         self.out = Path()
         self.journal = Path()
+        #: --resume found the results but not the journal beside them (lost, or moved aside).
+        self.lost_journal = False
         self.api_key = ""
 
     def rows(self) -> Iterator[PlannedRow]:
@@ -260,10 +291,12 @@ def _plan(args: argparse.Namespace) -> _Plan:
     plan.api_key = api_key
     if not args.dry_run:
         plan.out, plan.journal = _where_results_go(args.out, source, args.only_failed_from)
-        if args.resume and not plan.journal.exists():
+        if args.resume and not plan.journal.exists() and not plan.out.exists():
             raise BadInputError(
-                f"nothing to resume: no journal at {str(plan.journal)!r}; run without --resume"
+                f"nothing to resume: no journal at {str(plan.journal)!r} and no results at "
+                f"{str(plan.out)!r}; run without --resume"
             )
+        plan.lost_journal = args.resume and not plan.journal.exists()
         if not args.resume:
             for existing in (plan.out, plan.journal):
                 if existing.exists():
@@ -514,6 +547,13 @@ def _changed_input(exc: InvalidArgumentError, plan: _Plan, args: argparse.Namesp
 async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
     started = time.monotonic()
     _warnings(plan, err, skipping_duplicates=args.skip_duplicates, dry=False)
+    if plan.lost_journal:
+        print(
+            f"send-bulk: no journal at {str(plan.journal)!r}: starting a new one there. Each "
+            "row's key is derived from the campaign, as before, so Telnyx does not create "
+            "again a message it created in the last 24 hours.",
+            file=err,
+        )
     client = _client(args, plan.api_key)
     show, finish = progress(err, plan.check.count)
     held: dict[int, PlannedRow] = {}  # rows not sent, by index, until their result comes
@@ -538,6 +578,7 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
             per_sender_rate=args.per_sender_rate,
             max_attempts=args.max_attempts,
             journal=plan.journal,
+            campaign=args.campaign,
             retry_failed=args.retry_failed,
             on_progress=show,
             progress_interval=0.2,
@@ -557,6 +598,16 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
                 raise BadInputError(_changed_input(exc, plan, args)) from exc
             finally:
                 results.close(keep=keep)
+    except JournalError as exc:
+        if results.written == 0 and not run.stats.read:
+            raise  # refused when it opened: said as bad input (status 2)
+        print(
+            f"send-bulk: the run stopped: {in_command_terms(str(exc))} "
+            f"{plural(results.written, 'result')} are in {str(plan.out)!r}. If the disk is "
+            "full, make room first.",
+            file=err,
+        )
+        return EXIT_CANNOT_WRITE
     except CannotWriteError as exc:
         print(
             f"send-bulk: cannot write the results to {str(results.path)!r} ({exc}): the run "
