@@ -32,14 +32,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
+from typing import Any, Literal, Protocol, TypeAlias
 
 from attrs import evolve, frozen
 
 from telnyx_messaging._errors import APIError, ConfigurationError, InvalidArgumentError, TelnyxError
-from telnyx_messaging._http.retry import is_retryable
 from telnyx_messaging._models import Message, Recipient
-from telnyx_messaging.webhooks import (
+from telnyx_messaging._retryable import is_retryable
+from telnyx_messaging.webhooks._events import (
     DeliveryUpdate,
     InboundMessage,
     ReplacedLinkClick,
@@ -47,9 +47,6 @@ from telnyx_messaging.webhooks import (
     WebhookEvent,
     parse,
 )
-
-if TYPE_CHECKING:  # named in signatures only: importing it here would pull in aiohttp
-    from telnyx_messaging._client import AsyncClient
 
 __all__ = ["DeliveryOutcome", "DeliveryTimeoutError", "DeliveryTracker"]
 
@@ -264,7 +261,7 @@ def _count(name: str, value: object) -> int:
 
 
 def _retriever(
-    source: AsyncClient | HasMessages | RetrieveMessage | None,
+    source: HasMessages | RetrieveMessage | None,
 ) -> RetrieveMessage | None:
     if source is None or callable(source):
         return source
@@ -309,7 +306,7 @@ class DeliveryTracker:
 
     def __init__(
         self,
-        source: AsyncClient | HasMessages | RetrieveMessage | None = None,
+        source: HasMessages | RetrieveMessage | None = None,
         *,
         quiet_period: float | None = 30.0,
         poll_interval: float = 5.0,
@@ -483,6 +480,7 @@ class DeliveryTracker:
             return
         error = poll.exception()
         if error is None:
+            self._check_open()  # closed while the answer came back: say so, not the answer
             track.apply(poll.result(), source="poll", event=None)
         elif waiter.done() or (isinstance(error, APIError) and is_retryable(error)):
             # Retried at the next interval; or moot, a webhook (or close) ended the wait.
