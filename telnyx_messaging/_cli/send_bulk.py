@@ -48,13 +48,20 @@ from telnyx_messaging._cli._results_csv import (
 )
 from telnyx_messaging._cli._template import Template, TemplateError
 from telnyx_messaging._cli._words import plural, rows_list
-from telnyx_messaging._errors import InvalidArgumentError, JournalError, TelnyxError
+from telnyx_messaging._errors import (
+    AlreadySentError,
+    InvalidArgumentError,
+    JournalError,
+    TelnyxError,
+)
 
 if TYPE_CHECKING:
     from telnyx_messaging import AsyncClient
 
 __all__ = ["add_send_bulk", "send_bulk"]
 
+#: error_code of a row Telnyx refused because its key was used with other content.
+ALREADY_SENT = "already_sent"
 #: Exit status when results cannot be written (a full disk): the run stopped, --resume later.
 EXIT_CANNOT_WRITE = 3
 
@@ -653,6 +660,8 @@ def _result_row(result: Any, planned: PlannedRow | None, totals: _Totals) -> tup
     code = result.error_code or ""
     if not code and result.attempts == 0 and isinstance(result.error, InvalidArgumentError):
         code = INVALID  # refused by the library before sending: a stable code to filter on
+    elif not code and isinstance(result.error, AlreadySentError):
+        code = ALREADY_SENT  # created before from other content: not a failure to retry
     return (
         number,
         result.params.get("to"),

@@ -116,3 +116,30 @@ def test_a_full_disk_under_the_journal_stops_the_run_and_says_so(
     assert main([*command, "--resume"]) == 0
     assert len(fake.messages) == 2000
     assert sorted(int(r["row"]) for r in read(out)) == list(range(1, 2001))
+
+
+def test_a_row_already_sent_with_other_content_gets_its_own_code() -> None:
+    """send_many's AlreadySentError is written as error_code already_sent, the title without
+    its 'row N:' prefix, and counted as failed."""
+    from telnyx_messaging import AlreadySentError
+    from telnyx_messaging._bulk import SendResult
+    from telnyx_messaging._cli.send_bulk import _result_row, _Totals
+
+    error = AlreadySentError("row 4: already sent with other content: ...", "key")
+    result = SendResult(
+        index=4,
+        params={"to": "+13125550001"},
+        ok=False,
+        message=None,
+        error=error,
+        attempts=1,
+        idempotency_key="key",
+        message_id=None,
+        error_code=None,
+        error_title=str(error),
+    )
+    totals = _Totals()
+    row = _result_row(result, None, totals)
+    assert row[:5] == (5, "+13125550001", "failed", "", "already_sent")
+    assert row[5] == "already sent with other content: ..."
+    assert totals.failed == 1
