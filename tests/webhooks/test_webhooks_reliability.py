@@ -522,3 +522,43 @@ def test_wsgi_cuts_what_it_can_see(stream: TrickleStream, reason: str, status: i
     )
     assert answer.status == status
     assert [m.reason for m in metrics if m.name == "refused"] == [reason]
+
+
+class RaisingStream:
+    """A WSGI input whose read raises what a server's socket timeout or a reset raises."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def read(self, size: int = -1) -> bytes:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "reason", "status"),
+    [
+        (TimeoutError("timed out"), "body_timeout", 408),
+        (ConnectionResetError(), "disconnected", 400),
+    ],
+    ids=["server-timeout", "reset"],
+)
+def test_wsgi_maps_the_servers_read_errors(error: Exception, reason: str, status: int) -> None:
+    """A read ended by the server's timeout is a 408; a reset is a disconnect, not a 500."""
+    from telnyx_messaging.webhooks._adapters.wsgi import receive_from_stream
+
+    metrics: list[webhooks.WebhookMetric] = []
+    rx = webhooks.WebhookReceiver(
+        public_key=SIGNER.public_key, on_event=lambda event: None, metrics=metrics.append
+    )
+    answer = receive_from_stream(
+        rx.gate,
+        method="POST",
+        read=RaisingStream(error).read,
+        content_length="1000",
+        input_terminated=False,
+        content_encoding=None,
+        headers={},
+        where="/telnyx",
+    )
+    assert answer.status == status
+    assert [m.reason for m in metrics if m.name == "refused"] == [reason]

@@ -54,7 +54,12 @@ def receive_from_stream(
     while len(chunks) < wanted:
         if time.perf_counter() > deadline:
             return gate.answered(gate.slow_body(where), started)
-        chunk = read(min(wanted - len(chunks), _PIECE))
+        try:
+            chunk = read(min(wanted - len(chunks), _PIECE))
+        except TimeoutError:  # the server's own socket timeout (what docs/webhooks.md sets)
+            return gate.answered(gate.slow_body(where), started)
+        except ConnectionError:
+            return gate.answered(gate.disconnected(where), started)
         if not chunk:
             if content_length:
                 return gate.answered(gate.disconnected(where), started)
@@ -79,6 +84,19 @@ class _EnvironHeaders:
                 yield name[5:].replace("_", "-").lower(), value
 
 
+def _reader(stream: Any) -> Callable[[int], bytes]:
+    """``read1`` where the server's input has it (a buffered socket: one recv a call, so the
+    deadline is checked while a body trickles in), else ``read`` (all PEP 3333 promises)."""
+    read1 = getattr(stream, "read1", None)
+    return read1 if callable(read1) else stream.read  # type: ignore[no-any-return]
+
+
+def _end_to_end(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    # PEP 3333 forbids an app to set hop-by-hop headers (Connection): closing a connection
+    # whose body was not read is the WSGI server's call.
+    return [(name, value) for name, value in headers if name.lower() != "connection"]
+
+
 def _status_line(status: int) -> str:
     return f"{status} {HTTPStatus(status).phrase}"
 
@@ -95,7 +113,7 @@ class WSGIWebhookApp:
         answer = receive_from_stream(
             self.gate,
             method=environ.get("REQUEST_METHOD", ""),
-            read=environ["wsgi.input"].read,
+            read=_reader(environ["wsgi.input"]),
             content_length=environ.get("CONTENT_LENGTH"),
             input_terminated=bool(environ.get("wsgi.input_terminated")),
             content_encoding=environ.get("HTTP_CONTENT_ENCODING"),
@@ -108,7 +126,7 @@ class WSGIWebhookApp:
             [
                 ("Content-Type", "text/plain; charset=utf-8"),
                 ("Content-Length", str(len(content))),
-                *answer.headers,
+                *_end_to_end(answer.headers),
             ],
         )
         return [content]
@@ -130,7 +148,7 @@ def flask_view(gate: WebhookGate) -> Callable[[], Any]:
             headers=request.headers,
             where=request.path,
         )
-        headers = {"Content-Type": "text/plain; charset=utf-8", **dict(answer.headers)}
+        headers = {"Content-Type": "text/plain; charset=utf-8", **dict(_end_to_end(answer.headers))}
         return answer.text, answer.status, headers
 
     return telnyx_webhook
@@ -155,7 +173,7 @@ def django_view(gate: WebhookGate) -> Callable[[Any], Any]:
         response = HttpResponse(
             answer.text, status=answer.status, content_type="text/plain; charset=utf-8"
         )
-        for name, value in answer.headers:
+        for name, value in _end_to_end(answer.headers):
             response[name] = value
         return response
 
