@@ -18,6 +18,8 @@ or the network between the two::
     ├── DeliveryTimeoutError        DeliveryTracker.wait() ran out of time (also a TimeoutError)
     ├── WebhookVerificationError    a webhook's signature, timestamp or key did not check out
     ├── WebhookParseError           a (verified) webhook body this SDK cannot read; a ValueError
+    ├── DuplicateGuardFullError     a duplicate guard cannot remember one more event (a receiver
+    │                               answers 503 so Telnyx delivers it again later)
     ├── APIError                    Telnyx (or the network to it) failed the call
     │   ├── APIConnectionError      no answer: refused, reset, dropped mid-answer, DNS
     │   │   └── APITimeoutError     no answer within the timeout

@@ -17,7 +17,7 @@ import attrs
 
 from telnyx_messaging._errors import InvalidArgumentError
 from telnyx_messaging.testing._clock import Clock
-from telnyx_messaging.testing._wire import TelnyxError
+from telnyx_messaging.testing._wire import FakeApiError
 
 __all__ = ["RateLimiter", "RateLimits"]
 
@@ -79,7 +79,7 @@ class RateLimiter:
                     "x-ratelimit-remaining": "0",
                     "x-ratelimit-reset": reset,
                 }
-                raise TelnyxError(
+                raise FakeApiError(
                     429,
                     "10011",
                     "Too many requests",
