@@ -32,6 +32,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from typing import Any, Literal, Protocol, TypeAlias
 
 from attrs import evolve, frozen
@@ -52,9 +53,9 @@ __all__ = ["DeliveryOutcome", "DeliveryTimeoutError", "DeliveryTracker"]
 
 log = logging.getLogger("telnyx_messaging")
 
-#: Which path produced an outcome: a delivery webhook, or the API (a poll of
-#: ``messages.retrieve``, or the :class:`~telnyx_messaging.Message` passed to ``wait``).
-DeliverySource: TypeAlias = Literal["webhook", "poll"]
+#: Which report produced an outcome: a delivery webhook, a poll of ``messages.retrieve``, or
+#: the :class:`~telnyx_messaging.Message` passed to ``wait`` (usually the send's own answer).
+DeliverySource: TypeAlias = Literal["webhook", "poll", "message"]
 
 # Recipient statuses in the order a message moves through them (the spec's
 # OutboundMessagePayloadCancelled enum). Every other known value is final.
@@ -105,7 +106,9 @@ class _Retrieves(Protocol):
 class HasMessages(Protocol):
     """Anything with ``.messages.retrieve(id)``, such as an ``AsyncClient``."""
 
-    @property
+    # A cached_property, as on AsyncClient: pyright does not match a cached_property
+    # against a protocol's plain property (mypy takes either).
+    @cached_property
     def messages(self) -> _Retrieves: ...
 
 
@@ -122,9 +125,9 @@ class DeliveryOutcome:
     message to several numbers, ``message.to[i].status`` is the outcome for each.
     ``final`` is true once every recipient has a final status (``delivered``,
     ``delivery_failed``, ``sending_failed``, ``delivery_unconfirmed``, ``expired``,
-    ``cancelled``). ``source`` says which path answered: ``"webhook"`` or ``"poll"``
-    (``messages.retrieve``, or the ``Message`` you passed to ``wait``). ``event`` is the
-    webhook that last moved it on, ``None`` when the API did.
+    ``cancelled``). ``source`` says which report answered: ``"webhook"``, ``"poll"``
+    (``messages.retrieve``) or ``"message"`` (the ``Message`` you passed to ``wait``, usually
+    the send's own answer). ``event`` is the webhook that last moved it on, ``None`` otherwise.
 
     .. versionadded:: 0.2.0
     """
@@ -195,7 +198,7 @@ class _Track:
         # phone number -> (rank, occurred_at as a timestamp, the recipient as last reported)
         self.recipients: dict[str, tuple[int, float, Recipient]] = {}
         self.event: DeliveryUpdate | None = None
-        self.source: DeliverySource = "poll"
+        self.source: DeliverySource = "message"
         self.final: DeliveryOutcome | None = None
         self.heard_at = now  # last webhook for this id, or when the first wait began
         self.touched_at = now  # for the age bound while kept
@@ -418,7 +421,7 @@ class DeliveryTracker:
         track.waiters.append(waiter)
         try:
             if isinstance(message, Message):
-                track.apply(message, source="poll", event=None)
+                track.apply(message, source="message", event=None)
             return await self._until_final(track, waiter, now, timeout)
         finally:
             track.waiters.remove(waiter)
