@@ -10,26 +10,24 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from telnyx_messaging.webhooks._receiver import Answer
+from telnyx_messaging.webhooks._policy import Answer
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from telnyx_messaging.webhooks._receiver import WebhookReceiver
+    from telnyx_messaging.webhooks._policy import WebhookGate
 
 __all__ = ["aiohttp_handler"]
 
 
-def aiohttp_handler(
-    receiver: WebhookReceiver,
-) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """An ``aiohttp.web`` handler that reads the body within the cap and asks ``receiver``."""
+def aiohttp_handler(gate: WebhookGate) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An ``aiohttp.web`` handler that reads the body within the cap and asks ``gate``."""
     # Imported here so code that only verifies (Django, Starlette) never loads aiohttp.web.
     from aiohttp import web
     from aiohttp.http_exceptions import HttpProcessingError
     from aiohttp.web_protocol import RequestPayloadError
 
-    limit = receiver.max_body_size
+    limit = gate.max_body_size
 
     async def read_body(request: web.Request) -> bytes | Answer:
         # aiohttp has already undone gzip/deflate here, so the cap is on the real size, and
@@ -43,7 +41,7 @@ def aiohttp_handler(
                 body += chunk
         except (RequestPayloadError, HttpProcessingError, ConnectionError) as exc:
             # A body that is not the gzip/deflate it claims to be, or a cut-off upload.
-            return receiver._refuse(
+            return gate.refuse(
                 "bad_encoding",
                 400,
                 f"could not read the body ({type(exc).__name__}): is it the Content-Encoding "
@@ -51,27 +49,27 @@ def aiohttp_handler(
                 request.path,
             )
         if len(body) > limit:
-            return receiver._too_large(request.path)
+            return gate.too_large(request.path)
         return bytes(body)
 
     async def handle_telnyx_webhook(request: web.Request) -> web.Response:
         started = time.perf_counter()
         headers = request.headers
-        answer = receiver._preflight(
-            request.method,
-            headers.get("Content-Length"),
-            headers.get("Content-Encoding"),
-            request.path,
+        where = request.path
+        answer = gate.head(
+            request.method, headers.get("Content-Length"), headers.get("Content-Encoding"), where
         )
         body = await read_body(request) if answer is None else answer
         if isinstance(body, bytes):
-            answer = await receiver._receive(body, headers, started=started, where=request.path)
+            # Content-Encoding is not passed on: aiohttp has undone it already.
+            answer = await gate.dispatch(gate.open(body, headers, None, where), where)
+            answer = gate.answered(answer, started)
             return web.Response(status=answer.status, text=answer.text, headers=answer.headers)
         # Refused without reading the whole body: mark it read, or aiohttp drains it after
         # the answer (and logs a bad gzip's error again, as an "Unhandled exception"), and
         # close the connection, so what is left of the body is never read as a next request.
         request.content.feed_eof()
-        answer = receiver._finish(body, started)
+        answer = gate.answered(body, started)
         response = web.Response(status=answer.status, text=answer.text, headers=answer.headers)
         response.force_close()
         return response

@@ -12,17 +12,16 @@ from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from telnyx_messaging.webhooks._receiver import Answer, _Refused
 from telnyx_messaging.webhooks._signature import HeadersLike
 
 if TYPE_CHECKING:
-    from telnyx_messaging.webhooks._receiver import WebhookReceiver
+    from telnyx_messaging.webhooks._policy import Answer, WebhookGate
 
 __all__ = ["WSGIWebhookApp", "django_view", "flask_view", "receive_from_stream"]
 
 
 def receive_from_stream(
-    receiver: WebhookReceiver,
+    gate: WebhookGate,
     *,
     method: str,
     read: Callable[[int], bytes],
@@ -34,29 +33,26 @@ def receive_from_stream(
 ) -> Answer:
     """Read a request body from a WSGI-style stream and decide the answer."""
     started = time.perf_counter()
-    answer = receiver._preflight(method, content_length, content_encoding, where)
+    answer = gate.head(method, content_length, content_encoding, where)
     if answer is not None:
-        return receiver._finish(answer, started)
-    limit = receiver.max_body_size
+        return gate.answered(answer, started)
+    limit = gate.max_body_size
     if content_length:
         wanted = int(content_length)  # preflight checked it is digits, at most the cap
     elif input_terminated:
         wanted = limit + 1  # the server ends the stream itself (chunked uploads)
     else:
         # PEP 3333: without a length, reading may block forever.
-        answer = receiver._refuse("length_required", 411, "send a Content-Length", where)
-        return receiver._finish(answer, started)
+        answer = gate.refuse("length_required", 411, "send a Content-Length", where)
+        return gate.answered(answer, started)
     chunks = bytearray()
     while len(chunks) < wanted:
         chunk = read(wanted - len(chunks))
         if not chunk:
             break
         chunks += chunk
-    try:
-        body = receiver._decode_body(bytes(chunks), content_encoding, where)
-    except _Refused as refused:
-        return receiver._finish(refused.answer, started)
-    return receiver._receive_sync(body, headers, started=started, where=where)
+    answer = gate.dispatch_sync(gate.open(bytes(chunks), headers, content_encoding, where), where)
+    return gate.answered(answer, started)
 
 
 class _EnvironHeaders:
@@ -81,14 +77,14 @@ def _status_line(status: int) -> str:
 class WSGIWebhookApp:
     """A WSGI app that answers Telnyx webhooks through one receiver."""
 
-    def __init__(self, receiver: WebhookReceiver) -> None:
-        self.receiver = receiver
+    def __init__(self, gate: WebhookGate) -> None:
+        self.gate = gate
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         answer = receive_from_stream(
-            self.receiver,
+            self.gate,
             method=environ.get("REQUEST_METHOD", ""),
             read=environ["wsgi.input"].read,
             content_length=environ.get("CONTENT_LENGTH"),
@@ -109,14 +105,14 @@ class WSGIWebhookApp:
         return [content]
 
 
-def flask_view(receiver: WebhookReceiver) -> Callable[[], Any]:
-    """A Flask view function answering webhooks through ``receiver``."""
+def flask_view(gate: WebhookGate) -> Callable[[], Any]:
+    """A Flask view function answering webhooks through ``gate``."""
     from flask import request
 
     def telnyx_webhook() -> Any:
         environ = request.environ
         answer = receive_from_stream(
-            receiver,
+            gate,
             method=request.method,
             read=request.stream.read,
             content_length=environ.get("CONTENT_LENGTH"),
@@ -131,14 +127,14 @@ def flask_view(receiver: WebhookReceiver) -> Callable[[], Any]:
     return telnyx_webhook
 
 
-def django_view(receiver: WebhookReceiver) -> Callable[[Any], Any]:
-    """A Django view function answering webhooks through ``receiver``; CSRF-exempt."""
+def django_view(gate: WebhookGate) -> Callable[[Any], Any]:
+    """A Django view function answering webhooks through ``gate``; CSRF-exempt."""
     from django.http import HttpResponse  # type: ignore[import-untyped]
 
     def telnyx_webhook(request: Any) -> Any:
         meta = request.META
         answer = receive_from_stream(
-            receiver,
+            gate,
             method=request.method or "",
             read=request.read,
             content_length=meta.get("CONTENT_LENGTH"),
