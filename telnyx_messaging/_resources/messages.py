@@ -444,6 +444,7 @@ class Messages(Resource):
         """A run of ``options`` over ``rows``: what ``send_many`` returns, for callers that
         already hold a :class:`BulkOptions` (the ``send-bulk`` command)."""
         from telnyx_messaging._bulk import BulkSend
+        from telnyx_messaging._resources.numbers import PhoneNumbersMessaging
 
         requests = self._requests
         connection = requests.connection
