@@ -411,7 +411,7 @@ class Messages(Resource):
         pacing between processes. See docs/bulk.md.
 
         .. versionadded:: 0.2.0
-        .. versionchanged:: 0.3.0 ``pacing``, ``sender_types``, ``max_pause``, ``deadline``,
+        .. versionchanged:: 0.2.0 ``pacing``, ``sender_types``, ``max_pause``, ``deadline``,
            ``budget``; a 429 no longer counts as an attempt.
         """
         from telnyx_messaging._bulk import BulkOptions

@@ -428,7 +428,7 @@ class Messages:
         pacing between processes. See docs/bulk.md.
 
         .. versionadded:: 0.2.0
-        .. versionchanged:: 0.3.0 ``pacing``, ``sender_types``, ``max_pause``, ``deadline``,
+        .. versionchanged:: 0.2.0 ``pacing``, ``sender_types``, ``max_pause``, ``deadline``,
            ``budget``; a 429 no longer counts as an attempt.
         """
         return SyncBulkSend(
