@@ -56,7 +56,7 @@ from telnyx_messaging._errors import (
 )
 
 if TYPE_CHECKING:
-    from telnyx_messaging import AsyncClient
+    from telnyx_messaging import AsyncClient, BulkSend
 
 __all__ = ["add_send_bulk", "send_bulk"]
 
@@ -562,7 +562,10 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
             file=err,
         )
     client = _client(args, plan.api_key)
-    show, finish = progress(err, plan.check.count)
+    started_run: list[BulkSend] = []  # the hook is made before the run it reports on
+    show, finish = progress(
+        err, plan.check.count, lambda: started_run[0].pacing if started_run else None
+    )
     held: dict[int, PlannedRow] = {}  # rows not sent, by index, until their result comes
 
     def inputs() -> Iterator[dict[str, Any] | None]:
@@ -591,6 +594,7 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
             progress_interval=0.2,
             total=plan.check.count,
         )
+        started_run.append(run)
         # The run first: it takes the journal's lock, so a second command on the same files
         # is refused before it could truncate the results of the one running.
         async with run:
@@ -628,11 +632,12 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
     finally:
         finish()
         await client.close()
-    stats = run.stats
+    stats, pacing = run.stats, run.pacing
+    pushed = f" ({pacing.refused:,} pushed back by Telnyx)" if pacing.refused else ""
     print(
         f"done in {time.monotonic() - started:.1f}s: {totals.line()}; "
-        f"{plural(stats.attempts, 'request')}; paused {stats.paused_seconds:.1f}s for rate "
-        f"limits. Results: {plan.out}",
+        f"{plural(pacing.requests, 'request')}{pushed}; paused {stats.paused_seconds:.1f}s "
+        f"for rate limits. Results: {plan.out}",
         file=err,
     )
     return 1 if totals.failed + totals.failed_before else 0
