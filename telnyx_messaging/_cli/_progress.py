@@ -87,7 +87,12 @@ def progress(
                 line = _line(stats).split(": ", 1)[1]
                 bar.update(task, completed=stats.done, line=line)
 
-            return show_bar, bar.stop
+            def stop_bar() -> None:
+                for change in new_changes():
+                    bar.console.print(describe_pace(change), markup=False, highlight=False)
+                bar.stop()  # safe to call twice
+
+            return show_bar, stop_bar
 
     last = [0.0]
 

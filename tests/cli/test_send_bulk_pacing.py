@@ -48,3 +48,28 @@ def test_a_rate_given_is_shown_as_the_flag(
     assert "pace: sender +13125550100 50/s (--per-sender-rate)" in err
     assert "per_sender_rate=" not in err
     assert "3 requests;" in err
+
+
+def test_a_wait_longer_than_max_pause_stops_the_run_for_a_resume(
+    fake: FakeTelnyx, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Telnyx asks for a wait past --max-pause: the run stops with status 4 and a message in
+    the command's flags; the results so far are written, and --resume later sends the rest,
+    nothing twice."""
+    fake.rate_limits = RateLimits(per_sender_per_second=2)
+    recipients = write_csv(tmp_path / "r.csv", ["to", "name"], people(20))
+    out = tmp_path / "o.csv"
+    command = ["send-bulk", str(recipients), "--from", "+13125550100", "--text", "Hi"]
+    command += ["--out", str(out)]
+    assert main([*command, "--max-pause", "0.01"]) == 4
+    err = capsys.readouterr().err
+    assert "--max-pause" in err
+    assert "--resume" in err
+    assert not any(word in err for word in ("max_pause=", "journal=", "run.not_started"))
+    sent_before = {r["message_id"] for r in read(out) if r["status"] == "sent"}
+    assert sent_before <= set(fake.messages)
+    assert len(fake.messages) < 20
+    fake.rate_limits = RateLimits()
+    assert main([*command, "--resume"]) == 0
+    assert len(fake.messages) == 20
+    assert sorted(int(r["row"]) for r in read(out)) == list(range(1, 21))
