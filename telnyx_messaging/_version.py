@@ -4,5 +4,5 @@ A constant rather than ``importlib.metadata``: reading package metadata imports 
 modules (~6 ms) that every client paid for its User-Agent.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"  # 0.2.0 in development: the release its "New in" notes name
 """The version of telnyx-messaging, e.g. ``"0.2.0"``."""

@@ -11,7 +11,7 @@ or for one client: ``AsyncClient(telemetry=True)`` (or ``telemetry=Telemetry(...
 ``pip install "telnyx-messaging[otel]"`` (the OpenTelemetry API) and, to see anything, an
 OpenTelemetry SDK and exporter of your choice. What is reported: ``docs/observability.md``.
 
-.. versionadded:: 0.3.0
+.. versionadded:: 0.2.0
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ class Telemetry:
     message text stay out of spans and metrics unless ``record_phone_numbers`` /
     ``record_message_text`` say otherwise; the API key never goes in.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     tracer_provider: Any = None

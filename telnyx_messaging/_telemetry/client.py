@@ -118,6 +118,7 @@ class TracedRequestLoop(RequestLoop):
         "_instruments",
         "_port",
         "_send",
+        "_telemetry",
         "_templates",
     )
 
@@ -139,6 +140,7 @@ class TracedRequestLoop(RequestLoop):
             on_retry=self._before_wait,
         )
         self._caller_on_retry = on_retry
+        self._telemetry = telemetry
         self._instruments: Instruments = instruments_for(telemetry)
         parts = urlsplit(base_url)
         self._address = parts.hostname or ""
@@ -148,6 +150,18 @@ class TracedRequestLoop(RequestLoop):
         self._templates: dict[Route, str] = {}
         self._send = self.send_attempt  # the transport
         self.send_attempt = self._open_attempt
+
+    def with_max_retries(self, max_retries: int) -> TracedRequestLoop:
+        """The same loop with another retry count, still reporting (send_many's one-attempt
+        sends)."""
+        return TracedRequestLoop(
+            self.connection,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=max_retries,
+            on_retry=self._caller_on_retry,
+            telemetry=self._telemetry,
+        )
 
     # -- calls -------------------------------------------------------------------------------
     # Plain start/end calls around the loop's own coroutine, not a context manager: on with the
