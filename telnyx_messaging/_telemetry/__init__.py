@@ -11,13 +11,34 @@ built by :mod:`._instruments` (which imports ``opentelemetry``) and, for the cli
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Coroutine
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from attrs import field, frozen
 
 from telnyx_messaging._errors import ConfigurationError, InvalidArgumentError
 
-__all__ = ["Telemetry", "active", "disable", "enable", "instruments_for", "resolve"]
+__all__ = [
+    "BulkRun",
+    "Telemetry",
+    "active",
+    "bulk_run",
+    "bulk_run_ended",
+    "bulk_run_started",
+    "delivery_final",
+    "disable",
+    "enable",
+    "instruments_for",
+    "join_bulk_run",
+    "observe_webhooks",
+    "resolve",
+    "traced_wait",
+]
+
+T = TypeVar("T")
+H = TypeVar("H")
 
 
 def _flag(name: str) -> Any:
@@ -47,6 +68,9 @@ class Telemetry:
 
 
 _enabled: Telemetry | None = None
+#: Whether anything was ever switched on (globally or for one client): until then a send_many
+#: run does not even note its start.
+_ever_on = False
 
 
 def enable(
@@ -100,6 +124,8 @@ def resolve(telemetry: Telemetry | bool | None) -> Telemetry | None:
 
 def instruments_for(telemetry: Telemetry) -> Any:
     """The tracer, meter and instruments for ``telemetry`` (imports ``opentelemetry``)."""
+    global _ever_on
+    _ever_on = True
     try:
         from telnyx_messaging._telemetry import _instruments
     except ImportError as exc:  # pragma: no cover - run in a subprocess by tests/telemetry
@@ -108,3 +134,75 @@ def instruments_for(telemetry: Telemetry) -> Any:
             f"(and an OpenTelemetry SDK and exporter of your choice); {exc}"
         ) from None
     return _instruments.instruments(telemetry)
+
+
+# -- one-line hooks for the other wings: each is a plain call that does nothing when off -------
+
+
+def observe_webhooks(hook: H, acknowledge: str = "after_callback") -> H:
+    """A receiver's ``metrics`` hook: ``hook`` itself when telemetry is off, else a hook that
+    also makes a span per webhook and counts it (``_inbound.WebhookObserver``).
+    ``acknowledge`` is the receiver's: with ``on_receipt`` a callback's failure comes after
+    its request was answered."""
+    if _enabled is None:
+        return hook
+    from telnyx_messaging._telemetry._inbound import WebhookObserver
+
+    background = acknowledge == "on_receipt"
+    observer: Any = WebhookObserver(instruments_for(_enabled), hook, background)  # type: ignore[arg-type]
+    return observer  # type: ignore[no-any-return]
+
+
+def traced_wait(message_id: str, waiting: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
+    """``DeliveryTracker.wait``'s coroutine, in a span linked to the send when telemetry is on."""
+    if _enabled is None:
+        return waiting
+    from telnyx_messaging._telemetry import _inbound
+
+    return _inbound.traced_wait(instruments_for(_enabled), message_id, waiting)
+
+
+def delivery_final(outcome: Any) -> None:
+    """Count a tracked message's final status per recipient (when telemetry is on)."""
+    if _enabled is not None:
+        from telnyx_messaging._telemetry import _inbound
+
+        _inbound.delivery_final(instruments_for(_enabled), outcome)
+
+
+class BulkRun:
+    """A ``send_many`` run, as the traced client sees it: its span is made by the first row
+    sent by a client with telemetry on, and every row's span links to it."""
+
+    __slots__ = ("concurrency", "span", "started", "via")
+
+    def __init__(self, via: str, concurrency: int) -> None:
+        self.via = via
+        self.concurrency = concurrency
+        self.started = time.time_ns()
+        self.span: Any = None
+
+
+#: The run a send_many worker task sends for (set in the worker's own context).
+bulk_run: ContextVar[BulkRun | None] = ContextVar("telnyx_telemetry_bulk_run", default=None)
+
+
+def bulk_run_started(via: str, concurrency: int) -> BulkRun | None:
+    """Note a run's start (``None`` while telemetry was never switched on)."""
+    return BulkRun(via, concurrency) if _ever_on else None
+
+
+def join_bulk_run(run: BulkRun | None) -> None:
+    """Called first thing in each worker task: its sends belong to ``run``."""
+    if run is not None:
+        bulk_run.set(run)
+
+
+def bulk_run_ended(run: BulkRun | None, counts: Any) -> None:
+    """End the run's span (if a row made one) with how many rows were sent and failed
+    (``counts.sent``, ``counts.failed``)."""
+    if run is not None and run.span is not None:
+        run.span.set_attributes(
+            {"telnyx.bulk.sent": counts.sent, "telnyx.bulk.failed": counts.failed}
+        )
+        run.span.end()

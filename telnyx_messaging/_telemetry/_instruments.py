@@ -61,6 +61,17 @@ MESSAGE_TO = "telnyx.message.to"  # opt-in: record_phone_numbers
 MESSAGE_FROM = "telnyx.message.from"  # opt-in: record_phone_numbers
 MESSAGE_TEXT = "telnyx.message.text"  # opt-in: record_message_text
 
+WEBHOOK_EVENT_TYPE = "telnyx.webhook.event_type"
+WEBHOOK_OUTCOME = "telnyx.webhook.outcome"
+WEBHOOK_REASON = "telnyx.webhook.reason"
+WEBHOOK_ID = "telnyx.webhook.id"
+DELIVERY_STATUS = "telnyx.delivery.status"
+DELIVERY_SOURCE = "telnyx.delivery.source"
+BULK_VIA = "telnyx.bulk.via"
+BULK_CONCURRENCY = "telnyx.bulk.concurrency"
+BULK_SENT = "telnyx.bulk.sent"
+BULK_FAILED = "telnyx.bulk.failed"
+
 EVENT_RATE_LIMIT_WAIT = "telnyx.rate_limit.wait"
 EVENT_RETRY_WAIT = "telnyx.retry.wait"
 
@@ -68,6 +79,9 @@ MESSAGES_SENT = "telnyx.messages.sent"
 MESSAGES_FAILED = "telnyx.messages.failed"
 CLIENT_RETRIES = "telnyx.client.retries"
 RATE_LIMIT_PAUSE_DURATION = "telnyx.rate_limit.pause.duration"
+WEBHOOKS_RECEIVED = "telnyx.webhooks.received"
+WEBHOOKS_BACKGROUND_FAILURES = "telnyx.webhooks.background_failures"
+DELIVERIES = "telnyx.deliveries"
 
 
 @frozen
@@ -81,6 +95,9 @@ class Instruments:
     messages_failed: metrics.Counter
     retries: metrics.Counter
     rate_limit_pauses: metrics.Histogram
+    webhooks_received: metrics.Counter
+    webhooks_background: metrics.Counter
+    deliveries: metrics.Counter
     record_phone_numbers: bool
     record_message_text: bool
 
@@ -134,6 +151,21 @@ def instruments(options: Telemetry) -> Instruments:
             unit="s",
             description="Pauses for a rate limit: its count is the pauses, its sum the seconds.",
             explicit_bucket_boundaries_advisory=list(PAUSE_BUCKETS),
+        ),
+        webhooks_received=meter.create_counter(
+            WEBHOOKS_RECEIVED,
+            unit="{webhook}",
+            description="Webhook requests answered, by event type and outcome.",
+        ),
+        webhooks_background=meter.create_counter(
+            WEBHOOKS_BACKGROUND_FAILURES,
+            unit="{webhook}",
+            description="Acknowledged (on_receipt) webhooks whose callback failed or never ran.",
+        ),
+        deliveries=meter.create_counter(
+            DELIVERIES,
+            unit="{recipient}",
+            description="Recipients of tracked messages that reached a final status.",
         ),
         record_phone_numbers=options.record_phone_numbers,
         record_message_text=options.record_message_text,

@@ -31,12 +31,13 @@ from urllib.parse import urlsplit
 
 from multidict import CIMultiDict
 from opentelemetry import context, propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from telnyx_messaging._errors import APIConnectionError, APIError, APIStatusError, Attempt
 from telnyx_messaging._http.loop import Connection, OnRetry, RequestLoop
+from telnyx_messaging._telemetry import BulkRun, bulk_run, instruments_for
 from telnyx_messaging._telemetry import _instruments as names
-from telnyx_messaging._telemetry import instruments_for
+from telnyx_messaging._telemetry._inbound import remember_send
 from telnyx_messaging._telemetry._routes import Route, route
 from telnyx_messaging._wire import Request, Response
 
@@ -81,6 +82,8 @@ class _Call:
 
 
 _current: ContextVar[_Call | None] = ContextVar("telnyx_telemetry_call", default=None)
+#: An empty context: a span started in it begins a trace of its own.
+_NEW_TRACE = context.Context()
 
 
 def sender_type(found: Route, body: Mapping[str, Any] | None) -> str:
@@ -217,8 +220,12 @@ class TracedRequestLoop(RequestLoop):
         self, found: Route, body: Mapping[str, Any] | None, idempotency_key: str | None
     ) -> _Call:
         """Open the call's span (a child of the current one) and make it current."""
-        # Positional: the API's proxy tracer forwards **kwargs, which costs a dict per call.
-        span = self._instruments.tracer.start_span(found.operation, None, SpanKind.INTERNAL)
+        run = bulk_run.get()
+        if run is None:
+            # Positional: the API's proxy tracer forwards **kwargs, a dict per call.
+            span = self._instruments.tracer.start_span(found.operation, None, SpanKind.INTERNAL)
+        else:
+            span = self._row_span(run, found)
         call = _Call(found, span, body)
         if span.get_span_context().is_valid:  # a trace to extend
             if span.is_recording():
@@ -228,6 +235,25 @@ class TracedRequestLoop(RequestLoop):
             call.attached = context.attach(call.parent)
         call.token = _current.set(call)
         return call
+
+    def _row_span(self, run: BulkRun, found: Route) -> trace.Span:
+        """A send_many row's span: a trace of its own, linked to the run's span (made by the
+        first row), so a run of a million rows is not one trace of a million spans."""
+        tracer = self._instruments.tracer
+        if run.span is None:
+            run.span = tracer.start_span(
+                "messages.send_many",
+                kind=SpanKind.INTERNAL,
+                start_time=run.started,
+                attributes={names.BULK_VIA: run.via, names.BULK_CONCURRENCY: run.concurrency},
+            )
+        linked = run.span.get_span_context()
+        return tracer.start_span(
+            found.operation,
+            context=_NEW_TRACE,
+            kind=SpanKind.INTERNAL,
+            links=[Link(linked)] if linked.is_valid else None,
+        )
 
     def _end(self, call: _Call, failure: BaseException | None, message_id: Any = None) -> None:
         """Close the call's span with what came of it, and count the message."""
@@ -248,6 +274,7 @@ class TracedRequestLoop(RequestLoop):
             )
             if message_id is not None and call.parent is not None:
                 span.set_attribute(names.MESSAGE_ID, message_id)
+                remember_send(message_id, span.get_span_context())  # for a delivery wait
         span.end()
 
     def _call_attributes(

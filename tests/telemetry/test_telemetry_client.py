@@ -436,3 +436,34 @@ def test_closed_client_call_is_an_error_span(exported: Exported) -> None:
     (call,) = exported.named("messages.retrieve")
     assert call.attributes[ERROR_TYPE] == "ConfigurationError"
     assert not exported.named("GET /v2/messages/{id}")
+
+
+def test_an_unknown_path_is_named_without_its_ids() -> None:
+    """A path the route table does not know is named by its first segment, ids as {id}."""
+    from telnyx_messaging._telemetry._routes import route
+
+    found = route("GET", "/new_things/+13125550002/parts")
+    assert found.operation == "GET /new_things/{id}/{id}"
+    assert "+1" not in found.template
+
+
+async def test_sender_types_of_profiles_and_short_codes(
+    traced: AsyncClient, exported: Exported
+) -> None:
+    """A send by profile counts as `number_pool`, one from a short code as `short_code`."""
+    await traced.messages.send(to=TO, messaging_profile_id="p-1", text="hi")
+    await traced.messages.send(to=TO, from_="12345", text="hi")
+    sent = {p.attributes[names.SENDER_TYPE] for p in exported.points(names.MESSAGES_SENT)}
+    assert sent == {"number_pool", "short_code"}
+
+
+async def test_a_failed_list_page_is_an_error_span(
+    traced: AsyncClient, fake: FakeTelnyx, exported: Exported
+) -> None:
+    """A page that fails ends its `...list` span as an error, with the status."""
+    fake.fail_next(Respond(403, json={"errors": [{"code": "10010"}]}), method="GET")
+    with pytest.raises(Exception, match="403"):
+        await _first(traced.messaging_optouts.list())
+    (call,) = exported.named("messaging_optouts.list")
+    assert call.attributes[STATUS] == 403
+    assert call.status.status_code is StatusCode.ERROR
