@@ -111,6 +111,20 @@ def _attempt_error_type(exc: BaseException) -> str:
     return exc.kind if isinstance(exc, APIConnectionError) else type(exc).__name__
 
 
+def _failure_attributes(exc: BaseException) -> dict[str, Any]:
+    """What a failed call is counted and marked by: its class, status, code, and whether the
+    message may have gone all the same. Never its message (it can quote a number)."""
+    attributes: dict[str, Any] = {names.ERROR_TYPE: _error_type(exc)}
+    failure = exc if isinstance(exc, APIError) else exc.__cause__
+    if isinstance(failure, APIError):
+        attributes[names.OUTCOME_UNKNOWN] = failure.outcome_unknown
+        if isinstance(failure, APIStatusError):
+            attributes[names.HTTP_RESPONSE_STATUS_CODE] = failure.status
+            if failure.codes:
+                attributes[names.ERROR_CODE] = failure.codes[0]
+    return attributes
+
+
 class TracedRequestLoop(RequestLoop):
     """A :class:`RequestLoop` that reports every call, attempt and wait to OpenTelemetry."""
 
@@ -170,7 +184,7 @@ class TracedRequestLoop(RequestLoop):
     # Plain start/end calls around the loop's own coroutine, not a context manager: on with the
     # no-op provider, the span machinery must cost next to nothing (benchmarks/README.md).
 
-    async def call(
+    def call(
         self,
         method: str,
         path: str,
@@ -180,40 +194,44 @@ class TracedRequestLoop(RequestLoop):
         query: Sequence[tuple[str, str]] | None = None,
         idempotency_key: str | None = None,
         envelope: bool = True,
-    ) -> T:
+    ) -> Coroutine[Any, Any, T]:
         call = self._start(route(method, path), body, idempotency_key)
-        try:
-            result = await RequestLoop.call(
-                self,
-                method,
-                path,
-                cls,
-                body=body,
-                query=query,
-                idempotency_key=idempotency_key,
-                envelope=envelope,
-            )
-        except BaseException as exc:
-            self._end(call, exc)
-            raise
-        self._end(call, None, getattr(result, "id", None))
-        return result
+        running = RequestLoop.call(
+            self,
+            method,
+            path,
+            cls,
+            body=body,
+            query=query,
+            idempotency_key=idempotency_key,
+            envelope=envelope,
+        )
+        if call.parent is None:
+            # No trace to extend: metrics only, counted by _finish and _conclude. The loop's
+            # own coroutine, with no frame of ours to walk on each of aiohttp's resumes.
+            return running
+        return self._traced(call, running)
 
-    async def call_with(
+    def call_with(
         self,
         method: str,
         path: str,
         decode: Callable[[Response], T],
         *,
         query: Sequence[tuple[str, str]] | None = None,
-    ) -> T:
+    ) -> Coroutine[Any, Any, T]:
         call = self._start(route(method, path), None, None)
+        running = RequestLoop.call_with(self, method, path, decode, query=query)
+        return running if call.parent is None else self._traced(call, running)
+
+    async def _traced(self, call: _Call, running: Coroutine[Any, Any, T]) -> T:
+        """Await the call inside its span, and close the span with what came of it."""
         try:
-            result = await RequestLoop.call_with(self, method, path, decode, query=query)
+            result = await running
         except BaseException as exc:
             self._end(call, exc)
             raise
-        self._end(call, None)
+        self._end(call, None, getattr(result, "id", None))
         return result
 
     def _start(
@@ -233,6 +251,8 @@ class TracedRequestLoop(RequestLoop):
             call.parent = trace.set_span_in_context(span)
             # Callbacks and transports under it see it as the current span.
             call.attached = context.attach(call.parent)
+        # Reset by _end for a traced call; an untraced one leaves it set in the caller's task
+        # until the next call replaces it (there is no frame of ours to reset it in).
         call.token = _current.set(call)
         return call
 
@@ -301,23 +321,23 @@ class TracedRequestLoop(RequestLoop):
     ) -> None:
         error_type = _error_type(exc)
         span.set_status(Status(StatusCode.ERROR, error_type))
-        attributes: dict[str, Any] = {names.ERROR_TYPE: error_type}
+        attributes = _failure_attributes(exc)
         failure = exc if isinstance(exc, APIError) else exc.__cause__
         if isinstance(failure, APIError):
-            attributes[names.OUTCOME_UNKNOWN] = failure.outcome_unknown
             if failure.request_id is not None:
                 span.set_attribute(names.REQUEST_ID, failure.request_id)
             if failure.history:
                 span.set_attribute(names.ATTEMPTS, len(failure.history))
-            if isinstance(failure, APIStatusError):
-                attributes[names.HTTP_RESPONSE_STATUS_CODE] = failure.status
-                if failure.codes:
-                    attributes[names.ERROR_CODE] = failure.codes[0]
         span.set_attributes(attributes)
         if found.creates_message and isinstance(exc, Exception):  # not a cancelled send
-            attributes[names.OPERATION] = found.operation
-            attributes[names.SENDER_TYPE] = sender_type(found, body)
-            self._instruments.messages_failed.add(1, attributes)
+            self._count_failed(found, body, attributes)
+
+    def _count_failed(
+        self, found: Route, body: Mapping[str, Any] | None, attributes: dict[str, Any]
+    ) -> None:
+        attributes[names.OPERATION] = found.operation
+        attributes[names.SENDER_TYPE] = sender_type(found, body)
+        self._instruments.messages_failed.add(1, attributes)
 
     # -- attempts ----------------------------------------------------------------------------
 
@@ -367,6 +387,12 @@ class TracedRequestLoop(RequestLoop):
         call = _current.get()
         if call is not None and call.started is not None:
             self._close_attempt(call, None, response)
+            if call.parent is None and response.status < 300 and call.route.creates_message:
+                found = call.route  # untraced: counted here, as there is no _end
+                kind = sender_type(found, call.body)
+                self._instruments.messages_sent.add(
+                    1, {names.OPERATION: found.operation, names.SENDER_TYPE: kind}
+                )
         return RequestLoop._finish(self, response)
 
     def _close_attempt(
@@ -419,7 +445,10 @@ class TracedRequestLoop(RequestLoop):
         call = _current.get()
         if call is not None and call.started is not None:  # the last attempt got no answer
             self._close_attempt(call, failure, None)
-        return RequestLoop._conclude(self, failure, method, history, idempotency_key)
+        concluded = RequestLoop._conclude(self, failure, method, history, idempotency_key)
+        if call is not None and call.parent is None and call.route.creates_message:
+            self._count_failed(call.route, call.body, _failure_attributes(concluded))
+        return concluded
 
     # -- waits -------------------------------------------------------------------------------
 

@@ -467,3 +467,27 @@ async def test_a_failed_list_page_is_an_error_span(
     (call,) = exported.named("messaging_optouts.list")
     assert call.attributes[STATUS] == 403
     assert call.status.status_code is StatusCode.ERROR
+
+
+async def test_metrics_without_traces(fake: FakeTelnyx, exported: Exported) -> None:
+    """With a meter but OpenTelemetry's no-op tracer, sends, failures, retries and durations
+    are still counted (the untraced path counts from the loop's own steps)."""
+    telemetry = Telemetry(meter_provider=exported.meter_provider)  # the global no-op tracer
+    async with AsyncClient(
+        api_key=fake.api_key, base_url=fake.base_url, max_retries=1, telemetry=telemetry
+    ) as client:
+        fake.fail_next(Respond(503))
+        await client.messages.send(**SMS)
+        fake.fail_next(Respond(422, json={"errors": [{"code": "40310"}]}))
+        with pytest.raises(UnprocessableEntityError):
+            await client.messages.send(**SMS)
+        await client.messages.retrieve((await client.messages.send(**SMS)).id)
+    assert not exported.finished()
+    assert sum(p.value for p in exported.points(names.MESSAGES_SENT)) == 2
+    (failed,) = exported.points(names.MESSAGES_FAILED)
+    assert failed.attributes[names.ERROR_CODE] == "40310"
+    assert failed.attributes[names.OUTCOME_UNKNOWN] is False
+    assert exported.points(names.CLIENT_RETRIES)[0].value == 1
+    durations = exported.points(http_metrics.HTTP_CLIENT_REQUEST_DURATION)
+    assert sum(p.count for p in durations) == 5
+    assert all("traceparent" not in r.headers for r in fake.requests)
