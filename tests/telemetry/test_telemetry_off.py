@@ -51,6 +51,31 @@ def test_off_imports_no_opentelemetry(run: str) -> None:
     assert _loaded(run) == "[]"
 
 
+def test_receiving_and_tracking_off_import_no_opentelemetry() -> None:
+    """A receiver, a tracker and a send_many run made with telemetry off import nothing of it."""
+    run = """
+from telnyx_messaging import webhooks
+from telnyx_messaging.testing import WebhookSigner
+
+receiver = webhooks.WebhookReceiver(public_key=WebhookSigner().public_key, on_event=print)
+
+async def track_and_run():
+    tracker = webhooks.DeliveryTracker(None)
+    try:
+        await tracker.wait("m-1", timeout=0.01)
+    except webhooks.DeliveryTimeoutError:
+        pass
+    transport = MockTransport(lambda request: request.respond(json=ANSWER))
+    async with AsyncClient(api_key="k", transport=transport) as client:
+        rows = [dict(to="+13125550002", from_="+18445550001", text="hi")]
+        async with client.messages.send_many(rows) as bulk:
+            [result async for result in bulk]
+
+asyncio.run(track_and_run())
+"""
+    assert _loaded(run) == "[]"
+
+
 def test_on_imports_it() -> None:
     """The same script with telemetry on does import it (the check above can fail)."""
     loaded = _loaded("asyncio.run(main(telemetry=True))")
