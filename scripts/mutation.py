@@ -30,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +50,9 @@ class Target:
     child_process_tests: tuple[str, ...] = ()
     #: (function, mutated line as mutmut shows it) pairs judged equivalent; see docs/testing.md.
     equivalent: tuple[tuple[str, str], ...] = field(default=())
+    #: mutmut leaves module-level code alone: (text, replacement) edits of the constants, each
+    #: run against the tests on its own. The numbers the docs promise must not move unseen.
+    constants: tuple[tuple[str, str], ...] = field(default=())
 
 
 TARGETS = {
@@ -69,6 +73,20 @@ TARGETS = {
                 "base = min(MAX_BACKOFF, INITIAL_BACKOFF * 2.0 ** min(failed_attempt - 1, 33))",
             ),
         ),
+        constants=(
+            ("INITIAL_BACKOFF = 0.5", "INITIAL_BACKOFF = 0.6"),
+            ("MAX_BACKOFF = 8.0", "MAX_BACKOFF = 9.0"),
+            ("MAX_BACKOFF = 8.0", "MAX_BACKOFF = 7.0"),
+            ("JITTER = 0.5", "JITTER = 0.6"),
+            ("JITTER = 0.5", "JITTER = 0.4"),
+            ('OPTED_OUT_CODE = "40300"', 'OPTED_OUT_CODE = "40301"'),
+            ("429, 500,", "429, 501,"),
+            ("{408, 409,", "{408,"),
+            ("[0-9]{1,12}", "[0-9]{1,13}"),
+            ("[0-9]{1,12}", "[0-9]{1,11}"),
+            ("[0-9]{1,9}", "[0-9]{1,10}"),
+            ("[0-9]{1,9}", "[0-9]{1,8}"),
+        ),
     ),
     "signature": Target(
         "telnyx_messaging/webhooks/_signature.py",
@@ -77,6 +95,41 @@ TARGETS = {
             "tests/webhooks/test_webhooks.py",
             "tests/webhooks/test_webhooks_properties.py",
             "tests/client/test_hardening.py",
+        ),
+        equivalent=(
+            # Codec names are case-insensitive: "ASCII" is "ascii".
+            ("_decode_key", 'value = value.decode("ASCII")'),
+            ("_header", 'return bytes(value).decode("LATIN-1")'),
+            (
+                "check_signature",
+                'signed = signature_bytes + (timestamp + "|" + body).encode("UTF-8")',
+            ),
+            (
+                "check_signature",
+                'signed = b"".join((signature_bytes, timestamp.encode("ASCII"), b"|", body))',
+            ),
+            # An empty timestamp passes the length test but "".isdigit() is False all the same.
+            (
+                "check_signature",
+                "if not (0 <= len(timestamp) <= _MAX_TIMESTAMP_DIGITS and timestamp.isascii())"
+                " or (",
+            ),
+        ),
+        constants=(
+            ("DEFAULT_TOLERANCE = 300", "DEFAULT_TOLERANCE = 301"),
+            ("DEFAULT_TOLERANCE = 300", "DEFAULT_TOLERANCE = 299"),
+            ('SIGNATURE_HEADER = "telnyx-signature-ed25519"', 'SIGNATURE_HEADER = "x"'),
+            ('TIMESTAMP_HEADER = "telnyx-timestamp"', 'TIMESTAMP_HEADER = "x"'),
+            ("_KEY_BYTES = 32", "_KEY_BYTES = 33"),
+            ("_SIGNATURE_BYTES = 64", "_SIGNATURE_BYTES = 65"),
+            ("302a300506032b6570032100", "302a300506032b656e032100"),
+            ("_MAX_SIGNATURE_CHARS = 128", "_MAX_SIGNATURE_CHARS = 127"),
+            ("_MAX_SIGNATURE_CHARS = 128", "_MAX_SIGNATURE_CHARS = 129"),
+            ("_MAX_TIMESTAMP_DIGITS = 20", "_MAX_TIMESTAMP_DIGITS = 19"),
+            ("_MAX_TIMESTAMP_DIGITS = 20", "_MAX_TIMESTAMP_DIGITS = 21"),
+            ("-----END \\1-----", "-----END ([A-Z0-9 ]+)-----"),
+            ("re.DOTALL", "0"),
+            ("maxsize=32", "maxsize=0"),
         ),
     ),
     "dedupe": Target("telnyx_messaging/webhooks/_dedupe.py", ("tests/webhooks",)),
@@ -205,26 +258,43 @@ def _function(mutant: str) -> str:
 
 def _killed_in_a_child(work: Path, target: Target, mutant: str) -> bool:
     """Whether the child-process tests fail with ``mutant`` switched on."""
+    return _pytest(work, target.child_process_tests, mutant) != 0
+
+
+def _pytest(work: Path, tests: Sequence[str], mutant: str = "") -> int:
+    """Run ``tests`` on the mutated copy (``mutant`` switched on, or none); the exit code."""
     mutants = work / "mutants"
     done = subprocess.run(  # noqa: S603 - our own interpreter and pytest
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-x",
-            "-p",
-            "no:cacheprovider",
-            "--no-header",
-            *target.child_process_tests,
-        ],
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
         cwd=mutants,
         env={**os.environ, "PYTHONPATH": str(mutants), "MUTANT_UNDER_TEST": mutant},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         check=False,
     )
-    return done.returncode != 0
+    return done.returncode
+
+
+def _constants(work: Path, target: Target) -> tuple[int, list[str]]:
+    """Edit each constant in turn and run the tests: (edits caught, the edits that survived)."""
+    source = work / "mutants" / target.path
+    original = source.read_text()
+    tests = [t for t in target.tests if (work / "mutants" / t.split("::")[0]).exists()]
+    caught, survived = 0, []
+    for text, replacement in target.constants:
+        if text not in original:
+            survived.append(f"{text!r} not found: update the constants of this target")
+            continue
+        source.write_text(original.replace(text, replacement, 1))
+        try:
+            failed = _pytest(work, tests) != 0
+        finally:
+            source.write_text(original)
+        if failed:
+            caught += 1
+        else:
+            survived.append(f"{text} -> {replacement}")
+    return caught, survived
 
 
 def run(name: str, target: Target, max_children: int) -> tuple[int, int, int]:
@@ -260,6 +330,13 @@ def run(name: str, target: Target, max_children: int) -> tuple[int, int, int]:
         f"{skipped} equivalent not counted; {len(survivors)} survived)",
         flush=True,
     )
+    if target.constants:
+        edits_caught, edits_survived = _constants(work, target)
+        for line in edits_survived:
+            print(f"--- a constant edit survived: {line}")
+        print(
+            f"{name}: {edits_caught} of {len(target.constants)} constant edits caught", flush=True
+        )
     return caught, counted, skipped
 
 
