@@ -142,7 +142,7 @@ class PauseTooLongError(TelnyxError):
     a 429's ``Retry-After``, or a 10DLC daily cap reached. Raised from ``async for``; the
     rows not sent are the run's ``not_started`` and ``unfinished``.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, message: str, *, wait: float, max_pause: float) -> None:

@@ -4,10 +4,10 @@
 described by ``_options``; ``_counters`` tallies it, ``_results`` holds what it hands back,
 ``_pacing`` the pace of each budget and how Telnyx's answers slow it (``_profiles`` Telnyx's
 published limits, ``_budget`` the seam a shared budget plugs into), ``_journal`` the campaign
-record behind ``journal=`` (the :class:`CampaignJournal` interface, the SQLite :class:`Journal`,
-and the derived keys). The package never imports the client or its resources: it is given a
-one-attempt send function and a :class:`BulkOptions`, whose ``journal`` may be a path or any
-``CampaignJournal``.
+record behind ``journal=`` (the :class:`CampaignJournal` interface, the SQLite
+:class:`Journal`, and the derived keys). The package never imports the client or its
+resources: it is given a one-attempt send function and a :class:`BulkOptions`, whose
+``journal`` may be a path or any ``CampaignJournal``.
 """
 
 from __future__ import annotations

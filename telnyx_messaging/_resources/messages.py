@@ -19,7 +19,6 @@ from telnyx_messaging._errors import InvalidArgumentError
 from telnyx_messaging._http.codec import new_idempotency_key
 from telnyx_messaging._models import Message, WhatsAppMessage
 from telnyx_messaging._resources._base import Resource
-from telnyx_messaging._resources.numbers import PhoneNumbersMessaging
 
 if TYPE_CHECKING:
     import os
@@ -411,8 +410,6 @@ class Messages(Resource):
         pacing between processes. See docs/bulk.md.
 
         .. versionadded:: 0.2.0
-        .. versionchanged:: 0.3.0 ``pacing``, ``sender_types``, ``max_pause``, ``deadline``,
-           ``budget``; a 429 no longer counts as an attempt.
         """
         from telnyx_messaging._bulk import BulkOptions
 
@@ -446,6 +443,7 @@ class Messages(Resource):
         """A run of ``options`` over ``rows``: what ``send_many`` returns, for callers that
         already hold a :class:`BulkOptions` (the ``send-bulk`` command)."""
         from telnyx_messaging._bulk import BulkSend
+        from telnyx_messaging._resources.numbers import PhoneNumbersMessaging
 
         requests = self._requests
         connection = requests.connection

@@ -428,8 +428,6 @@ class Messages:
         pacing between processes. See docs/bulk.md.
 
         .. versionadded:: 0.2.0
-        .. versionchanged:: 0.3.0 ``pacing``, ``sender_types``, ``max_pause``, ``deadline``,
-           ``budget``; a 429 no longer counts as an attempt.
         """
         return SyncBulkSend(
             self._async.send_many(

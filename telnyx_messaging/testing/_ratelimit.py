@@ -72,7 +72,6 @@ class RateLimits:
     many may wait before a send is refused with error 40318 (HTTP 400). Both None: no queue.
 
     .. versionadded:: 0.2.0
-    .. versionchanged:: 0.3.0 ``mms_per_second``, ``sender_throughput``, ``sender_queue``.
     """
 
     account_per_second: int | None = attrs.field(default=None, validator=_check_limit)

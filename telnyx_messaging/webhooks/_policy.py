@@ -439,8 +439,8 @@ class WebhookGate:
 
     def _landed(self, task: asyncio.Future[Answer]) -> None:
         self._in_flight.discard(task)
-        if not task.cancelled():
-            task.exception()  # seen here when the request that awaited it was cancelled
+        # Seen here, for when the request that awaited it was cancelled.
+        _ = task.cancelled() or task.exception()
 
     def close(self) -> None:
         """Refuse every request from now on (503, so Telnyx retries elsewhere or later)."""

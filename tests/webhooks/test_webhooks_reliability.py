@@ -562,3 +562,22 @@ def test_wsgi_maps_the_servers_read_errors(error: Exception, reason: str, status
     )
     assert answer.status == status
     assert [m.reason for m in metrics if m.name == "refused"] == [reason]
+
+
+def test_wsgi_answers_503_when_the_guard_is_full() -> None:
+    """Under WSGI too, an event the guard has no room for gets 503, not a forgotten key."""
+    rx = webhooks.WebhookReceiver(
+        public_key=SIGNER.public_key,
+        on_event=lambda event: None,
+        duplicates=webhooks.MemoryDuplicateGuard(max_events=1),
+    )
+    first, second = webhook_body()[1], webhook_body()[1]
+    assert _wsgi_call(rx, first, list(SIGNER.headers(first).items()))[0] == 200
+    status, text = _wsgi_call(rx, second, list(SIGNER.headers(second).items()))
+    assert status == 503
+    assert b"raise max_events" in text
+
+
+def test_lazy_names_are_listed() -> None:
+    """dir(webhooks) shows the names that load on first use, for editors and help()."""
+    assert {"WebhookReceiver", "DuplicateGuardFullError", "DeliveryTracker"} <= set(dir(webhooks))
