@@ -1,0 +1,27 @@
+"""Several processes that behave as one, with Redis as the shared engine.
+
+``pip install "telnyx-messaging[redis]"``:
+
+- :class:`RedisDuplicateGuard` (:class:`SyncRedisDuplicateGuard` for WSGI): each webhook event
+  handled once across every replica behind a load balancer.
+
+One Redis URL wires it up: pass ``url=`` or set ``TELNYX_REDIS_URL``. An unreachable Redis
+at start raises :class:`~telnyx_messaging.ConfigurationError`; a password in the URL is
+never logged or shown in a repr. ``docs/redis.md`` has the whole story.
+
+This package imports redis-py; nothing else in ``telnyx_messaging`` imports this package.
+"""
+
+from __future__ import annotations
+
+from telnyx_messaging.redis._connection import REDIS_URL_ENV, connect, connect_sync, redact
+from telnyx_messaging.redis._dedupe import RedisDuplicateGuard, SyncRedisDuplicateGuard
+
+__all__ = [
+    "REDIS_URL_ENV",
+    "RedisDuplicateGuard",
+    "SyncRedisDuplicateGuard",
+    "connect",
+    "connect_sync",
+    "redact",
+]
