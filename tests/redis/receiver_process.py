@@ -1,9 +1,12 @@
 """One webhook receiver replica, as its own process, for the multi-process tests and benchmarks.
 
-``python receiver_process.py REDIS_URL PUBLIC_KEY [HANDLE_SECONDS]``: serves POST /webhooks on a
-free loopback port, with a :class:`RedisDuplicateGuard`; prints the port on its first line.
-Each event it handles is appended to the Redis list ``handled`` (its key and this process's
-pid), after ``HANDLE_SECONDS`` of pretend work. Stops on SIGTERM.
+``python receiver_process.py REDIS_URL PUBLIC_KEY MODE [HANDLE_SECONDS]`` serves POST /webhooks
+on a free loopback port and prints the port on its first line; it stops on SIGTERM. Both modes
+share a :class:`RedisDuplicateGuard`. MODE is
+
+- ``count``: each event handled is appended to the Redis list ``handled`` (its key and this
+  process's pid), after ``HANDLE_SECONDS`` of pretend work;
+- ``relay``: each event goes to a :class:`RedisDeliveryRelay` (``on_event=relay.publish``).
 """
 
 from __future__ import annotations
@@ -16,18 +19,24 @@ import sys
 from aiohttp import web
 
 from telnyx_messaging import webhooks
-from telnyx_messaging.redis import RedisDuplicateGuard, connect
+from telnyx_messaging.redis import RedisDeliveryRelay, RedisDuplicateGuard, connect
 
 
-async def main(url: str, public_key: str, handle_seconds: float) -> None:
+async def main(url: str, public_key: str, mode: str, handle_seconds: float) -> None:
     guard = await RedisDuplicateGuard.connect(url)
     log = await connect(url)
+    relay = await RedisDeliveryRelay.connect(webhooks.DeliveryTracker(), url)
+    await relay.start()
 
-    async def on_event(event: webhooks.WebhookEvent) -> None:
+    async def count(event: webhooks.WebhookEvent) -> None:
         await asyncio.sleep(handle_seconds)
         await log.rpush("handled", f"{webhooks.duplicate_key(event)} {os.getpid()}")
 
-    receiver = webhooks.WebhookReceiver(on_event=on_event, public_key=public_key, duplicates=guard)
+    receiver = webhooks.WebhookReceiver(
+        on_event=relay.publish if mode == "relay" else count,
+        public_key=public_key,
+        duplicates=guard,
+    )
     app = web.Application()
     receiver.add_aiohttp_route(app, "/webhooks")
     runner = web.AppRunner(app)
@@ -39,9 +48,11 @@ async def main(url: str, public_key: str, handle_seconds: float) -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
     await runner.cleanup()
+    await relay.aclose()
     await guard.aclose()
     await log.aclose()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0))
+    seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], seconds))

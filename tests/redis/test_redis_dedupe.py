@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import aiohttp
@@ -16,14 +15,10 @@ import pytest
 import redis
 import redis.asyncio
 from aiohttp import web
-from redis_fixtures import RedisServer, delivery_webhook
+from redis_fixtures import SIGNER, RedisServer, delivery_webhook, start_replica, stop_replicas
 
 from telnyx_messaging import ConfigurationError, InvalidArgumentError, webhooks
 from telnyx_messaging.redis import RedisDuplicateGuard, SyncRedisDuplicateGuard, redact
-from telnyx_messaging.testing import WebhookSigner
-
-SIGNER = WebhookSigner(seed=b"\x21" * 32)
-HERE = Path(__file__).parent
 
 
 @pytest.fixture
@@ -45,6 +40,8 @@ async def test_the_three_steps(guard: RedisDuplicateGuard) -> None:
     await guard.release("evt-1")
     assert await guard.claim("evt-1") == "new"
     await guard.complete("evt-1")
+    assert await guard.claim("evt-1") == "done"
+    await guard.release("evt-1")  # not ours any more: nothing happens
     assert await guard.claim("evt-1") == "done"
     assert await guard.claim("evt-2") == "new"
 
@@ -164,10 +161,13 @@ def test_the_url_comes_from_the_environment(
         (b"redis://localhost", "must be a string"),
     ],
 )
-def test_a_url_that_is_not_redis_is_refused(url: object, message: str) -> None:
+async def test_a_url_that_is_not_redis_is_refused(url: object, message: str) -> None:
     """A wrong scheme or port says what to write; a password is never echoed."""
     with pytest.raises(InvalidArgumentError, match=message) as caught:
         SyncRedisDuplicateGuard.connect(url)  # type: ignore[arg-type]
+    assert "pw@" not in str(caught.value)
+    with pytest.raises(InvalidArgumentError, match=message) as caught:
+        await RedisDuplicateGuard.connect(url)  # type: ignore[arg-type]
     assert "pw@" not in str(caught.value)
 
 
@@ -241,31 +241,10 @@ async def test_redis_down_is_503_never_200(redis_server: RedisServer) -> None:
     assert handled == ["event-msg-1-delivered"]
 
 
-def start_replica(url: str, handle_seconds: float) -> tuple[subprocess.Popen[str], int]:
-    process = subprocess.Popen(  # noqa: S603 - our own helper, run by this interpreter
-        [
-            sys.executable,
-            str(HERE / "receiver_process.py"),
-            url,
-            SIGNER.public_key,
-            str(handle_seconds),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line:  # pragma: no cover - only if the replica failed to start
-        process.wait()
-        pytest.fail("a receiver replica did not start")
-    return process, int(line)
-
-
 async def test_three_receiver_processes_handle_each_event_once(redis_server: RedisServer) -> None:
     """Deliveries of one event spread over three replica processes, some at the same time:
     exactly one handles it; the others answer 503 (in progress) or 200 (duplicate)."""
-    replicas = [start_replica(redis_server.url, 0.2) for _ in range(3)]
+    replicas = [start_replica(redis_server.url, "count", 0.2) for _ in range(3)]
     try:
         urls = [f"http://127.0.0.1:{port}/webhooks" for _, port in replicas]
         bodies = [delivery_webhook(f"msg-{i}") for i in range(20)]
@@ -298,12 +277,7 @@ async def test_three_receiver_processes_handle_each_event_once(redis_server: Red
         )
         assert len({pid for _, pid in handled}) >= 2  # the work was spread out
     finally:
-        for process, _ in replicas:
-            process.terminate()
-        for process, _ in replicas:
-            process.wait(timeout=20)
-            assert process.stdout is not None
-            process.stdout.close()
+        stop_replicas(replicas)
 
 
 class QuietHandler(WSGIRequestHandler):
