@@ -6,6 +6,8 @@
   handled once across every replica behind a load balancer.
 - :class:`RedisDeliveryRelay`: a delivery webhook verified by any replica resolves the
   :class:`~telnyx_messaging.webhooks.DeliveryTracker` waits of every replica.
+- :class:`RedisRateBudget`: one rate budget (account, per sender, per kind) and one 429
+  pause for every process on the account.
 
 One Redis URL wires it up: pass ``url=`` or set ``TELNYX_REDIS_URL``. An unreachable Redis
 at start raises :class:`~telnyx_messaging.ConfigurationError`; a password in the URL is
@@ -18,12 +20,14 @@ from __future__ import annotations
 
 from telnyx_messaging.redis._connection import REDIS_URL_ENV, connect, connect_sync, redact
 from telnyx_messaging.redis._dedupe import RedisDuplicateGuard, SyncRedisDuplicateGuard
+from telnyx_messaging.redis._pacing import RedisRateBudget
 from telnyx_messaging.redis._tracking import RedisDeliveryRelay
 
 __all__ = [
     "REDIS_URL_ENV",
     "RedisDeliveryRelay",
     "RedisDuplicateGuard",
+    "RedisRateBudget",
     "SyncRedisDuplicateGuard",
     "connect",
     "connect_sync",
