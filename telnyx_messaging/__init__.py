@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from telnyx_messaging._client import AsyncClient
     from telnyx_messaging._config import Timeout
     from telnyx_messaging._errors import (
+        AlreadySentError,
         APIConnectionError,
         APIError,
         APIResponseValidationError,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         ConflictError,
         InternalServerError,
         InvalidArgumentError,
+        JournalError,
         NoNextPageError,
         NotFoundError,
         PermissionDeniedError,
@@ -89,6 +91,7 @@ __all__ = [
     "APITimeoutError",
     "Address",
     "AiohttpTransport",
+    "AlreadySentError",
     "AsyncClient",
     "AsyncPager",
     "AsyncTransport",
@@ -106,6 +109,7 @@ __all__ = [
     "FeatureSet",
     "InternalServerError",
     "InvalidArgumentError",
+    "JournalError",
     "Media",
     "Message",
     "MessagingFeatures",
@@ -152,6 +156,7 @@ _LAZY_NAMES: dict[str, str] = {
     "APIResponseValidationError": _ERRORS,
     "APIStatusError": _ERRORS,
     "APITimeoutError": _ERRORS,
+    "AlreadySentError": _ERRORS,
     "Address": _MODELS,
     "AiohttpTransport": "._http.transports.aiohttp",
     "AsyncClient": "._client",
@@ -171,6 +176,7 @@ _LAZY_NAMES: dict[str, str] = {
     "FeatureSet": _MODELS,
     "InternalServerError": _ERRORS,
     "InvalidArgumentError": _ERRORS,
+    "JournalError": _ERRORS,
     "Media": _MODELS,
     "Message": _MODELS,
     "MessagingFeatures": _MODELS,

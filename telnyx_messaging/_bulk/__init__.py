@@ -1,12 +1,16 @@
 """Bulk fan-out: ``client.messages.send_many`` and what paces and records it.
 
-``_run`` drives a run, ``_results`` holds what it hands back, ``_pacing`` the rate buckets
-and the shared 429 pause, ``_journal`` the crash-safe SQLite record behind ``journal=``.
+``_run`` drives a run (workers, results), fed by ``_intake`` (input, window, journal) and
+described by ``_options``; ``_counters`` tallies it, ``_results`` holds what it hands back,
+``_pacing`` the rate buckets and the shared 429 pause, ``_journal`` the crash-safe SQLite
+record behind ``journal=``. The package never imports the client or its resources: it is
+given a one-attempt send function and a :class:`BulkOptions`.
 """
 
 from __future__ import annotations
 
+from telnyx_messaging._bulk._options import BulkOptions, Via
 from telnyx_messaging._bulk._results import BulkStats, SendResult
-from telnyx_messaging._bulk._run import BulkSend, Via
+from telnyx_messaging._bulk._run import BulkSend, SendOne
 
-__all__ = ["BulkSend", "BulkStats", "SendResult", "Via"]
+__all__ = ["BulkOptions", "BulkSend", "BulkStats", "SendOne", "SendResult", "Via"]

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import os
     from collections.abc import AsyncIterable, Callable, Iterable
 
-    from telnyx_messaging._bulk import BulkSend, BulkStats, Via
+    from telnyx_messaging._bulk import BulkOptions, BulkSend, BulkStats, Via
     from telnyx_messaging._client import AsyncClient
     from telnyx_messaging.webhooks._tracking import DeliveryTracker
 
@@ -356,6 +356,7 @@ class Messages:
         per_sender_rate: float | None = None,
         max_attempts: int | None = None,
         journal: str | os.PathLike[str] | None = None,
+        campaign: str | None = None,
         retry_failed: bool = False,
         on_progress: Callable[[BulkStats], object] | None = None,
         progress_interval: float = 1.0,
@@ -379,6 +380,9 @@ class Messages:
         Telnyx named. Each row has one Idempotency-Key for all its attempts (up to
         ``max_attempts``, default ``max_retries + 1``). With ``journal="campaign.db"`` a run
         killed halfway continues where it stopped when started again with the same input.
+        Each row's Idempotency-Key is derived from the campaign (``campaign="spring-sale"``, or
+        the journal's path), the method, the row's index and content, so a campaign run again
+        within 24 hours, even on a lost journal, creates no message twice.
         ``on_progress`` gets a :class:`BulkStats` every ``progress_interval`` seconds.
         With ``await_delivery=tracker`` (a ``webhooks.DeliveryTracker`` your webhook
         receiver feeds), each sent row's result waits for its final delivery outcome, up to
@@ -387,21 +391,43 @@ class Messages:
 
         .. versionadded:: 0.2.0
         """
-        from telnyx_messaging._bulk import BulkSend
+        from telnyx_messaging._bulk import BulkOptions
 
-        return BulkSend(
-            self,
-            rows,
+        options = BulkOptions(
             via=via,
             concurrency=concurrency,
             rate=rate,
             per_sender_rate=per_sender_rate,
             max_attempts=max_attempts,
             journal=journal,
+            campaign=campaign,
             retry_failed=retry_failed,
             on_progress=on_progress,
             progress_interval=progress_interval,
             total=total,
             await_delivery=await_delivery,
             delivery_timeout=delivery_timeout,
+        )
+        return self._start_bulk(rows, options)
+
+    def _start_bulk(
+        self,
+        rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+        options: BulkOptions,
+    ) -> BulkSend:
+        """A run of ``options`` over ``rows``: what ``send_many`` returns, for callers that
+        already hold a :class:`BulkOptions` (the ``send-bulk`` command)."""
+        from telnyx_messaging._bulk import BulkSend
+
+        client = self._client
+        # One attempt per call: the run decides when (and whether) a row is tried again, so a
+        # row waiting to retry does not sit in a worker.
+        send = getattr(client.with_options(max_retries=0).messages, options.via)
+        return BulkSend(
+            send,
+            rows,
+            options,
+            max_attempts=client.max_retries + 1,
+            pool_size=client._connection.transport.pool_size,
+            is_closed=lambda: client.is_closed,
         )

@@ -376,6 +376,7 @@ class Messages:
         per_sender_rate: float | None = None,
         max_attempts: int | None = None,
         journal: str | os.PathLike[str] | None = None,
+        campaign: str | None = None,
         retry_failed: bool = False,
         on_progress: Callable[[BulkStats], object] | None = None,
         progress_interval: float = 1.0,
@@ -399,6 +400,9 @@ class Messages:
         Telnyx named. Each row has one Idempotency-Key for all its attempts (up to
         ``max_attempts``, default ``max_retries + 1``). With ``journal="campaign.db"`` a run
         killed halfway continues where it stopped when started again with the same input.
+        Each row's Idempotency-Key is derived from the campaign (``campaign="spring-sale"``, or
+        the journal's path), the method, the row's index and content, so a campaign run again
+        within 24 hours, even on a lost journal, creates no message twice.
         ``on_progress`` gets a :class:`BulkStats` every ``progress_interval`` seconds.
         With ``await_delivery=tracker`` (a ``webhooks.DeliveryTracker`` your webhook
         receiver feeds), each sent row's result waits for its final delivery outcome, up to
@@ -416,6 +420,7 @@ class Messages:
                 per_sender_rate=per_sender_rate,
                 max_attempts=max_attempts,
                 journal=journal,
+                campaign=campaign,
                 retry_failed=retry_failed,
                 on_progress=on_progress,
                 progress_interval=progress_interval,

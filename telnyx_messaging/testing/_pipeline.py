@@ -19,7 +19,13 @@ from telnyx_messaging.testing._handlers import (
 )
 from telnyx_messaging.testing._ratelimit import RateLimiter
 from telnyx_messaging.testing._spec import Operation, Spec
-from telnyx_messaging.testing._wire import Answer, RecordedRequest, TelnyxError, not_found
+from telnyx_messaging.testing._wire import (
+    Answer,
+    RecordedRequest,
+    TelnyxError,
+    json_answer,
+    not_found,
+)
 
 __all__ = ["HANDLERS", "Pipeline"]
 
@@ -73,6 +79,8 @@ class Pipeline:
             key = request.idempotency_key if creates else None
             replies = self._context.state.replies
             if key is not None and key in replies:
+                if self._context.state.reply_bodies.get(key) != request.body:
+                    return _reused_key(key).with_headers(headers)
                 return replies[key].with_headers(headers)
             answer = HANDLERS[op.operation_id](self._context, request, ident)
         except TelnyxError as error:
@@ -81,6 +89,7 @@ class Pipeline:
         # with the same key is processed afresh.
         if key is not None and answer.status < 300:
             replies[key] = answer
+            self._context.state.reply_bodies[key] = request.body
         return answer.with_headers(headers) if headers else answer
 
     def _authenticate(self, request: RecordedRequest) -> None:
@@ -118,6 +127,24 @@ class Pipeline:
                 400, "10015", "Bad Request", "The request body must be a JSON object."
             )
         self._spec.check_body(op, request.json)
+
+
+def _reused_key(key: str) -> Answer:
+    """Telnyx replays only a byte-identical request under a key; another body gets 422 while
+    the first one's record lasts (developers.telnyx.com, API fundamentals: Idempotency)."""
+    return json_answer(
+        422,
+        {
+            "errors": [
+                {
+                    "code": "10015",
+                    "title": "Idempotency key already used",
+                    "detail": f"The Idempotency-Key {key!r} was used for a request with a "
+                    "different body; only an identical request is replayed.",
+                }
+            ]
+        },
+    )
 
 
 def _sender(request: RecordedRequest) -> str | None:

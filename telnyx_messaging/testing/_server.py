@@ -107,7 +107,8 @@ class FakeTelnyx:
 
     It serves the 17 operations of the packaged OpenAPI spec: it checks the bearer key,
     checks every request against the spec (422 / 400 with Telnyx's error body), stores every
-    message in `messages`, replays the stored answer for a repeated ``Idempotency-Key`` and
+    message in `messages`, replays the stored answer for a repeated ``Idempotency-Key`` (422
+    when the repeat's body differs, as Telnyx does) and
     serves seeded, deterministic phone numbers and opt-outs. After a send it delivers
     ``message.sent`` and ``message.finalized`` webhooks, signed with its own key
     (`public_key`), to the message's ``webhook_url`` or its messaging profile's, with

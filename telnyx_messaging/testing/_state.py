@@ -53,6 +53,8 @@ class FakeState:
     )
     failing_numbers: dict[str, str] = attrs.field(factory=dict)
     replies: dict[str, Answer] = attrs.field(factory=dict)
+    #: The body each replayed key was first sent with: another body under it gets 422.
+    reply_bodies: dict[str, bytes] = attrs.field(factory=dict)
 
     @classmethod
     def seeded(cls, *, phone_numbers: int, mobile_phone_numbers: int, optouts: int) -> FakeState:

@@ -23,7 +23,7 @@ from telnyx_messaging import (
     SendResult,
     webhooks,
 )
-from telnyx_messaging._bulk import _run
+from telnyx_messaging._bulk import _intake
 from telnyx_messaging.testing import FakeTelnyx, Hang
 
 SENDER = "+18445550001"
@@ -268,8 +268,8 @@ async def test_reading_pauses_while_too_many_rows_await_delivery(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Past MAX_AWAITING_DELIVERY waiting rows the run reads no more input until some are final."""
-    monkeypatch.setattr(_run, "MAX_AWAITING_DELIVERY", 2)
-    monkeypatch.setattr(_run, "_LOOKAHEAD", 0)
+    monkeypatch.setattr(_intake, "MAX_AWAITING_DELIVERY", 2)
+    monkeypatch.setattr(_intake, "LOOKAHEAD", 0)
     receiver.holding = True
     read = 0
 

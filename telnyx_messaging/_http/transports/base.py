@@ -39,5 +39,14 @@ class AsyncTransport(abc.ABC):
         ``method=request.method, url=request.url, attempts=request.attempt``.
         """
 
+    @property
+    def pool_size(self) -> int | None:
+        """How many requests it can have in flight at once, when it limits them (else None).
+
+        ``send_many`` refuses a ``concurrency`` above it: those sends would only queue for a
+        connection with their timeout running.
+        """
+        return None
+
     async def aclose(self) -> None:  # noqa: B027 - optional to override, so not abstract
         """Release what the transport holds (connections, sessions); nothing by default."""
