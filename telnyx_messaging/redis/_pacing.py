@@ -1,10 +1,19 @@
 """One rate budget for every process: the account's, each sender's and each kind's, in Redis.
 
 Each process of a bulk run (or each replica of a service) paces itself; together they exceed
-the account's limit and meet 429s. :class:`RedisRateBudget` holds the buckets in Redis, with
-the ``limits`` library's moving-window limiter (a maintained, Lua-scripted, atomic "take one if
-fewer than N in the last second"), so every process together stays within each limit, and it
-shares the 429 pause: a 429 seen by one process pauses them all until the wait Telnyx named.
+the account's limit and meet 429s. :class:`RedisRateBudget` keeps the pace in Redis, so every
+process together stays within each limit, and it shares the 429 pause: a 429 seen by one
+process pauses them all until the wait Telnyx named.
+
+The pace is GCRA (the generic cell rate algorithm, as in ATM networks and ``redis-cell``): each
+bucket is one number, the time its next send is due; a send is admitted when every bucket it
+needs is due, and each is moved on by one interval. One small Lua script does it in **one round
+trip**, for all of a send's buckets and the pause at once, on **Redis's clock**. We measured
+the ``limits`` library's Redis moving window first (the issue's preference for a maintained
+library): it took four round trips a turn, timestamps from each sender's clock and allowed a
+whole second's budget in one burst, so under load four workers sharing 50/s sent 55 in one
+second, and Telnyx saw 63 (benchmarks/README.md has the figures). Spacing sends evenly on one
+clock keeps every one-second window within the rate.
 """
 
 from __future__ import annotations
@@ -18,9 +27,6 @@ from collections.abc import Mapping
 
 import redis
 import redis.asyncio
-from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.aio.storage import RedisStorage
-from limits.aio.strategies import MovingWindowRateLimiter
 
 from telnyx_messaging._errors import InvalidArgumentError
 from telnyx_messaging.redis._connection import connect
@@ -30,24 +36,59 @@ __all__ = ["RedisRateBudget"]
 log = logging.getLogger("telnyx_messaging")
 
 DEFAULT_PREFIX = "telnyx:rate"
-# KEYS[1]: the pause key; ARGV[1]: the pause's end, epoch ms. Overlapping pauses merge: the
-# later end wins, so a short 429 never shortens a long one.
-_PAUSE = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then
-  redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[1])
-  return 1
+# KEYS[1]: the pause key, KEYS[2..]: the buckets (each holds when its next send is due, in
+# microseconds of Redis's clock). ARGV[i]: each bucket's interval in microseconds.
+# Returns 0 when the send is admitted (every bucket moved on), else microseconds to wait.
+_TURN = """
+local now_parts = redis.call('TIME')
+local now = now_parts[1] * 1000000 + now_parts[2]
+local wait = 0
+local paused = tonumber(redis.call('GET', KEYS[1]) or '0')
+if paused > now then
+  wait = paused - now
+end
+local due = {}
+for i = 2, #KEYS do
+  local at = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if at < now then at = now end
+  due[i] = at
+  if at - now > wait then wait = at - now end
+end
+if wait > 0 then
+  return wait
+end
+for i = 2, #KEYS do
+  local interval = tonumber(ARGV[i - 1])
+  redis.call('SET', KEYS[i], due[i] + interval, 'PX', math.ceil(interval / 1000) + 1000)
 end
 return 0
 """
-# Waiting for a slot: at least this long, plus jitter so processes refused together do not
-# all come back in the same millisecond.
-_MIN_NAP = 0.002
-_JITTER = 0.010
+# KEYS[1]: the pause key; ARGV[1]: the pause in microseconds from now (Redis's clock).
+# Overlapping pauses merge: the later end wins.
+_PAUSE = """
+local now_parts = redis.call('TIME')
+local now = now_parts[1] * 1000000 + now_parts[2]
+local until_ = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ > current then
+  redis.call('SET', KEYS[1], until_, 'PX', math.ceil(tonumber(ARGV[1]) / 1000) + 1)
+end
+return 0
+"""
+# KEYS[1]: the pause key. Microseconds of pause left (0 when none).
+_PAUSE_LEFT = """
+local now_parts = redis.call('TIME')
+local now = now_parts[1] * 1000000 + now_parts[2]
+local until_ = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ > now then return until_ - now end
+return 0
+"""
+# Processes refused together come back spread over this many seconds, not all at once.
+_JITTER = 0.002
 
 
-def _item(name: str, rate: object) -> RateLimitItem:
-    """A moving window of whole sends: N per second, or one per N seconds below 1/s."""
+def _interval(name: str, rate: object) -> int:
+    """Microseconds between two sends at ``rate`` per second."""
     if (
         isinstance(rate, bool)
         or not isinstance(rate, (int, float))
@@ -55,9 +96,7 @@ def _item(name: str, rate: object) -> RateLimitItem:
         or not rate > 0
     ):
         raise InvalidArgumentError(f"{name} must be messages per second above 0, got {rate!r}")
-    if rate >= 1:
-        return RateLimitItemPerSecond(math.floor(rate), 1)
-    return RateLimitItemPerSecond(1, math.ceil(1 / rate))
+    return max(1, math.ceil(1_000_000 / rate))
 
 
 class RedisRateBudget:
@@ -72,10 +111,9 @@ class RedisRateBudget:
 
     ``rate`` caps the account (every process together), ``per_sender_rate`` each sending
     number, ``per_kind_rate`` each kind of sender you name (``{"toll_free": 20}``); ``None``
-    leaves that limit off. In any one-second window, at most ``rate`` sends go out across all
-    processes (a moving window; rates round down to whole sends per second, or one send per
-    whole number of seconds below 1/s). Hosts' clocks must agree (NTP): the window is kept in
-    their time.
+    leaves that limit off. Sends are spaced evenly (``1/rate`` seconds apart, across all
+    processes, on Redis's clock), so no one-second window holds more than ``rate`` of them;
+    fractional rates work as written (``0.5`` is one send every two seconds).
 
     While Redis cannot be reached, :meth:`wait_turn` waits (the run pauses, logged once)
     and raises the Redis error after ``outage_timeout`` seconds: a run never sends unmetered.
@@ -93,16 +131,16 @@ class RedisRateBudget:
         prefix: str = DEFAULT_PREFIX,
         outage_timeout: float = 60.0,
     ) -> None:
-        self._account = None if rate is None else _item("rate", rate)
+        self._account = None if rate is None else _interval("rate", rate)
         self._per_sender = (
-            None if per_sender_rate is None else _item("per_sender_rate", per_sender_rate)
+            None if per_sender_rate is None else _interval("per_sender_rate", per_sender_rate)
         )
         if per_kind_rate is not None and not isinstance(per_kind_rate, Mapping):
             raise InvalidArgumentError(
                 "per_kind_rate must map a kind of sender to its rate, e.g. {'toll_free': 20}"
             )
         self._per_kind = {
-            kind: _item(f"per_kind_rate[{kind!r}]", value)
+            kind: _interval(f"per_kind_rate[{kind!r}]", value)
             for kind, value in (per_kind_rate or {}).items()
         }
         if not isinstance(prefix, str) or not prefix:
@@ -119,26 +157,21 @@ class RedisRateBudget:
         self.outage_timeout = float(outage_timeout)
         self._client = client
         self._owns_client = False
-        # The limiter shares the client's connection pool: one set of connections per process.
-        storage = RedisStorage(
-            "async+redis://localhost:6379",  # a placeholder: the pool below is used
-            implementation="redispy",
-            key_prefix=prefix,
-            connection_pool=client.connection_pool,  # type: ignore[arg-type]
-        )
-        self._limiter = MovingWindowRateLimiter(storage)
         self._pause_key = f"{prefix}:pause"
+        self._turn = client.register_script(_TURN)
         self._set_pause = client.register_script(_PAUSE)
+        self._pause_left = client.register_script(_PAUSE_LEFT)
 
     def __repr__(self) -> str:
+        def rate(interval: int) -> str:
+            return f"{1_000_000 / interval:g}/s"
+
         limits = [
-            f"{name}={item.amount}/{item.multiples}s"
-            for name, item in (("rate", self._account), ("per_sender_rate", self._per_sender))
-            if item is not None
+            f"{name}={rate(interval)}"
+            for name, interval in (("rate", self._account), ("per_sender_rate", self._per_sender))
+            if interval is not None
         ]
-        limits += [
-            f"{kind}={item.amount}/{item.multiples}s" for kind, item in self._per_kind.items()
-        ]
+        limits += [f"{kind}={rate(interval)}" for kind, interval in self._per_kind.items()]
         return f"<RedisRateBudget prefix={self.prefix!r} {' '.join(limits) or 'unlimited'}>"
 
     @classmethod
@@ -185,35 +218,27 @@ class RedisRateBudget:
     # --- the budget
 
     async def wait_turn(self, sender: str | None = None, kind: str | None = None) -> None:
-        """Wait until a send may go: no 429 pause anywhere, then a slot in each bucket.
+        """Wait until a send may go: no 429 pause anywhere, and every bucket it needs is due.
 
-        Takes a slot from ``sender``'s bucket, ``kind``'s (when ``per_kind_rate`` names it)
-        and the account's, in that order.
+        The buckets are ``sender``'s, ``kind``'s (when ``per_kind_rate`` names it) and the
+        account's; all are checked and moved on together, in one round trip, so a send never
+        holds one bucket's slot while it waits for another's.
         """
-        buckets: list[tuple[RateLimitItem, str]] = []
+        keys = [self._pause_key]
+        intervals: list[int] = []
         if sender is not None and self._per_sender is not None:
-            buckets.append((self._per_sender, f"sender:{sender}"))
+            keys.append(f"{self.prefix}:sender:{sender}")
+            intervals.append(self._per_sender)
         if kind is not None and kind in self._per_kind:
-            buckets.append((self._per_kind[kind], f"kind:{kind}"))
+            keys.append(f"{self.prefix}:kind:{kind}")
+            intervals.append(self._per_kind[kind])
         if self._account is not None:
-            buckets.append((self._account, "account"))
+            keys.append(f"{self.prefix}:account")
+            intervals.append(self._account)
         outage_began: float | None = None
-        taken = 0
         while True:
             try:
-                await self._wait_out_pause()
-                while taken < len(buckets):
-                    item, name = buckets[taken]
-                    if await self._limiter.hit(item, name):
-                        taken += 1
-                        continue
-                    stats = await self._limiter.get_window_stats(item, name)
-                    nap = max(stats.reset_time - time.time(), _MIN_NAP)
-                    await asyncio.sleep(nap + random.uniform(0, _JITTER))  # noqa: S311
-                await self._wait_out_pause()  # a 429 may have come while we queued
-                if outage_began is not None:
-                    log.warning("rate budget: Redis is back; sending again")
-                return
+                wait = int(await self._turn(keys=keys, args=intervals))
             except (redis.RedisError, OSError) as exc:
                 now = time.monotonic()
                 if outage_began is None:
@@ -227,23 +252,28 @@ class RedisRateBudget:
                 if now - outage_began >= self.outage_timeout:
                     raise
                 await asyncio.sleep(min(1.0, max(0.05, (now - outage_began) / 2)))
+                continue
+            if outage_began is not None:
+                outage_began = None
+                log.warning("rate budget: Redis is back; sending again")
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait / 1_000_000 + random.uniform(0, _JITTER))  # noqa: S311
 
     async def pause(self, seconds: float) -> None:
         """Hold every process's sends for ``seconds`` from now (a 429's ``Retry-After``).
 
         Merges with a pause already running: the later end wins.
         """
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or not math.isfinite(seconds)
+            or not seconds >= 0
+        ):
             raise InvalidArgumentError(f"seconds must be a number >= 0, got {seconds!r}")
-        until_ms = int((time.time() + seconds) * 1000)
-        await self._set_pause(keys=[self._pause_key], args=[until_ms])
+        await self._set_pause(keys=[self._pause_key], args=[math.ceil(seconds * 1_000_000)])
 
     async def paused_for(self) -> float:
         """Seconds left of the running 429 pause (0 when none), as every process sees it."""
-        until = await self._client.get(self._pause_key)
-        return 0.0 if until is None else max(0.0, int(until) / 1000 - time.time())
-
-    async def _wait_out_pause(self) -> None:
-        # A deadline in Redis, not an event: another process's 429 may push it out meanwhile.
-        while (left := await self.paused_for()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(left)
+        return int(await self._pause_left(keys=[self._pause_key])) / 1_000_000

@@ -91,7 +91,7 @@ async def test_rates_below_one_per_second(redis_server: RedisServer) -> None:
     """0.5/s is one send per two seconds."""
     client = redis.asyncio.Redis.from_url(redis_server.url)
     budget = RedisRateBudget(client, per_sender_rate=0.5, prefix="slow")
-    assert repr(budget) == "<RedisRateBudget prefix='slow' per_sender_rate=1/2s>"
+    assert repr(budget) == "<RedisRateBudget prefix='slow' per_sender_rate=0.5/s>"
     await budget.wait_turn("+1A")
     started = time.monotonic()
     await budget.wait_turn("+1A")
@@ -129,6 +129,7 @@ async def test_redis_down_pauses_sends_then_fails(
     ("options", "message"),
     [
         ({"rate": 0}, "rate must be messages per second above 0"),
+        ({"rate": True}, "rate must be messages per second above 0"),
         ({"per_sender_rate": float("nan")}, "per_sender_rate must be"),
         ({"per_kind_rate": {"toll_free": -1}}, r"per_kind_rate\['toll_free'\] must be"),
         ({"per_kind_rate": [("toll_free", 1)]}, "per_kind_rate must map"),
@@ -148,8 +149,9 @@ async def test_bad_pause_and_unreachable_redis(redis_server: RedisServer) -> Non
     """A negative pause is refused; a Redis that is not there is a ConfigurationError."""
     async with await RedisRateBudget.connect(redis_server.url) as budget:
         assert repr(budget) == "<RedisRateBudget prefix='telnyx:rate' unlimited>"
-        with pytest.raises(InvalidArgumentError, match="seconds must be a number >= 0"):
-            await budget.pause(-1)
+        for bad in (-1, float("nan"), "1"):
+            with pytest.raises(InvalidArgumentError, match="seconds must be a number >= 0"):
+                await budget.pause(bad)  # type: ignore[arg-type]
     redis_server.stop()
     with pytest.raises(ConfigurationError, match="could not reach Redis"):
         await RedisRateBudget.connect(redis_server.url.replace("//", "//:pw@"))
