@@ -23,7 +23,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from telnyx_messaging import testing as testing
     from telnyx_messaging import webhooks as webhooks
-    from telnyx_messaging._bulk import BulkSend, BulkStats, SendResult
+    from telnyx_messaging._bulk import (
+        BulkSend,
+        BulkStats,
+        MemoryBudget,
+        PaceChange,
+        PacingBudget,
+        PacingProfile,
+        PacingSnapshot,
+        SendResult,
+    )
     from telnyx_messaging._client import AsyncClient
     from telnyx_messaging._config import Timeout
     from telnyx_messaging._errors import (
@@ -43,6 +52,7 @@ if TYPE_CHECKING:
         JournalError,
         NoNextPageError,
         NotFoundError,
+        PauseTooLongError,
         PermissionDeniedError,
         RateLimitError,
         ResponseTooLargeError,
@@ -111,6 +121,7 @@ __all__ = [
     "InvalidArgumentError",
     "JournalError",
     "Media",
+    "MemoryBudget",
     "Message",
     "MessagingFeatures",
     "MobilePhoneNumberMessagingSettings",
@@ -120,8 +131,13 @@ __all__ = [
     "NotFoundError",
     "NumberHealth",
     "OptOut",
+    "PaceChange",
+    "PacingBudget",
+    "PacingProfile",
+    "PacingSnapshot",
     "Page",
     "PaginationMeta",
+    "PauseTooLongError",
     "PermissionDeniedError",
     "PhoneNumberMessagingSettings",
     "RateLimitError",
@@ -181,14 +197,20 @@ _LAZY_NAMES: dict[str, str] = {
     "Message": _MODELS,
     "MessagingFeatures": _MODELS,
     "MobilePhoneNumberMessagingSettings": _MODELS,
+    "MemoryBudget": "._bulk",
     "MockTransport": "._http.transports.mock",
     "Money": _MODELS,
     "NoNextPageError": _ERRORS,
     "NotFoundError": _ERRORS,
     "NumberHealth": _MODELS,
     "OptOut": _MODELS,
+    "PaceChange": "._bulk",
+    "PacingBudget": "._bulk",
+    "PacingProfile": "._bulk",
+    "PacingSnapshot": "._bulk",
     "Page": "._pagination",
     "PaginationMeta": _MODELS,
+    "PauseTooLongError": _ERRORS,
     "PermissionDeniedError": _ERRORS,
     "PhoneNumberMessagingSettings": _MODELS,
     "RateLimitError": _ERRORS,

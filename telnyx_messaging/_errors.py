@@ -16,6 +16,7 @@ or the network between the two::
     │                               its key, with other content (a 422), so it was not sent again
     ├── NoNextPageError             page.next_page() on the last page (also a LookupError)
     ├── DeliveryTimeoutError        DeliveryTracker.wait() ran out of time (also a TimeoutError)
+    ├── PauseTooLongError           send_many: Telnyx asked for a wait past max_pause (``.wait``)
     ├── WebhookVerificationError    a webhook's signature, timestamp or key did not check out
     ├── WebhookParseError           a (verified) webhook body this SDK cannot read; a ValueError
     ├── APIError                    Telnyx (or the network to it) failed the call
@@ -69,6 +70,7 @@ __all__ = [
     "JournalError",
     "NoNextPageError",
     "NotFoundError",
+    "PauseTooLongError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",
@@ -131,6 +133,20 @@ class NoNextPageError(TelnyxError, LookupError):
 
     .. versionadded:: 0.2.0
     """
+
+
+class PauseTooLongError(TelnyxError):
+    """A bulk run stopped rather than wait ``wait`` seconds, longer than its ``max_pause``:
+    a 429's ``Retry-After``, or a 10DLC daily cap reached. Raised from ``async for``; the
+    rows not sent are the run's ``not_started`` and ``unfinished``.
+
+    .. versionadded:: 0.3.0
+    """
+
+    def __init__(self, message: str, *, wait: float, max_pause: float) -> None:
+        super().__init__(message)
+        self.wait = wait
+        self.max_pause = max_pause
 
 
 class WebhookVerificationError(TelnyxError):

@@ -23,7 +23,6 @@ from telnyx_messaging._bulk._journal import (
     SENT,
     CampaignJournal,
     Entry,
-    RowEncodingError,
     derive_key,
     row_hash,
 )
@@ -83,6 +82,12 @@ def snapshot(params: Mapping[str, Any]) -> dict[str, Any]:
         # Scalars (most values) are kept as they are; containers are copied.
         taken[key] = _copy(value) if isinstance(value, (Mapping, list, tuple)) else value
     return taken
+
+
+def _row_error(index: int, exc: Exception) -> InvalidArgumentError:
+    if isinstance(exc, InvalidArgumentError):
+        return InvalidArgumentError(f"row {index}: {exc}")
+    return InvalidArgumentError(f"row {index} cannot be read: {type(exc).__name__}: {exc}")
 
 
 class Outlet(Protocol):
@@ -202,8 +207,8 @@ class Intake:
             return
         try:
             taken = snapshot(params)
-        except InvalidArgumentError as exc:
-            self._refuse(index, InvalidArgumentError(f"row {index}: {exc}"), params=params)
+        except Exception as exc:  # noqa: BLE001 - a row that cannot be read is that row's result
+            self._refuse(index, _row_error(index, exc), params=params)
             return
         kwargs = dict(taken)
         row = Row(index, taken, kwargs)
@@ -214,10 +219,8 @@ class Intake:
             if self._campaign is None:
                 kwargs["idempotency_key"] = new_idempotency_key()
             else:
-                try:
-                    digest = row_hash(self._via, taken)
-                except RowEncodingError as exc:
-                    self._refuse(index, InvalidArgumentError(f"row {index}: {exc}"), params=taken)
+                digest = self._fingerprint(row)
+                if digest is None:
                     return
                 kwargs["idempotency_key"] = derive_key(self._campaign, self._via, index, digest)
         self._ready.put_nowait(row)
@@ -244,12 +247,8 @@ class Intake:
         go: list[Row] = []
         changed: Row | None = None
         for n, row in enumerate(rows):
-            try:
-                digest = row_hash(via, row.params)
-            except RowEncodingError as exc:
-                self._refuse(
-                    row.index, InvalidArgumentError(f"row {row.index}: {exc}"), params=row.params
-                )
+            digest = self._fingerprint(row)
+            if digest is None:
                 continue
             entry = known.get(row.index)
             if entry is not None and entry.params_hash != digest:
@@ -283,6 +282,14 @@ class Intake:
                 f"{journal.name!r} recorded: the input changed since that run. Resume with "
                 "the same input (same rows, same order), or pass a new journal."
             )
+
+    def _fingerprint(self, row: Row) -> str | None:
+        """The row's content hash, or None once the row has failed for lack of one."""
+        try:
+            return row_hash(self._via, row.params)
+        except Exception as exc:  # noqa: BLE001 - e.g. a set, or a list that contains itself
+            self._refuse(row.index, _row_error(row.index, exc), params=row.params)
+            return None
 
     # -- rows that get their result without a send ------------------------------------------------
 

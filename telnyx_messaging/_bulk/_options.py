@@ -8,13 +8,15 @@ once, when it is made, so a bad value is refused before a row is read.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from attrs import field, frozen
 
 from telnyx_messaging import _args
-from telnyx_messaging._bulk._pacing import check_rate
+from telnyx_messaging._bulk._budget import PacingBudget
+from telnyx_messaging._bulk._pacing import DEFAULT_MAX_PAUSE, check_max_pause
+from telnyx_messaging._bulk._profiles import PacingProfile, check_rate, profile_named, sender_type
 from telnyx_messaging._errors import ConfigurationError, InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from telnyx_messaging._bulk._results import BulkStats
     from telnyx_messaging.webhooks._tracking import DeliveryTracker
 
-__all__ = ["VIA", "BulkOptions", "Via"]
+__all__ = ["VIA", "BulkOptions", "SenderTypes", "Via"]
 
 #: The ``messages`` methods a run can send with: every one that creates a message.
 Via = Literal[
@@ -35,6 +37,11 @@ Via = Literal[
     "send_whatsapp",
 ]
 VIA: tuple[str, ...] = Via.__args__  # type: ignore[attr-defined]
+
+
+#: ``send_many(sender_types=...)``: each sender's type by its ``from_``, or ``"lookup"`` to ask
+#: Telnyx once per sender.
+SenderTypes = Mapping[str, str] | Literal["lookup"]
 
 
 def _via(_: Any, __: Any, value: Any) -> None:
@@ -77,6 +84,37 @@ def _campaign(value: Any) -> str | None:
             f"campaign (e.g. 'spring-sale-2026'), got {value!r}"
         )
     return value
+
+
+def _sender_types(value: Any) -> SenderTypes:
+    if value is None:
+        return {}
+    if value == "lookup":
+        return "lookup"
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(
+            "sender_types maps each from_ number to its type, e.g. "
+            "{'+18885550100': 'toll_free'}, or is 'lookup' to ask Telnyx once per sender; "
+            f"got {value!r}"
+        )
+    return {
+        _args.string("every key of sender_types", sender): sender_type(
+            kind, name=f"sender_types[{sender!r}]"
+        )
+        for sender, kind in value.items()
+    }
+
+
+def _budget(_: Any, __: Any, value: Any) -> None:
+    if value is not None and not isinstance(value, PacingBudget):
+        raise InvalidArgumentError(
+            "budget must be a PacingBudget (async take(key, rate) and hold(key, seconds)), "
+            f"got {type(value).__name__}"
+        )
+
+
+def _optional_deadline(value: Any) -> float | None:
+    return _args.optional_seconds("deadline", value)
 
 
 def _flag(value: Any) -> bool:
@@ -147,3 +185,8 @@ class BulkOptions:
     total: int | None = field(default=None, converter=_optional_total)
     await_delivery: DeliveryTracker | None = field(default=None, validator=_tracker)
     delivery_timeout: float = field(default=600.0, converter=_delivery_timeout)
+    pacing: PacingProfile = field(factory=PacingProfile, converter=profile_named)
+    sender_types: SenderTypes = field(factory=dict, converter=_sender_types)
+    max_pause: float = field(default=DEFAULT_MAX_PAUSE, converter=check_max_pause)
+    budget: PacingBudget | None = field(default=None, validator=_budget)
+    deadline: float | None = field(default=None, converter=_optional_deadline)

@@ -34,15 +34,22 @@ from telnyx_messaging._bulk._counters import Counters
 from telnyx_messaging._bulk._intake import Intake, Row, Rows
 from telnyx_messaging._bulk._journal import CampaignJournal, Journal
 from telnyx_messaging._bulk._options import BulkOptions, Via
-from telnyx_messaging._bulk._pacing import Pacer
+from telnyx_messaging._bulk._pacing import (
+    Pacer,
+    PacingSnapshot,
+    Turn,
+    is_backpressure,
+    message_kind,
+)
 from telnyx_messaging._bulk._results import BulkStats, SendResult, describe
 from telnyx_messaging._errors import (
     AlreadySentError,
     APIError,
+    APIStatusError,
     ConfigurationError,
     InvalidArgumentError,
     JournalError,
-    RateLimitError,
+    PauseTooLongError,
     TelnyxError,
     UnprocessableEntityError,
 )
@@ -84,10 +91,13 @@ class BulkSend:
         max_attempts: int,
         pool_size: int | None = None,
         is_closed: Callable[[], bool] | None = None,
+        sender_settings: Callable[[str], Awaitable[Any]] | None = None,
     ) -> None:
         """``send`` makes one attempt (no retries); ``max_attempts`` applies when
         ``options.max_attempts`` is None; ``pool_size`` is the connections the client can
-        open, when known; ``is_closed`` says whether the client was closed meanwhile."""
+        open, when known; ``is_closed`` says whether the client was closed meanwhile;
+        ``sender_settings`` looks a sender's number up (its ``.type`` says long code,
+        toll-free or short code) for the pacing profile."""
         if isinstance(rows, Mapping):
             raise InvalidArgumentError(
                 "rows is a single mapping; pass an iterable of them, e.g. [row] or a generator"
@@ -109,6 +119,7 @@ class BulkSend:
         self._rows = rows
         self._send = send
         self._is_closed = is_closed
+        self._sender_settings = sender_settings
         self._max_attempts = options.max_attempts or max_attempts
         total = options.total
         if total is None and isinstance(rows, Sized):
@@ -145,7 +156,16 @@ class BulkSend:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._counters = Counters(loop.time())
-        self._pacer = Pacer(loop, rate=options.rate, per_sender_rate=options.per_sender_rate)
+        self._pacer = Pacer(
+            profile=options.pacing,
+            rate=options.rate,
+            per_sender_rate=options.per_sender_rate,
+            sender_types=None if options.sender_types == "lookup" else options.sender_types,
+            lookup=self._sender_settings if options.sender_types == "lookup" else None,
+            budget=options.budget,
+            max_pause=options.max_pause,
+            clock=loop.time,
+        )
         self._ready: asyncio.Queue[Row] = asyncio.Queue()
         self._results: asyncio.Queue[Any] = asyncio.Queue()
         if isinstance(options.journal, str):
@@ -209,6 +229,17 @@ class BulkSend:
         return self._counters.snapshot(
             self._loop.time(), total=self._total, retrying=len(self._timers), gate=self._pacer.gate
         )
+
+    @property
+    def pacing(self) -> PacingSnapshot:
+        """What the pacing is doing: each budget's pace and why it last changed, the requests
+        spent and how many Telnyx pushed back (429, 40318, 40011). See docs/bulk.md.
+
+        .. versionadded:: 0.3.0
+        """
+        if self._state == "new":
+            return PacingSnapshot(requests=0, refused=0, rates={}, changes=())
+        return self._pacer.snapshot()
 
     @property
     def not_started(self) -> list[int]:
@@ -341,13 +372,17 @@ class BulkSend:
     async def _work(self) -> None:
         me = cast("asyncio.Task[None]", asyncio.current_task())
         ready, pacer, send, counters = self._ready, self._pacer, self._send, self._counters
-        paces = pacer.paces
+        via = self._options.via
         row: Row | None = None
         try:
             while not self._ended:
                 row = await ready.get()
-                if paces or pacer.gate.until:
-                    await pacer.wait_turn(row.sender)
+                try:
+                    turn = await pacer.wait_turn(row.sender, message_kind(via, row.kwargs))
+                except PauseTooLongError as exc:  # a 10DLC daily cap reached
+                    self.set_aside(row)
+                    self._fail(exc)
+                    return
                 self._sending.add(me)
                 counters.in_flight += 1
                 try:
@@ -357,8 +392,9 @@ class BulkSend:
                 finally:
                     counters.in_flight -= 1
                     self._sending.discard(me)
-                done, row = row, None
-                self._handle_answer(done, answer)
+                # The row stays ours until judged: a hold that is cancelled sets it aside.
+                await self._handle_answer(row, answer, turn)
+                row = None
                 if self._stopping:
                     return
         except asyncio.CancelledError:
@@ -367,12 +403,18 @@ class BulkSend:
                 self._check_end()
             raise
 
-    def _handle_answer(self, row: Row, answer: Any) -> None:
-        """The one place an attempt's answer is judged: the sent message, a 429, another
-        failure. It becomes the row's result, or the row goes back to be tried again."""
+    async def _handle_answer(self, row: Row, answer: Any, turn: Turn) -> None:
+        """The one place an attempt's answer is judged: the sent message, backpressure (429,
+        40318, 40011), another failure. It becomes the row's result, or the row goes back to
+        be tried again."""
         if not isinstance(answer, Exception):
+            self._pacer.went_through(turn, getattr(answer, "wait_seconds", None))
             self._sent(row, answer)
             return
+        if isinstance(answer, APIStatusError) and is_backpressure(answer):
+            await self._pushed_back(row, answer, turn)
+            return
+        self._pacer.went_through(turn, None)  # refused or failed, but not for the pace
         if isinstance(answer, APIError):
             row.attempts += 1
             self._counters.attempts += 1
@@ -381,8 +423,6 @@ class BulkSend:
                     # Not failed: unfinished, its key kept in the journal for a later run.
                     self.set_aside(row)
                     self._check_end()
-                elif isinstance(answer, RateLimitError):
-                    self._rate_limited(row, answer)
                 else:
                     self._retry_later(row, answer)
                 return
@@ -404,13 +444,25 @@ class BulkSend:
         else:
             self._await_delivery(self._tracker, self._record(row, True, message, None))
 
-    def _rate_limited(self, row: Row, error: RateLimitError) -> None:
-        """A 429: everybody waits, not just this row (the limit is the account's)."""
-        wait = server_wait(error)
-        pause = wait_to_sleep(backoff_seconds(row.attempts) if wait is None else wait)
-        log.info("429 from Telnyx: pausing every send of the run for %.2fs", pause)
-        self._pacer.gate.pause(pause)
-        self._ready.put_nowait(row)
+    async def _pushed_back(self, row: Row, error: APIStatusError, turn: Turn) -> None:
+        """Telnyx said "slower": the pacer slows the budget concerned and holds it for the
+        wait named, and the row goes back in line. It costs the row no attempt: Telnyx refused
+        it unread. It fails only once the run's ``deadline`` has passed."""
+        self._counters.attempts += 1  # a request spent all the same
+        try:
+            await self._pacer.pushed_back(turn, error)
+        except PauseTooLongError as exc:
+            self.set_aside(row)
+            self._fail(exc)
+            return
+        deadline = self._options.deadline
+        if deadline is not None and self._loop.time() - self._counters.started_at >= deadline:
+            self._emit(row, False, None, error)
+        elif self._stopping:
+            self.set_aside(row)
+            self._check_end()
+        else:
+            self._ready.put_nowait(row)
 
     def _retry_later(self, row: Row, error: APIError) -> None:
         wait = server_wait(error)

@@ -19,7 +19,15 @@ if TYPE_CHECKING:
     import os
     from collections.abc import AsyncIterable, Callable, Iterable
 
-    from telnyx_messaging._bulk import BulkOptions, BulkSend, BulkStats, Via
+    from telnyx_messaging._bulk import (
+        BulkOptions,
+        BulkSend,
+        BulkStats,
+        PacingBudget,
+        PacingProfile,
+        SenderTypes,
+        Via,
+    )
     from telnyx_messaging._client import AsyncClient
     from telnyx_messaging.webhooks._tracking import DeliveryTracker
 
@@ -363,6 +371,11 @@ class Messages:
         total: int | None = None,
         await_delivery: DeliveryTracker | None = None,
         delivery_timeout: float = 600.0,
+        pacing: str | PacingProfile = "telnyx",
+        sender_types: SenderTypes | None = None,
+        max_pause: float = 300.0,
+        deadline: float | None = None,
+        budget: PacingBudget | None = None,
     ) -> BulkSend:
         """Send one message per row, ``concurrency`` at a time, with one result per row.
 
@@ -387,9 +400,17 @@ class Messages:
         With ``await_delivery=tracker`` (a ``webhooks.DeliveryTracker`` your webhook
         receiver feeds), each sent row's result waits for its final delivery outcome, up to
         ``delivery_timeout`` seconds, and carries it as ``result.delivery``.
-        See docs/bulk.md.
+        Pacing follows ``pacing`` (``"telnyx"``: Telnyx's published limits per message kind
+        and sender type, or a :class:`PacingProfile`); ``sender_types`` maps senders to their
+        type, or is ``"lookup"`` to ask Telnyx once per sender. A 429 never costs a row an
+        attempt: it slows the run. A wait past ``max_pause`` seconds stops the run
+        (:class:`PauseTooLongError`); after ``deadline`` seconds a pushed-back row fails
+        instead; ``budget`` shares the
+        pacing between processes. See docs/bulk.md.
 
         .. versionadded:: 0.2.0
+        .. versionchanged:: 0.3.0 ``pacing``, ``sender_types``, ``max_pause``, ``deadline``,
+           ``budget``; a 429 no longer counts as an attempt.
         """
         from telnyx_messaging._bulk import BulkOptions
 
@@ -407,6 +428,11 @@ class Messages:
             total=total,
             await_delivery=await_delivery,
             delivery_timeout=delivery_timeout,
+            pacing=pacing,
+            sender_types=sender_types,
+            max_pause=max_pause,
+            deadline=deadline,
+            budget=budget,
         )
         return self._start_bulk(rows, options)
 
@@ -430,4 +456,5 @@ class Messages:
             max_attempts=client.max_retries + 1,
             pool_size=client._connection.transport.pool_size,
             is_closed=lambda: client.is_closed,
+            sender_settings=client.phone_numbers.messaging.retrieve,
         )

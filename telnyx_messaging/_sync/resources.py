@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 
     from telnyx_messaging._bulk import (
         BulkStats,
+        PacingBudget,
+        PacingProfile,
+        SenderTypes,
         Via,
     )
     from telnyx_messaging._client import (
@@ -383,6 +386,11 @@ class Messages:
         total: int | None = None,
         await_delivery: DeliveryTracker | None = None,
         delivery_timeout: float = 600.0,
+        pacing: str | PacingProfile = "telnyx",
+        sender_types: SenderTypes | None = None,
+        max_pause: float = 300.0,
+        deadline: float | None = None,
+        budget: PacingBudget | None = None,
     ) -> SyncBulkSend:
         """Send one message per row, ``concurrency`` at a time, with one result per row.
 
@@ -407,9 +415,17 @@ class Messages:
         With ``await_delivery=tracker`` (a ``webhooks.DeliveryTracker`` your webhook
         receiver feeds), each sent row's result waits for its final delivery outcome, up to
         ``delivery_timeout`` seconds, and carries it as ``result.delivery``.
-        See docs/bulk.md.
+        Pacing follows ``pacing`` (``"telnyx"``: Telnyx's published limits per message kind
+        and sender type, or a :class:`PacingProfile`); ``sender_types`` maps senders to their
+        type, or is ``"lookup"`` to ask Telnyx once per sender. A 429 never costs a row an
+        attempt: it slows the run. A wait past ``max_pause`` seconds stops the run
+        (:class:`PauseTooLongError`); after ``deadline`` seconds a pushed-back row fails
+        instead; ``budget`` shares the
+        pacing between processes. See docs/bulk.md.
 
         .. versionadded:: 0.2.0
+        .. versionchanged:: 0.3.0 ``pacing``, ``sender_types``, ``max_pause``, ``deadline``,
+           ``budget``; a 429 no longer counts as an attempt.
         """
         return SyncBulkSend(
             self._async.send_many(
@@ -427,6 +443,11 @@ class Messages:
                 total=total,
                 await_delivery=await_delivery,
                 delivery_timeout=delivery_timeout,
+                pacing=pacing,
+                sender_types=sender_types,
+                max_pause=max_pause,
+                deadline=deadline,
+                budget=budget,
             ),
             self._loop,
         )

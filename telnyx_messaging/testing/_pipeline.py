@@ -6,8 +6,11 @@ Pure: requests in, answers out; ``_server.py`` is the aiohttp edge around it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote
+
+import attrs
 
 from telnyx_messaging.testing._handlers import (
     Context,
@@ -74,7 +77,7 @@ class Pipeline:
             op, ident = self._route(request, under_v2=under_v2)
             creates = op.operation_id in _CREATES_MESSAGES
             if creates:
-                headers = self._limiter.admit(_sender(request))
+                headers = self._limiter.admit(_sender(request), mms=_is_mms(op, request))
             self._check(op, request)
             key = request.idempotency_key if creates else None
             replies = self._context.state.replies
@@ -82,7 +85,10 @@ class Pipeline:
                 if self._context.state.reply_bodies.get(key) != request.body:
                     return _reused_key(key).with_headers(headers)
                 return replies[key].with_headers(headers)
+            wait = self._limiter.queue(_sender(request)) if creates else 0.0
             answer = HANDLERS[op.operation_id](self._context, request, ident)
+            if wait:
+                answer = _with_wait(answer, wait)
         except TelnyxError as error:
             return error.answer.with_headers(headers) if headers else error.answer
         # Like Stripe, a rejected request is not remembered: a corrected retry
@@ -145,6 +151,22 @@ def _reused_key(key: str) -> Answer:
             ]
         },
     )
+
+
+def _is_mms(op: Operation, request: RecordedRequest) -> bool:
+    if op.operation_id == "CreateGroupMmsMessage":
+        return True
+    body = request.json if isinstance(request.json, dict) else {}
+    return body.get("type") == "MMS" or bool(body.get("media_urls"))
+
+
+def _with_wait(answer: Answer, wait: float) -> Answer:
+    """The answer with ``data.wait_seconds`` set: how long the message waits in its queue."""
+    if answer.status >= 300:
+        return answer
+    payload = json.loads(answer.body)
+    payload["data"]["wait_seconds"] = wait
+    return attrs.evolve(answer, body=json.dumps(payload).encode())
 
 
 def _sender(request: RecordedRequest) -> str | None:

@@ -344,7 +344,7 @@ async def test_a_send_that_lands_after_the_run_stopped_waits_for_nothing(
     """A send still in flight when the caller left comes back as a leftover, with no wait begun."""
     live_fake.fail_next(Hang(2.0), method="POST")
     async with live_client.messages.send_many(
-        rows(3), concurrency=3, await_delivery=tracker, delivery_timeout=600
+        rows(3), concurrency=3, await_delivery=tracker, delivery_timeout=600, pacing="unpaced"
     ) as run:
         async for result in run:
             taken = result
