@@ -7,8 +7,9 @@
    window of arrivals (any window, not just aligned ones), failed rows, and whether each
    message was created once.
 2. Cost per send, each pair in turns within one run (median of rounds):
-   - a turn: ``RedisRateBudget.wait_turn`` (account + sender) against the in-process ``Pacer``
-     that ``send_many`` uses, with rates high enough that neither waits;
+   - a turn: ``RedisRateBudget.take`` against the in-process ``MemoryBudget.take`` that
+     ``send_many`` books each budget with (the ``PacingBudget`` seam), and ``wait_turn`` (two
+     buckets, one round trip), with rates high enough that none waits;
    - a whole row: ``send_many`` (in-process journal-less run) against ``RedisCampaign.work``
      (one worker), unpaced, 1,000 rows to a FakeTelnyx, wall time per row.
 
@@ -30,8 +31,7 @@ import uuid
 
 from _redis import redis_server
 
-from telnyx_messaging import AsyncClient
-from telnyx_messaging._bulk._pacing import Pacer
+from telnyx_messaging import AsyncClient, MemoryBudget
 from telnyx_messaging.redis import RedisCampaign, RedisRateBudget
 from telnyx_messaging.testing import FakeTelnyx
 
@@ -139,15 +139,23 @@ async def shared_campaign(url: str, rows: int, rate: float) -> dict[str, object]
 
 
 async def cost_per_turn(url: str, rounds: int, turns: int = 2000) -> dict[str, float]:
-    loop = asyncio.get_running_loop()
-    pacer = Pacer(loop, rate=1e9, per_sender_rate=1e9)
+    memory = MemoryBudget()
     budget = await RedisRateBudget.connect(url, rate=1e6, per_sender_rate=1e6)
-    results: dict[str, list[tuple[float, float]]] = {"in-process Pacer": [], "RedisRateBudget": []}
+
+    async def memory_take(sender: str) -> None:
+        await memory.take(f"sender:{sender}", 1e9)
+
+    async def redis_take(sender: str) -> None:
+        await budget.take(f"sender:{sender}", 1e9)
+
+    contenders = {
+        "MemoryBudget.take (in-process)": memory_take,
+        "RedisRateBudget.take": redis_take,
+        "RedisRateBudget.wait_turn (sender + account)": budget.wait_turn,
+    }
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
     for _ in range(rounds):
-        for name, turn in (
-            ("in-process Pacer", pacer.wait_turn),
-            ("RedisRateBudget", budget.wait_turn),
-        ):
+        for name, turn in contenders.items():
             w, c = time.perf_counter(), time.process_time()
             for i in range(turns):
                 await turn(f"+1844555{i % 40:04d}")
@@ -157,10 +165,10 @@ async def cost_per_turn(url: str, rounds: int, turns: int = 2000) -> dict[str, f
     await budget.aclose()
     out = {}
     for name, samples in results.items():
-        out[f"{name}: wall us/turn"] = round(statistics.median(s[0] for s in samples) * 1e6, 1)
-        out[f"{name}: CPU us/turn"] = round(statistics.median(s[1] for s in samples) * 1e6, 1)
-    out["wall ratio"] = round(
-        out["RedisRateBudget: wall us/turn"] / out["in-process Pacer: wall us/turn"], 1
+        out[f"{name}: wall us"] = round(statistics.median(s[0] for s in samples) * 1e6, 1)
+        out[f"{name}: CPU us"] = round(statistics.median(s[1] for s in samples) * 1e6, 1)
+    out["take: wall ratio Redis / in-process"] = round(
+        out["RedisRateBudget.take: wall us"] / out["MemoryBudget.take (in-process): wall us"], 1
     )
     return out
 
@@ -174,7 +182,7 @@ async def cost_per_row(url: str, rounds: int, rows: int = 1000) -> dict[str, flo
         for _ in range(rounds):
             data = campaign_rows(rows)
             started = time.perf_counter()
-            async with client.messages.send_many(data, concurrency=8) as run:
+            async with client.messages.send_many(data, concurrency=8, pacing="unpaced") as run:
                 async for _result in run:
                     pass
             times["send_many"].append((time.perf_counter() - started) / rows)

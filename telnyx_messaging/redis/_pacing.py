@@ -83,6 +83,35 @@ local until_ = tonumber(redis.call('GET', KEYS[1]) or '0')
 if until_ > now then return until_ - now end
 return 0
 """
+# The PacingBudget seam (send_many's budget=): one key at the rate of the call. KEYS[1]: the
+# key; ARGV[1]: the interval in microseconds; ARGV[2]: slack in microseconds (a send a little
+# late keeps its slot, as in MemoryBudget). Returns 0 when taken, else microseconds to wait.
+_TAKE = """
+local now_parts = redis.call('TIME')
+local now = now_parts[1] * 1000000 + now_parts[2]
+local due = tonumber(redis.call('GET', KEYS[1]) or '0')
+if due > now then
+  return due - now
+end
+local slack = now - tonumber(ARGV[2])
+if due < slack then due = slack end
+local interval = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], due + interval, 'PX', math.ceil(interval / 1000) + 1000)
+return 0
+"""
+# KEYS[1]: the key; ARGV[1]: microseconds from now during which it frees no send.
+_HOLD = """
+local now_parts = redis.call('TIME')
+local now = now_parts[1] * 1000000 + now_parts[2]
+local until_ = now + tonumber(ARGV[1])
+local due = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ > due then
+  redis.call('SET', KEYS[1], until_, 'PX', math.ceil(tonumber(ARGV[1]) / 1000) + 1000)
+end
+return 0
+"""
+#: As MemoryBudget's: how late a send may be and keep its slot.
+_SLACK_US = 20_000
 # Processes refused together come back spread over this many seconds, not all at once.
 _JITTER = 0.002
 
@@ -161,6 +190,8 @@ class RedisRateBudget:
         self._turn = client.register_script(_TURN)
         self._set_pause = client.register_script(_PAUSE)
         self._pause_left = client.register_script(_PAUSE_LEFT)
+        self._take = client.register_script(_TAKE)
+        self._hold = client.register_script(_HOLD)
 
     def __repr__(self) -> str:
         def rate(interval: int) -> str:
@@ -217,11 +248,43 @@ class RedisRateBudget:
 
     # --- the budget
 
-    async def wait_turn(self, sender: str | None = None, kind: str | None = None) -> None:
+    # --- send_many's seam: telnyx_messaging.PacingBudget
+
+    async def take(self, key: str, rate: float) -> float:
+        """Take one send from ``key`` at ``rate`` if one is free now and return ``0.0``, else
+        the seconds until one is (the :class:`~telnyx_messaging.PacingBudget` seam).
+
+        ``send_many(..., budget=redis_budget)`` books every send here, so runs in several
+        processes keep the account's and each sender's pace together.
+        """
+        interval = _interval("rate", rate)
+        wait = int(await self._take(keys=[f"{self.prefix}:{key}"], args=[interval, _SLACK_US]))
+        return wait / 1_000_000
+
+    async def hold(self, key: str, seconds: float) -> None:
+        """Free no send on ``key`` for ``seconds`` from now, in every process (Telnyx asked
+        to wait); never shortens an earlier hold (the ``PacingBudget`` seam)."""
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or not math.isfinite(seconds)
+            or not seconds >= 0
+        ):
+            raise InvalidArgumentError(f"seconds must be a number >= 0, got {seconds!r}")
+        await self._hold(keys=[f"{self.prefix}:{key}"], args=[math.ceil(seconds * 1_000_000)])
+
+    # --- your own sends
+
+    async def wait_turn(
+        self, sender: str | None = None, kind: str | None = None, *, message_kind: str = "sms"
+    ) -> None:
         """Wait until a send may go: no 429 pause anywhere, and every bucket it needs is due.
 
-        The buckets are ``sender``'s, ``kind``'s (when ``per_kind_rate`` names it) and the
-        account's; all are checked and moved on together, in one round trip, so a send never
+        The buckets are ``sender``'s, ``kind``'s (a kind of sender that ``per_kind_rate``
+        names) and the account's for the ``message_kind`` (``"sms"``, ``"mms"``,
+        ``"whatsapp"``). They are the keys ``send_many`` books through :meth:`take`
+        (``sender:<from>``, ``account:<kind>``), so your sends and a ``send_many`` run share
+        one pace. All are checked and moved on together, in one round trip, so a send never
         holds one bucket's slot while it waits for another's.
         """
         keys = [self._pause_key]
@@ -233,7 +296,7 @@ class RedisRateBudget:
             keys.append(f"{self.prefix}:kind:{kind}")
             intervals.append(self._per_kind[kind])
         if self._account is not None:
-            keys.append(f"{self.prefix}:account")
+            keys.append(f"{self.prefix}:account:{message_kind}")
             intervals.append(self._account)
         outage_began: float | None = None
         while True:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio
@@ -16,6 +17,7 @@ from redis_fixtures import RedisServer
 
 from telnyx_messaging import ConfigurationError, InvalidArgumentError
 from telnyx_messaging.redis import RedisRateBudget
+from telnyx_messaging.testing import FakeTelnyx
 
 HERE = Path(__file__).parent
 
@@ -34,7 +36,14 @@ def test_three_processes_share_one_budget(redis_server: RedisServer) -> None:
     (benchmarks/bench_redis_campaign.py) holds the 5% bound on sends that Telnyx sees."""
     processes = [
         subprocess.Popen(  # noqa: S603 - our helper, this interpreter
-            [sys.executable, str(HERE / "budget_process.py"), redis_server.url, "25", "20"],
+            [
+                sys.executable,
+                str(HERE / "budget_process.py"),
+                "turns",
+                redis_server.url,
+                "25",
+                "20",
+            ],
             stdout=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
@@ -49,6 +58,54 @@ def test_three_processes_share_one_budget(redis_server: RedisServer) -> None:
     assert len(times) == 60
     assert busiest_second(times) <= 25 * 1.25
     assert max(times) - min(times) > 2.0
+
+
+async def test_two_send_many_processes_share_a_senders_pace(
+    redis_server: RedisServer,
+) -> None:
+    """send_many(budget=RedisRateBudget) in two processes: one sender at 4/s between them,
+    as Telnyx counts it (the fake records when each send arrives)."""
+    arrivals: list[float] = []
+    async with FakeTelnyx() as fake:
+
+        def record(request: Any) -> None:
+            if request.method == "POST":
+                arrivals.append(time.time())
+
+        fake.fault_hook = record
+        script = str(HERE / "budget_process.py")
+        processes = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                *(script, "send_many", redis_server.url, fake.base_url, fake.api_key),
+                *(str(first), "8"),
+                stdout=asyncio.subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            )
+            for first in (0, 100)
+        ]
+        outputs = [await asyncio.wait_for(p.communicate(), 120) for p in processes]
+        assert [int(out) for out, _ in outputs] == [8, 8]
+        assert len(fake.messages) == 16
+    assert len(arrivals) == 16
+    assert busiest_second(arrivals) <= 5  # 4 a second, and one send of slack
+    assert max(arrivals) - min(arrivals) > 3.0
+
+
+async def test_the_seam_take_and_hold(redis_server: RedisServer) -> None:
+    """take answers 0 and books a send, or the wait until the next; hold pushes it out."""
+    async with await RedisRateBudget.connect(redis_server.url) as budget:
+        assert await budget.take("sender:+1A", 2) == 0.0
+        wait = await budget.take("sender:+1A", 2)
+        assert 0.3 < wait <= 0.5
+        await budget.hold("sender:+1A", 2)
+        await budget.hold("sender:+1A", 0.1)  # never shortens
+        assert 1.5 < await budget.take("sender:+1A", 2) <= 2.0
+        assert await budget.take("sender:+1B", 2) == 0.0
+        with pytest.raises(InvalidArgumentError, match="seconds must be a number >= 0"):
+            await budget.hold("sender:+1A", -1)
+        with pytest.raises(InvalidArgumentError, match="rate must be messages per second"):
+            await budget.take("sender:+1A", 0)
 
 
 async def test_per_sender_and_per_kind_buckets(redis_server: RedisServer) -> None:
