@@ -33,6 +33,15 @@ if TYPE_CHECKING:
         PacingSnapshot,
         SendResult,
     )
+    from telnyx_messaging._bulk._rows import (
+        GroupMmsRow,
+        LongCodeRow,
+        NumberPoolRow,
+        ScheduleRow,
+        SendRow,
+        ShortCodeRow,
+        WhatsAppRow,
+    )
     from telnyx_messaging._client import AsyncClient
     from telnyx_messaging._config import Timeout
     from telnyx_messaging._errors import (
@@ -92,6 +101,12 @@ if TYPE_CHECKING:
     from telnyx_messaging._sync.pagination import SyncPage, SyncPager
     from telnyx_messaging._version import __version__
     from telnyx_messaging._wire import Request, Response
+    from telnyx_messaging.webhooks._dedupe import DuplicateGuardFullError
+    from telnyx_messaging.webhooks._tracking import (
+        DeliveryOutcome,
+        DeliveryTimeoutError,
+        DeliveryTracker,
+    )
 
 __all__ = [
     "APIConnectionError",
@@ -115,11 +130,17 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "CostBreakdown",
+    "DeliveryOutcome",
+    "DeliveryTimeoutError",
+    "DeliveryTracker",
+    "DuplicateGuardFullError",
     "ErrorDetail",
     "FeatureSet",
+    "GroupMmsRow",
     "InternalServerError",
     "InvalidArgumentError",
     "JournalError",
+    "LongCodeRow",
     "Media",
     "MemoryBudget",
     "Message",
@@ -130,6 +151,7 @@ __all__ = [
     "NoNextPageError",
     "NotFoundError",
     "NumberHealth",
+    "NumberPoolRow",
     "OptOut",
     "PaceChange",
     "PacingBudget",
@@ -145,7 +167,10 @@ __all__ = [
     "Request",
     "Response",
     "ResponseTooLargeError",
+    "ScheduleRow",
     "SendResult",
+    "SendRow",
+    "ShortCodeRow",
     "SyncBulkSend",
     "SyncPage",
     "SyncPager",
@@ -156,6 +181,7 @@ __all__ = [
     "WebhookParseError",
     "WebhookVerificationError",
     "WhatsAppMessage",
+    "WhatsAppRow",
     "__version__",
     "capture_responses",
     "new_idempotency_key",
@@ -188,11 +214,20 @@ _LAZY_NAMES: dict[str, str] = {
     "ConfigurationError": _ERRORS,
     "ConflictError": _ERRORS,
     "CostBreakdown": _MODELS,
+    # Also in telnyx_messaging.webhooks: a tracker is fed by webhooks but used when sending
+    # (send_many(await_delivery=...), SendResult.delivery), and its error is in the tree.
+    "DeliveryOutcome": ".webhooks._tracking",
+    "DeliveryTimeoutError": ".webhooks._tracking",
+    "DeliveryTracker": ".webhooks._tracking",
+    # Drawn in the exception tree, so importable where the tree is (also in webhooks).
+    "DuplicateGuardFullError": ".webhooks._dedupe",
     "ErrorDetail": _MODELS,
     "FeatureSet": _MODELS,
+    "GroupMmsRow": "._bulk._rows",
     "InternalServerError": _ERRORS,
     "InvalidArgumentError": _ERRORS,
     "JournalError": _ERRORS,
+    "LongCodeRow": "._bulk._rows",
     "Media": _MODELS,
     "Message": _MODELS,
     "MessagingFeatures": _MODELS,
@@ -203,6 +238,7 @@ _LAZY_NAMES: dict[str, str] = {
     "NoNextPageError": _ERRORS,
     "NotFoundError": _ERRORS,
     "NumberHealth": _MODELS,
+    "NumberPoolRow": "._bulk._rows",
     "OptOut": _MODELS,
     "PaceChange": "._bulk",
     "PacingBudget": "._bulk",
@@ -218,7 +254,10 @@ _LAZY_NAMES: dict[str, str] = {
     "Request": "._wire",
     "Response": "._wire",
     "ResponseTooLargeError": _ERRORS,
+    "ScheduleRow": "._bulk._rows",
     "SendResult": "._bulk",
+    "SendRow": "._bulk._rows",
+    "ShortCodeRow": "._bulk._rows",
     "SyncBulkSend": "._sync.bulk",
     "SyncPage": "._sync.pagination",
     "SyncPager": "._sync.pagination",
@@ -229,6 +268,7 @@ _LAZY_NAMES: dict[str, str] = {
     "WebhookParseError": _ERRORS,
     "WebhookVerificationError": _ERRORS,
     "WhatsAppMessage": _MODELS,
+    "WhatsAppRow": "._bulk._rows",
     "__version__": "._version",  # importlib.metadata alone is ~100 modules
     "capture_responses": "._http.loop",
     "new_idempotency_key": "._http.codec",

@@ -19,6 +19,8 @@ or the network between the two::
     ├── PauseTooLongError           send_many: Telnyx asked for a wait past max_pause (``.wait``)
     ├── WebhookVerificationError    a webhook's signature, timestamp or key did not check out
     ├── WebhookParseError           a (verified) webhook body this SDK cannot read; a ValueError
+    ├── DuplicateGuardFullError     a duplicate guard cannot remember one more event (a receiver
+    │                               answers 503 so Telnyx delivers it again later)
     ├── APIError                    Telnyx (or the network to it) failed the call
     │   ├── APIConnectionError      no answer: refused, reset, dropped mid-answer, DNS
     │   │   └── APITimeoutError     no answer within the timeout
@@ -140,7 +142,7 @@ class PauseTooLongError(TelnyxError):
     a 429's ``Retry-After``, or a 10DLC daily cap reached. Raised from ``async for``; the
     rows not sent are the run's ``not_started`` and ``unfinished``.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, message: str, *, wait: float, max_pause: float) -> None:

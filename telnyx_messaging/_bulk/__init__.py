@@ -3,14 +3,17 @@
 ``_run`` drives a run (workers, results), fed by ``_intake`` (input, window, journal) and
 described by ``_options``; ``_counters`` tallies it, ``_results`` holds what it hands back,
 ``_pacing`` the pace of each budget and how Telnyx's answers slow it (``_profiles`` Telnyx's
-published limits, ``_budget`` the seam a shared budget plugs into), ``_journal`` the
-crash-safe SQLite record behind ``journal=``. The package never imports the client or its
-resources: it is given a one-attempt send function and a :class:`BulkOptions`.
+published limits, ``_budget`` the seam a shared budget plugs into), ``_journal`` the campaign
+record behind ``journal=`` (the :class:`CampaignJournal` interface, the SQLite
+:class:`Journal`, and the derived keys). The package never imports the client or its
+resources: it is given a one-attempt send function and a :class:`BulkOptions`, whose
+``journal`` may be a path or any ``CampaignJournal``.
 """
 
 from __future__ import annotations
 
 from telnyx_messaging._bulk._budget import MemoryBudget, PacingBudget
+from telnyx_messaging._bulk._journal import CampaignJournal, Entry, Journal, derive_key, row_hash
 from telnyx_messaging._bulk._options import BulkOptions, SenderTypes, Via
 from telnyx_messaging._bulk._pacing import PaceChange, PacingSnapshot
 from telnyx_messaging._bulk._profiles import PROFILES, PacingProfile
@@ -22,6 +25,9 @@ __all__ = [
     "BulkOptions",
     "BulkSend",
     "BulkStats",
+    "CampaignJournal",
+    "Entry",
+    "Journal",
     "MemoryBudget",
     "PaceChange",
     "PacingBudget",
@@ -31,4 +37,6 @@ __all__ = [
     "SendResult",
     "SenderTypes",
     "Via",
+    "derive_key",
+    "row_hash",
 ]

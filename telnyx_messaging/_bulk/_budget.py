@@ -37,7 +37,7 @@ class PacingBudget(Protocol):
     "theoretical arrival time"): ``take`` reads it, and if it has come moves it on by
     ``1 / rate``, in one atomic step (a Lua script in Redis), using the store's own clock.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     async def take(self, key: str, rate: float) -> float:
@@ -56,7 +56,7 @@ class MemoryBudget:
     process's monotonic clock. Keeps at most ``max_keys`` keys that are still metering
     (a key whose next send may already leave has nothing to remember and is dropped first).
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     __slots__ = ("_clock", "_max_keys", "_next")

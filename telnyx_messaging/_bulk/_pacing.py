@@ -140,7 +140,7 @@ class PaceChange:
     why, e.g. ``"profile: toll_free"``, ``"429, x-ratelimit-limit 20"``, ``"40318"``,
     ``"wait_seconds 3.2 and rising"``, ``"ramped up"``; ``at`` is seconds into the run.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     scope: str
@@ -158,7 +158,7 @@ class PacingSnapshot:
     is each budget's current pace and its last change (senders not seen for a while are
     dropped past 4,096); ``changes`` the latest changes, oldest first.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     requests: int

@@ -118,7 +118,7 @@ class PacingProfile:
     :class:`~telnyx_messaging.PauseTooLongError`) once that many 10DLC messages were sent
     by it: the rest can go tomorrow, resumed from the journal.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     sms: float | None = attrs.field(default=50.0, validator=_rate)

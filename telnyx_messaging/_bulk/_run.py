@@ -235,7 +235,7 @@ class BulkSend:
         """What the pacing is doing: each budget's pace and why it last changed, the requests
         spent and how many Telnyx pushed back (429, 40318, 40011). See docs/bulk.md.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         if self._state == "new":
             return PacingSnapshot(requests=0, refused=0, rates={}, changes=())

@@ -36,7 +36,7 @@ from telnyx_messaging._http.retry import (
     server_wait,
     wait_to_sleep,
 )
-from telnyx_messaging._http.transports.base import AsyncTransport
+from telnyx_messaging._http.transports.base import AsyncTransport, case_insensitive_answer
 from telnyx_messaging._wire import Request, Response
 
 if TYPE_CHECKING:
@@ -144,6 +144,16 @@ class RequestLoop:
         self.timeout = timeout
         self.max_retries = max_retries
         self.on_retry = on_retry
+
+    def with_max_retries(self, max_retries: int) -> RequestLoop:
+        """The same loop with another retry count, over the same connection."""
+        return RequestLoop(
+            self.connection,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=max_retries,
+            on_retry=self.on_retry,
+        )
 
     async def call(
         self,
@@ -372,13 +382,15 @@ class RequestLoop:
     def _finish(self, response: Response) -> Response:
         """Record the answer for capture_responses; turn an error status into its exception."""
         if response.status >= 300:
-            response = _redact_response(response, self.connection.secret)
+            # A transport of one's own may answer with a plain dict: the retry headers must
+            # still be found whatever their case.
+            response = _redact_response(case_insensitive_answer(response), self.connection.secret)
             _capture(response)
             raise error_from_response(response)
         # Inline, not _capture(): this runs on every successful call.
         captured = _captured.get()
         if captured is not None:
-            captured.append(response)
+            captured.append(case_insensitive_answer(response))
         return response
 
 

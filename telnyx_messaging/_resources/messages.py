@@ -11,9 +11,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from telnyx_messaging import _args
+
+# Re-exported for the generated sync namespaces, which import annotations from here.
+from telnyx_messaging._args import Encoding as Encoding
+from telnyx_messaging._args import MessageType as MessageType
 from telnyx_messaging._errors import InvalidArgumentError
 from telnyx_messaging._http.codec import new_idempotency_key
 from telnyx_messaging._models import Message, WhatsAppMessage
+from telnyx_messaging._resources._base import Resource
+from telnyx_messaging._resources.numbers import PhoneNumbersMessaging
 
 if TYPE_CHECKING:
     import os
@@ -28,7 +34,6 @@ if TYPE_CHECKING:
         SenderTypes,
         Via,
     )
-    from telnyx_messaging._client import AsyncClient
     from telnyx_messaging.webhooks._tracking import DeliveryTracker
 
 __all__ = ["Messages"]
@@ -43,8 +48,8 @@ def _message(
     media_urls: Sequence[str] | None,
     send_at: datetime | None = None,
     subject: str | None = None,
-    type: str | None = None,
-    encoding: str | None = None,
+    type: MessageType | None = None,
+    encoding: Encoding | None = None,
     auto_detect: bool | None = None,
     use_profile_webhooks: bool | None = None,
     webhook_url: str | None = None,
@@ -69,9 +74,9 @@ def _message(
     if subject is not None:
         body["subject"] = _args.string("subject", subject)
     if type is not None:
-        body["type"] = _args.string("type", type)
+        body["type"] = _args.choice("type", type, _args.MessageType)
     if encoding is not None:
-        body["encoding"] = _args.string("encoding", encoding)
+        body["encoding"] = _args.choice("encoding", encoding, _args.Encoding)
     if auto_detect is not None:
         body["auto_detect"] = _args.flag("auto_detect", auto_detect)
     if use_profile_webhooks is not None:
@@ -97,13 +102,10 @@ def _sender(to: str, from_: str | None, messaging_profile_id: str | None) -> dic
     return head
 
 
-class Messages:
+class Messages(Resource):
     """Send, schedule, retrieve and cancel SMS/MMS (and send WhatsApp)."""
 
-    __slots__ = ("_client",)
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    __slots__ = ()
 
     def _create(
         self, path: str, cls: type[M], body: dict[str, Any], idempotency_key: str | None
@@ -115,7 +117,7 @@ class Messages:
             else _args.header_value("idempotency_key", idempotency_key)
         )
         # A plain function handing back the client's coroutine: one frame less per send.
-        return self._client._requests.call("POST", path, cls, body=body, idempotency_key=key)
+        return self._call("POST", path, cls, body=body, idempotency_key=key)
 
     async def send(
         self,
@@ -127,8 +129,8 @@ class Messages:
         messaging_profile_id: str | None = None,
         send_at: datetime | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -163,13 +165,13 @@ class Messages:
     async def retrieve(self, id: str) -> Message:
         """Fetch a message by id (``GET /messages/{id}``), outbound or inbound."""
         path = "/messages/" + _args.path_id("id", id)
-        return await self._client._requests.call("GET", path, Message)
+        return await self._call("GET", path, Message)
 
     async def cancel_scheduled(self, id: str) -> Message:
         """Cancel a scheduled message before it is sent (``DELETE /messages/{id}``)."""
         path = "/messages/" + _args.path_id("id", id)
         # The one answer without a {"data": ...} envelope (see tests/spec/README.md).
-        return await self._client._requests.call("DELETE", path, Message, envelope=False)
+        return await self._call("DELETE", path, Message, envelope=False)
 
     async def send_whatsapp(
         self,
@@ -232,8 +234,8 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -263,8 +265,8 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -294,8 +296,8 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -331,7 +333,7 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
+        type: MessageType | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -409,8 +411,6 @@ class Messages:
         pacing between processes. See docs/bulk.md.
 
         .. versionadded:: 0.2.0
-        .. versionchanged:: 0.3.0 ``pacing``, ``sender_types``, ``max_pause``, ``deadline``,
-           ``budget``; a 429 no longer counts as an attempt.
         """
         from telnyx_messaging._bulk import BulkOptions
 
@@ -444,17 +444,19 @@ class Messages:
         """A run of ``options`` over ``rows``: what ``send_many`` returns, for callers that
         already hold a :class:`BulkOptions` (the ``send-bulk`` command)."""
         from telnyx_messaging._bulk import BulkSend
+        from telnyx_messaging._resources.numbers import PhoneNumbersMessaging
 
-        client = self._client
+        requests = self._requests
+        connection = requests.connection
         # One attempt per call: the run decides when (and whether) a row is tried again, so a
         # row waiting to retry does not sit in a worker.
-        send = getattr(client.with_options(max_retries=0).messages, options.via)
+        send = getattr(Messages(requests.with_max_retries(0)), options.via)
         return BulkSend(
             send,
             rows,
             options,
-            max_attempts=client.max_retries + 1,
-            pool_size=client._connection.transport.pool_size,
-            is_closed=lambda: client.is_closed,
-            sender_settings=client.phone_numbers.messaging.retrieve,
+            max_attempts=requests.max_retries + 1,
+            pool_size=connection.transport.pool_size,
+            is_closed=lambda: connection.closed,
+            sender_settings=PhoneNumbersMessaging(requests).retrieve,
         )

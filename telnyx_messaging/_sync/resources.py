@@ -30,6 +30,10 @@ from telnyx_messaging._models import (
     PhoneNumberMessagingSettings,
     WhatsAppMessage,
 )
+from telnyx_messaging._resources.messages import (
+    Encoding,
+    MessageType,
+)
 from telnyx_messaging._sync.bulk import (
     SyncBulkSend,
 )
@@ -112,8 +116,8 @@ class Messages:
         messaging_profile_id: str | None = None,
         send_at: datetime | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -235,8 +239,8 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -269,8 +273,8 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -303,8 +307,8 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -341,7 +345,7 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
+        type: MessageType | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -424,8 +428,6 @@ class Messages:
         pacing between processes. See docs/bulk.md.
 
         .. versionadded:: 0.2.0
-        .. versionchanged:: 0.3.0 ``pacing``, ``sender_types``, ``max_pause``, ``deadline``,
-           ``budget``; a 429 no longer counts as an attempt.
         """
         return SyncBulkSend(
             self._async.send_many(

@@ -20,12 +20,12 @@ from telnyx_messaging.testing._handlers import (
     numbers,
     optouts,
 )
+from telnyx_messaging.testing._openapi import Operation, Spec
 from telnyx_messaging.testing._ratelimit import RateLimiter
-from telnyx_messaging.testing._spec import Operation, Spec
 from telnyx_messaging.testing._wire import (
-    Answer,
+    FakeAnswer,
+    FakeApiError,
     RecordedRequest,
-    TelnyxError,
     json_answer,
     not_found,
 )
@@ -56,7 +56,7 @@ _CREATES_MESSAGES = frozenset(
 
 
 class Pipeline:
-    """Turns a `RecordedRequest` into an `Answer` as Telnyx would."""
+    """Turns a `RecordedRequest` into a `FakeAnswer` as Telnyx would."""
 
     def __init__(
         self,
@@ -70,7 +70,7 @@ class Pipeline:
         self._limiter = limiter
         self._api_key = api_key
 
-    def process(self, request: RecordedRequest, *, under_v2: bool) -> Answer:
+    def process(self, request: RecordedRequest, *, under_v2: bool) -> FakeAnswer:
         headers: dict[str, str] = {}
         try:
             self._authenticate(request)
@@ -89,7 +89,7 @@ class Pipeline:
             answer = HANDLERS[op.operation_id](self._context, request, ident)
             if wait:
                 answer = _with_wait(answer, wait)
-        except TelnyxError as error:
+        except FakeApiError as error:
             return error.answer.with_headers(headers) if headers else error.answer
         # Like Stripe, a rejected request is not remembered: a corrected retry
         # with the same key is processed afresh.
@@ -100,7 +100,7 @@ class Pipeline:
 
     def _authenticate(self, request: RecordedRequest) -> None:
         if request.headers.get("Authorization") != f"Bearer {self._api_key()}":
-            raise TelnyxError(
+            raise FakeApiError(
                 401,
                 "10009",
                 "Authentication failed",
@@ -116,7 +116,7 @@ class Pipeline:
         if op is not None:
             return op, unquote(ident)
         if allowed:
-            raise TelnyxError(
+            raise FakeApiError(
                 405,
                 "10015",
                 "Method not allowed",
@@ -129,13 +129,13 @@ class Pipeline:
         if op.body_schema is None:
             return
         if not isinstance(request.json, dict):
-            raise TelnyxError(
+            raise FakeApiError(
                 400, "10015", "Bad Request", "The request body must be a JSON object."
             )
         self._spec.check_body(op, request.json)
 
 
-def _reused_key(key: str) -> Answer:
+def _reused_key(key: str) -> FakeAnswer:
     """Telnyx replays only a byte-identical request under a key; another body gets 422 while
     the first one's record lasts (developers.telnyx.com, API fundamentals: Idempotency)."""
     return json_answer(
@@ -160,7 +160,7 @@ def _is_mms(op: Operation, request: RecordedRequest) -> bool:
     return body.get("type") == "MMS" or bool(body.get("media_urls"))
 
 
-def _with_wait(answer: Answer, wait: float) -> Answer:
+def _with_wait(answer: FakeAnswer, wait: float) -> FakeAnswer:
     """The answer with ``data.wait_seconds`` set: how long the message waits in its queue."""
     if answer.status >= 300:
         return answer

@@ -24,7 +24,7 @@ import attrs
 
 from telnyx_messaging._errors import InvalidArgumentError
 from telnyx_messaging.testing._clock import Clock
-from telnyx_messaging.testing._wire import TelnyxError
+from telnyx_messaging.testing._wire import FakeApiError
 
 __all__ = ["RateLimiter", "RateLimits"]
 
@@ -72,7 +72,6 @@ class RateLimits:
     many may wait before a send is refused with error 40318 (HTTP 400). Both None: no queue.
 
     .. versionadded:: 0.2.0
-    .. versionchanged:: 0.3.0 ``mms_per_second``, ``sender_throughput``, ``sender_queue``.
     """
 
     account_per_second: int | None = attrs.field(default=None, validator=_check_limit)
@@ -115,7 +114,7 @@ class RateLimiter:
                     "x-ratelimit-remaining": "0",
                     "x-ratelimit-reset": reset,
                 }
-                raise TelnyxError(
+                raise FakeApiError(
                     429,
                     "10011",
                     "Too many requests",
@@ -145,7 +144,7 @@ class RateLimiter:
         limit = self.limits.sender_queue
         # Messages ahead of this one: the wait times the pace (less a hair for float error).
         if limit is not None and wait * throughput > limit - 1e-9:
-            raise TelnyxError(
+            raise FakeApiError(
                 400,
                 "40318",
                 "Message queue full",

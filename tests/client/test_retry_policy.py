@@ -6,6 +6,8 @@ No sockets here. Headers are ``CIMultiDict`` because that is what the transport 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from email.utils import formatdate
 
 import pytest
@@ -29,8 +31,11 @@ from telnyx_messaging._http.retry import (
     backoff_seconds,
     is_retryable,
     is_retryable_status,
+    maybe_processed_status,
     retry_after_seconds,
     server_wait,
+    set_instant_retries,
+    wait_to_sleep,
 )
 from telnyx_messaging._wire import Response
 
@@ -291,3 +296,210 @@ def test_retry_after_defaults_now_to_the_clock() -> None:
     wait = retry_after_seconds(CIMultiDict({"Retry-After": far}))
     assert wait is not None
     assert wait > 60 * 60 * 24 * 365
+
+
+# --- the numbers docs/resilience.md promises --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("failed_attempt", "shortest", "longest"),
+    [(1, 0.5, 1.0), (2, 1.0, 1.5), (3, 2.0, 2.5), (4, 4.0, 4.5), (5, 8.0, 8.5), (6, 8.0, 8.5)],
+)
+def test_backoff_follows_the_documented_table(
+    failed_attempt: int, shortest: float, longest: float
+) -> None:
+    """0.5 s after the first failure, doubling, capped at 8 s, plus 0 to 0.5 s of jitter."""
+    waits = [backoff_seconds(failed_attempt) for _ in range(300)]
+    assert all(shortest <= wait <= longest for wait in waits)
+    # The jitter spans its whole range: some waits near each end.
+    assert min(waits) < shortest + 0.1
+    assert max(waits) > longest - 0.1
+
+
+@pytest.mark.parametrize("failed_attempt", [7, 8, 33, 34, 100])
+def test_the_backoff_cap_is_8_seconds(failed_attempt: int) -> None:
+    """However many attempts failed, our own wait never passes 8.5 s (8 s plus jitter)."""
+    waits = [backoff_seconds(failed_attempt) for _ in range(100)]
+    assert all(8.0 <= wait <= 8.5 for wait in waits)
+
+
+# --- maybe_processed_status: what outcome_unknown is built on ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "maybe"),
+    [
+        pytest.param(200, True, id="2xx-accepted"),
+        pytest.param(399, True, id="below-400"),
+        pytest.param(400, False, id="400-refused"),
+        pytest.param(404, False, id="404-refused"),
+        pytest.param(429, False, id="429-refused"),
+        pytest.param(499, False, id="499-refused"),
+        pytest.param(500, True, id="500-may-have-acted"),
+        pytest.param(502, True, id="502-may-have-acted"),
+        pytest.param(503, False, id="503-not-taking-requests"),
+        pytest.param(504, True, id="504-may-have-acted"),
+        pytest.param(599, True, id="599-may-have-acted"),
+    ],
+)
+def test_which_answers_may_have_been_acted_on(status: int, maybe: bool) -> None:
+    """A 4xx and a 503 say Telnyx did not act; 500, 502, 504 (any other 5xx) do not say."""
+    assert maybe_processed_status(status) is maybe
+
+
+# --- retry_after_seconds: the edges of what a wait may look like --------------------------
+
+
+@pytest.mark.parametrize("name", ["retry-after-ms", "retry-after", "x-ratelimit-reset"])
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        pytest.param(" 5", 5.0, id="leading-space"),
+        pytest.param("5 ", 5.0, id="trailing-space"),
+        pytest.param("\t5\t", 5.0, id="tabs"),
+        pytest.param(" \t 5 \t ", 5.0, id="spaces-and-tabs"),
+    ],
+)
+def test_spaces_and_tabs_around_a_wait_are_allowed(name: str, value: str, seconds: float) -> None:
+    """Optional whitespace (RFC 9110 5.5: spaces and tabs) around a value is not part of it."""
+    expected = seconds / 1000 if name == "retry-after-ms" else seconds
+    assert retry_after_seconds(CIMultiDict({name: value}), now=NOW) == expected
+
+
+@pytest.mark.parametrize("name", ["retry-after-ms", "retry-after", "x-ratelimit-reset"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("5\n", id="newline"),
+        pytest.param("\r5", id="carriage-return"),
+        pytest.param("\x0b5", id="vertical-tab"),
+        pytest.param("\xa05", id="no-break-space"),
+        pytest.param("5 5", id="inner-space"),
+        pytest.param("5s", id="unit"),
+        pytest.param("X5", id="letter-before"),
+        pytest.param("5X", id="letter-after"),
+        pytest.param(".5", id="no-integer-part"),
+        pytest.param("5.", id="no-fraction-digits"),
+        pytest.param("+5", id="plus-sign"),
+        pytest.param("1e3", id="exponent"),
+    ],
+)
+def test_other_characters_make_a_wait_garbage(name: str, value: str) -> None:
+    """Only spaces and tabs are trimmed; anything else around or inside the digits is garbage."""
+    assert retry_after_seconds(CIMultiDict({name: value}), now=NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param({"retry-after": "86400"}, 86400.0, id="a-day"),
+        pytest.param({"retry-after": "999999999999"}, 999999999999.0, id="12-digits"),
+        pytest.param({"retry-after-ms": "999999999999"}, 999999999.999, id="ms-12-digits"),
+        pytest.param({"retry-after": "1.123456789"}, 1.123456789, id="9-fraction-digits"),
+        pytest.param({"retry-after": "1000000000"}, 1_000_000_000.0, id="1e9-is-seconds"),
+        pytest.param({"x-ratelimit-reset": "1000000000"}, 1_000_000_000.0, id="reset-1e9-seconds"),
+        pytest.param({"x-ratelimit-reset": "1000000001"}, 0.0, id="reset-past-1e9-is-a-moment"),
+        pytest.param({"x-ratelimit-reset": str(int(NOW) + 90)}, 90.0, id="reset-moment-ahead"),
+        pytest.param({"x-ratelimit-reset": f"{NOW + 2.5}"}, 2.5, id="reset-fractional-moment"),
+    ],
+)
+def test_long_waits_are_used_as_given(headers: dict[str, str], expected: float) -> None:
+    """The server's wait has no cap of ours (the budget bounds the call), up to 12 digits."""
+    assert retry_after_seconds(CIMultiDict(headers), now=NOW) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("name", ["retry-after-ms", "retry-after", "x-ratelimit-reset"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("9999999999999", id="13-digits"),
+        pytest.param("1.1234567891", id="10-fraction-digits"),
+        pytest.param("9" * 400, id="400-digits"),
+    ],
+)
+def test_over_long_waits_are_garbage(name: str, value: str) -> None:
+    """More than 12 digits (31,000 years) or 9 decimals is not a wait any server means."""
+    assert retry_after_seconds(CIMultiDict({name: value}), now=NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("Thu, 01 Jan 2026 00:00:30 -0000", 30.0, id="minus-0000-is-utc"),
+        pytest.param("Thu, 01 Jan 2026 00:00:30 +0000", 30.0, id="plus-0000"),
+        pytest.param("Thu, 01 Jan 2026 01:00:30 +0100", 30.0, id="an-offset"),
+        pytest.param("Thu, 01 Jan 2026 00:00:30 GMT", 30.0, id="gmt"),
+    ],
+)
+def test_http_dates_are_read_in_utc(value: str, expected: float) -> None:
+    """A date with a zone, or -0000, means that instant, whatever this machine's zone is."""
+    assert retry_after_seconds(CIMultiDict({"Retry-After": value}), now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("Thu, 01 Jan 2026 00:00:30 GMT\u00a0", id="no-break-space"),
+        pytest.param("Thu, 0\u0661 Jan 2026 00:00:30 GMT", id="arabic-digit"),
+        pytest.param("Thu, 01 Jan 99999 00:00:30 GMT", id="year-out-of-range"),
+    ],
+)
+def test_dates_that_are_not_http_dates_are_garbage(value: str) -> None:
+    """Non-ASCII text, or a date Python cannot represent, asks for no wait."""
+    assert retry_after_seconds(CIMultiDict({"Retry-After": value}), now=NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param({"retry-after-ms": "250"}, 0.25, id="retry-after-ms"),
+        pytest.param({"retry-after": "4"}, 4.0, id="retry-after"),
+        pytest.param({"retry-after": _http_date(NOW + 6)}, 6.0, id="retry-after-date"),
+        pytest.param({"x-ratelimit-reset": "8"}, 8.0, id="x-ratelimit-reset"),
+    ],
+)
+def test_the_policy_reads_lower_case_names(headers: dict[str, str], expected: float) -> None:
+    """On a plain mapping the policy looks names up in lower case; the transport seam makes any
+    spelling match them (tests/client/test_retry_answer_headers.py)."""
+    assert retry_after_seconds(headers, now=NOW) == expected
+
+
+def test_x_should_retry_is_read_in_lower_case() -> None:
+    """``x-should-retry`` on a plain mapping decides as it does on aiohttp's headers."""
+    assert is_retryable_status(400, {"x-should-retry": "true"})
+    assert not is_retryable_status(503, {"x-should-retry": "false"})
+
+
+@pytest.fixture
+def _local_time_five_hours_behind_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "EST+5")  # POSIX: needs no zone database
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("_local_time_five_hours_behind_utc")
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Thu, 01 Jan 2026 00:00:30 -0000",
+        "Thu, 01 Jan 2026 00:00:30 GMT",
+        "Wed, 31 Dec 2025 19:00:30 -0500",
+    ],
+)
+def test_http_dates_ignore_the_local_time_zone(value: str) -> None:
+    """On a machine whose clock reads New York time, a date 30 s ahead is still 30 s ahead."""
+    assert retry_after_seconds(CIMultiDict({"Retry-After": value}), now=NOW) == 30.0
+
+
+def test_instant_retries_nest() -> None:
+    """Leaving an inner set_instant_retries block restores the outer setting, on or off."""
+    with set_instant_retries(True):
+        with set_instant_retries(False):
+            assert wait_to_sleep(2.5) == 2.5
+        assert wait_to_sleep(2.5) == 0.0
+    with set_instant_retries(False):
+        with set_instant_retries(True):
+            assert wait_to_sleep(2.5) == 0.0
+        assert wait_to_sleep(2.5) == 2.5

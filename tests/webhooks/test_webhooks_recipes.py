@@ -143,7 +143,9 @@ def test_the_metrics_recipe_counts() -> None:
 
     async def deliver() -> None:
         for headers in (SIGNER.headers(RECEIVED), SIGNER.headers(RECEIVED), {}):
-            await receiver._receive(RECEIVED, headers, started=time.perf_counter())
+            gate = receiver.gate
+            started = time.perf_counter()
+            gate.answered(await gate.dispatch(gate.open(RECEIVED, headers)), started)
 
     asyncio.run(deliver())
     assert namespace["counts"] == {

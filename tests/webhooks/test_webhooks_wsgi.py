@@ -247,9 +247,9 @@ def test_a_slow_sync_callback_is_reported(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A plain callback that outlives Telnyx's window is reported after it returns."""
-    from telnyx_messaging.webhooks import _receiver as _receiving
+    from telnyx_messaging.webhooks import _policy
 
-    monkeypatch.setattr(_receiving, "TELNYX_ACK_WINDOW", -1.0)
+    monkeypatch.setattr(_policy, "TELNYX_ACK_WINDOW", -1.0)
     app = make_receiver([]).wsgi_app()
     with caplog.at_level(logging.WARNING, logger="telnyx_messaging"):
         assert call_wsgi(app, environ_for(BODY, SIGNER.headers(BODY)))[0] == "200 OK"
@@ -344,7 +344,7 @@ def test_junk_never_gets_a_5xx(
 
     stream = BytesIO(body)
     answer = receive_from_stream(
-        receiver,
+        receiver.gate,
         method=method,
         read=stream.read,
         content_length=str(len(body)) if length is None else length,

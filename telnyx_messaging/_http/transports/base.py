@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import abc
 
+from attrs import evolve
+from multidict import CIMultiDict, CIMultiDictProxy
+
 from telnyx_messaging._wire import Request, Response
 
-__all__ = ["AsyncTransport"]
+__all__ = ["AsyncTransport", "case_insensitive_answer"]
+
+_CASE_INSENSITIVE = (CIMultiDict, CIMultiDictProxy)
 
 
 class AsyncTransport(abc.ABC):
@@ -36,7 +41,8 @@ class AsyncTransport(abc.ABC):
         A status is never an error here (the client decides what a 4xx means); a request
         that gets no usable answer raises :class:`~telnyx_messaging.APIConnectionError`
         (:class:`~telnyx_messaging.APITimeoutError` when out of time), built with
-        ``method=request.method, url=request.url, attempts=request.attempt``.
+        ``method=request.method, url=request.url, attempts=request.attempt``. The answer's
+        headers may be any mapping: the client looks them up in any case.
         """
 
     @property
@@ -50,3 +56,14 @@ class AsyncTransport(abc.ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional to override, so not abstract
         """Release what the transport holds (connections, sessions); nothing by default."""
+
+
+def case_insensitive_answer(response: Response) -> Response:
+    """``response`` with headers that answer to any case, as aiohttp's do (RFC 9110 5.1).
+
+    A MockTransport handler or a transport of one's own may answer with a plain dict keyed
+    ``Retry-After``; the retry policy and the errors look headers up in lower case.
+    """
+    if isinstance(response.headers, _CASE_INSENSITIVE):
+        return response
+    return evolve(response, headers=CIMultiDict(response.headers))

@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 
 from telnyx_messaging._errors import APIConnectionError, APITimeoutError, InvalidArgumentError
-from telnyx_messaging._http.transports.base import AsyncTransport
+from telnyx_messaging._http.transports.base import AsyncTransport, case_insensitive_answer
 from telnyx_messaging._wire import Request, Response
 
 __all__ = ["MockTransport"]
@@ -28,7 +28,8 @@ class MockTransport(AsyncTransport):
 
     The handler may be a plain function or a coroutine function. Everything above the
     transport runs as it does over HTTP: argument checks, headers, the ``Idempotency-Key``,
-    retries and their waits, parsing, the exception for an error status. To act out a lost
+    retries and their waits, parsing, the exception for an error status. Answer headers are
+    matched in any case, as over HTTP (``{"Retry-After": "2"}`` is honoured). To act out a lost
     connection, raise ``ConnectionError`` (it becomes :class:`~telnyx_messaging.APIConnectionError`)
     or ``TimeoutError`` (:class:`~telnyx_messaging.APITimeoutError`) from the handler.
 
@@ -67,4 +68,5 @@ class MockTransport(AsyncTransport):
                 "a MockTransport handler must return a Response (request.respond(...) makes "
                 f"one), got {type(answer).__name__}"
             )
-        return answer
+        # A handler writes headers as a dict: `Retry-After` must count as `retry-after`.
+        return case_insensitive_answer(answer)
