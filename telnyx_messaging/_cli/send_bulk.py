@@ -52,14 +52,17 @@ from telnyx_messaging._errors import (
     AlreadySentError,
     InvalidArgumentError,
     JournalError,
+    PauseTooLongError,
     TelnyxError,
 )
 
 if TYPE_CHECKING:
-    from telnyx_messaging import AsyncClient
+    from telnyx_messaging import AsyncClient, BulkSend
 
 __all__ = ["add_send_bulk", "send_bulk"]
 
+#: Exit status when Telnyx asked for a wait longer than --max-pause: --resume later.
+EXIT_PAUSED = 4
 #: error_code of a row Telnyx refused because its key was used with other content.
 ALREADY_SENT = "already_sent"
 #: Exit status when results cannot be written (a full disk): the run stopped, --resume later.
@@ -157,6 +160,14 @@ def add_send_bulk(commands: Any) -> None:
         "--max-attempts", type=_positive, default=5, help="attempts per row before it fails (5)"
     )
     parser.add_argument(
+        "--max-pause",
+        type=_positive_rate,
+        default=300.0,
+        metavar="SECONDS",
+        help="stop (for a --resume later) rather than wait longer than this when Telnyx asks "
+        "the run to wait (300)",
+    )
+    parser.add_argument(
         "--api-key", help="the API key (default: TELNYX_API_KEY, which other users cannot see)"
     )
     parser.add_argument("--base-url", help="API root (default: TELNYX_BASE_URL, then Telnyx)")
@@ -165,7 +176,7 @@ def add_send_bulk(commands: Any) -> None:
 
 def send_bulk(args: argparse.Namespace) -> int:
     """Run ``send-bulk``; the exit status: 0 all sent, 1 some failed, 2 bad input, 3 results
-    could not be written, 130 stopped."""
+    could not be written, 4 Telnyx asked for a wait past --max-pause, 130 stopped."""
     err = sys.stderr
     try:
         plan = _plan(args)
@@ -196,6 +207,16 @@ _COMMAND_TERMS = (
     ),
     ("run the same input again with the same journal", "run the same command with --resume"),
     ("pass a new journal", "pass another --out"),
+    (
+        "run.not_started and run.unfinished (with journal=..., run it again later)",
+        "left for a --resume later",
+    ),
+    (
+        "run.not_started (with journal=..., run it again tomorrow)",
+        "left for a --resume tomorrow",
+    ),
+    ("max_pause=", "--max-pause "),
+    ("pass a larger max_pause", "pass a larger --max-pause"),
     ("campaign=", "--campaign"),
     ("journal=", "--out"),
     ("retry_failed=True", "--retry-failed"),
@@ -562,7 +583,10 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
             file=err,
         )
     client = _client(args, plan.api_key)
-    show, finish = progress(err, plan.check.count)
+    started_run: list[BulkSend] = []  # the hook is made before the run it reports on
+    show, finish = progress(
+        err, plan.check.count, lambda: started_run[0].pacing if started_run else None
+    )
     held: dict[int, PlannedRow] = {}  # rows not sent, by index, until their result comes
 
     def inputs() -> Iterator[dict[str, Any] | None]:
@@ -590,7 +614,9 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
             on_progress=show,
             progress_interval=0.2,
             total=plan.check.count,
+            max_pause=args.max_pause,
         )
+        started_run.append(run)
         # The run first: it takes the journal's lock, so a second command on the same files
         # is refused before it could truncate the results of the one running.
         async with run:
@@ -605,6 +631,7 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
                 raise BadInputError(_changed_input(exc, plan, args)) from exc
             finally:
                 results.close(keep=keep)
+                finish()  # the last pace changes before any message about the end
     except JournalError as exc:
         if results.written == 0 and not run.stats.read:
             raise  # refused when it opened: said as bad input (status 2)
@@ -615,6 +642,13 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
             file=err,
         )
         return EXIT_CANNOT_WRITE
+    except PauseTooLongError as exc:
+        print(
+            f"send-bulk: the run stopped: {in_command_terms(str(exc))} "
+            f"{plural(results.written, 'result')} are in {str(plan.out)!r}.",
+            file=err,
+        )
+        return EXIT_PAUSED
     except CannotWriteError as exc:
         print(
             f"send-bulk: cannot write the results to {str(results.path)!r} ({exc}): the run "
@@ -628,11 +662,12 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
     finally:
         finish()
         await client.close()
-    stats = run.stats
+    stats, pacing = run.stats, run.pacing
+    pushed = f" ({pacing.refused:,} pushed back by Telnyx)" if pacing.refused else ""
     print(
         f"done in {time.monotonic() - started:.1f}s: {totals.line()}; "
-        f"{plural(stats.attempts, 'request')}; paused {stats.paused_seconds:.1f}s for rate "
-        f"limits. Results: {plan.out}",
+        f"{plural(pacing.requests, 'request')}{pushed}; paused {stats.paused_seconds:.1f}s "
+        f"for rate limits. Results: {plan.out}",
         file=err,
     )
     return 1 if totals.failed + totals.failed_before else 0

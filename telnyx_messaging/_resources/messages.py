@@ -19,7 +19,6 @@ from telnyx_messaging._errors import InvalidArgumentError
 from telnyx_messaging._http.codec import new_idempotency_key
 from telnyx_messaging._models import Message, WhatsAppMessage
 from telnyx_messaging._resources._base import Resource
-from telnyx_messaging._resources.numbers import PhoneNumbersMessaging
 
 if TYPE_CHECKING:
     import os
