@@ -442,6 +442,11 @@ class WebhookGate:
         # Seen here, for when the request that awaited it was cancelled.
         _ = task.cancelled() or task.exception()
 
+    @property
+    def running(self) -> int:
+        """Requests past verification and not answered yet (claiming, handling, queueing)."""
+        return len(self._in_flight)
+
     def close(self) -> None:
         """Refuse every request from now on (503, so Telnyx retries elsewhere or later)."""
         self.closed = True
