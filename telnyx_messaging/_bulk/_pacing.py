@@ -219,6 +219,7 @@ class _Scope:
         "passed",
         "rate",
         "recent",
+        "touched_at",
         "users",
     )
 
@@ -230,6 +231,7 @@ class _Scope:
         self.limit: float | None = None  # the x-ratelimit-limit a 429 named
         self.cut_to = 0.0  # the pace the last cut left; it ramps up by RAMP of it a second
         self.changed_at = -math.inf
+        self.touched_at = -math.inf  # last cut or hold
         self.grew_at = 0.0
         self.last_wait = 0.0
         self.recent: collections.deque[float] = collections.deque()  # send times, last second
@@ -272,7 +274,7 @@ class _Scope:
             went_through = HEADROOM * _lately(self.passed, now) / self.window(now)
             new = min(shallowest * current, max(DEEPEST_CUT * current, went_through))
         self.rate = self.cut_to = max(MIN_RATE, new)
-        self.changed_at = self.grew_at = now
+        self.changed_at = self.grew_at = self.touched_at = now
 
     def window(self, now: float) -> float:
         """The seconds ``recent`` and ``passed`` cover: one, or less for a budget just made."""
@@ -370,8 +372,15 @@ class Pacer:
         for scope in scopes:
             scope.users += 1
         try:
-            for scope in scopes:
-                await self._take(scope)
+            pending = scopes
+            while pending:
+                passed: list[tuple[_Scope, float]] = []
+                for scope in pending:
+                    await self._take(scope)
+                    passed.append((scope, self._clock()))
+                # Slowed or held while this turn waited for another budget: its place there
+                # was taken at the old pace, so it queues again.
+                pending = [scope for scope, at in passed if scope.touched_at > at]
         finally:
             for scope in scopes:
                 scope.users -= 1
@@ -538,6 +547,7 @@ class Pacer:
             ) from error
         self._slow(scope, turn, limit, reason, SHALLOWEST_CUT)
         hold = wait_to_sleep(DEFAULT_HOLD if wait is None else wait)
+        scope.touched_at = self._clock()
         await self.budget.hold(scope.key, hold)
         self.gate.pause(hold)
         log.info("Telnyx pushed back (%s): holding %s for %.2fs", reason, scope.key, hold)

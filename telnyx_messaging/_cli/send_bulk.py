@@ -633,7 +633,7 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
                 results.close(keep=keep)
                 finish()  # the last pace changes before any message about the end
     except JournalError as exc:
-        if results.written == 0 and not run.stats.read:
+        if results.written == 0 and not (started_run and started_run[0].stats.read):
             raise  # refused when it opened: said as bad input (status 2)
         print(
             f"send-bulk: the run stopped: {in_command_terms(str(exc))} "
