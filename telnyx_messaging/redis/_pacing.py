@@ -24,6 +24,7 @@ import math
 import random
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import redis
 import redis.asyncio
@@ -255,10 +256,11 @@ class RedisRateBudget:
         the seconds until one is (the :class:`~telnyx_messaging.PacingBudget` seam).
 
         ``send_many(..., budget=redis_budget)`` books every send here, so runs in several
-        processes keep the account's and each sender's pace together.
+        processes keep the account's and each sender's pace together. While Redis is away
+        the run waits here, up to ``outage_timeout``, then the Redis error ends it.
         """
         interval = _interval("rate", rate)
-        wait = int(await self._take(keys=[f"{self.prefix}:{key}"], args=[interval, _SLACK_US]))
+        wait = await self._run(self._take, [f"{self.prefix}:{key}"], [interval, _SLACK_US])
         return wait / 1_000_000
 
     async def hold(self, key: str, seconds: float) -> None:
@@ -271,7 +273,7 @@ class RedisRateBudget:
             or not seconds >= 0
         ):
             raise InvalidArgumentError(f"seconds must be a number >= 0, got {seconds!r}")
-        await self._hold(keys=[f"{self.prefix}:{key}"], args=[math.ceil(seconds * 1_000_000)])
+        await self._run(self._hold, [f"{self.prefix}:{key}"], [math.ceil(seconds * 1_000_000)])
 
     # --- your own sends
 
@@ -298,10 +300,19 @@ class RedisRateBudget:
         if self._account is not None:
             keys.append(f"{self.prefix}:account:{message_kind}")
             intervals.append(self._account)
+        # The due times live in Redis, moved by every process: ask again after each wait.
+        while (wait := await self._run(self._turn, keys, intervals)) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait / 1_000_000 + random.uniform(0, _JITTER))  # noqa: S311
+
+    async def _run(self, script: Any, keys: list[str], args: list[int]) -> int:
+        """Run one of the scripts; while Redis is away, wait (the sends wait with it) and try
+        again, up to ``outage_timeout``, then raise the Redis error. Every script is safe to
+        run again: one that failed changed nothing, or its answer was lost and the send it
+        booked is simply not taken."""
         outage_began: float | None = None
         while True:
             try:
-                wait = int(await self._turn(keys=keys, args=intervals))
+                result = int(await script(keys=keys, args=args))
             except (redis.RedisError, OSError) as exc:
                 now = time.monotonic()
                 if outage_began is None:
@@ -317,11 +328,8 @@ class RedisRateBudget:
                 await asyncio.sleep(min(1.0, max(0.05, (now - outage_began) / 2)))
                 continue
             if outage_began is not None:
-                outage_began = None
                 log.warning("rate budget: Redis is back; sending again")
-            if wait <= 0:
-                return
-            await asyncio.sleep(wait / 1_000_000 + random.uniform(0, _JITTER))  # noqa: S311
+            return result
 
     async def pause(self, seconds: float) -> None:
         """Hold every process's sends for ``seconds`` from now (a 429's ``Retry-After``).

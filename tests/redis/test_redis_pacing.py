@@ -108,6 +108,23 @@ async def test_the_seam_take_and_hold(redis_server: RedisServer) -> None:
             await budget.take("sender:+1A", 0)
 
 
+async def test_the_seam_waits_out_a_redis_outage(redis_server: RedisServer) -> None:
+    """send_many's take and hold wait while Redis is away, then go on; past outage_timeout
+    they raise the Redis error."""
+    async with await RedisRateBudget.connect(redis_server.url, outage_timeout=30) as budget:
+        redis_server.stop()
+        take = asyncio.ensure_future(budget.take("sender:+1A", 10))
+        await asyncio.sleep(0.4)
+        assert not take.done()
+        redis_server.start()
+        assert await asyncio.wait_for(take, 30) == 0.0
+        await budget.hold("sender:+1A", 0.5)
+        redis_server.stop()
+        budget.outage_timeout = 0.2
+        with pytest.raises(redis.ConnectionError):
+            await budget.hold("sender:+1A", 1)
+
+
 async def test_per_sender_and_per_kind_buckets(redis_server: RedisServer) -> None:
     """Each sender and each named kind has its own bucket; unnamed kinds only the account's."""
     async with await RedisRateBudget.connect(
