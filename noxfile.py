@@ -11,6 +11,8 @@
   into a fresh venv and run the demo from it (tests/package/test_packaging.py).
 - ``compat`` (not run by default): the suite on Python 3.10 to 3.13, where installed.
 - ``bench`` (not run by default): the benchmarks in ``benchmarks/``.
+- ``mutation`` (not run by default, minutes per module): mutmut over the pure core, the score
+  per module and the surviving mutants (``nox -s mutation -- retry signature``).
 """
 
 from __future__ import annotations
@@ -66,9 +68,9 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package, and on the files that use the public API as users do."""
     # The Flask and Django views, and send-bulk's progress bar (rich), import their optional
-    # library inside a function: mypy needs them installed to check those imports the same
-    # way on every machine.
-    session.install("-e", ".[flask,django,cli]", "mypy==2.4.1")
+    # library inside a function, and telnyx_messaging.redis imports redis-py: mypy needs them
+    # installed to check those imports the same way on every machine.
+    session.install("-e", ".[flask,django,cli,phonenumbers,redis]", "mypy==2.4.1")
     session.run("mypy", "--strict", "telnyx_messaging")
     session.run("mypy", "--strict", "tests/typing/")
 
@@ -151,3 +153,14 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".", "telnyx>=4,<5")
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs, env=dict(os.environ))
+
+
+@nox.session
+def mutation(session: nox.Session) -> None:
+    """Mutation testing of the pure core, one module at a time (scripts/mutation.py).
+
+    ``nox -s mutation`` runs every module; ``nox -s mutation -- retry signature`` some of
+    them; ``-- --max-children 2`` tests two mutants at once (one by default: it is CPU-bound).
+    """
+    session.install("-e", ".[tests]", "mutmut==3.8.1")  # pinned: mutants change in releases
+    session.run("python", "scripts/mutation.py", *session.posargs)

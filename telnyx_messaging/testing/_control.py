@@ -47,7 +47,7 @@ def attempt_to_json(attempt: DeliveryAttempt) -> dict[str, Any]:
         "error": attempt.error,
         "body": attempt.body.decode(),
         "headers": dict(attempt.headers),
-        "at": iso(attempt.at),
+        "at": attempt.at.isoformat(),  # to the microsecond: reads back equal
     }
 
 

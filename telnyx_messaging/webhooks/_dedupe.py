@@ -107,8 +107,8 @@ class MemoryDuplicateGuard:
     """An in-process :class:`DuplicateGuard`, bounded by count and by age.
 
     Remembers each handled key for ``max_age`` seconds from its first delivery, and at most
-    ``max_events`` keys in all, about 200 bytes each plus the key (some 27 MB when full
-    with the default 100,000 keys and Telnyx's 36-character ids). When full, the oldest
+    ``max_events`` keys in all, 200 to 270 bytes each with the key's own text (some 27 MB
+    when full with the default 100,000 keys and Telnyx's 36-character ids). When full, the oldest
     handled key at least ``min_age`` old is forgotten to make room; a key still being
     handled, or handled less than ``min_age`` ago, never is. When nothing can go,
     :meth:`claim` raises :class:`DuplicateGuardFullError` (the receiver answers 503, Telnyx

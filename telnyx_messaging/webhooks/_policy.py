@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
@@ -77,6 +78,9 @@ MetricName: TypeAlias = Literal["verified", "refused", "duplicate", "failed", "a
 
 _ENCODINGS = ("", "identity", "gzip", "deflate")
 _RETRY_LATER = (("Retry-After", "1"),)
+_CLOSE = (("Connection", "close"),)
+#: At most one log line per this many seconds for clients that went away mid-body.
+DISCONNECT_LOG_INTERVAL = 60.0
 
 
 @frozen
@@ -116,10 +120,12 @@ class WebhookMetric:
     - ``"verified"``: a webhook passed verification and parsed (``event_type``, ``key``);
     - ``"refused"``: a request was refused; ``reason`` is a short code: ``too_large``,
       ``bad_encoding``, ``bad_length``, ``length_required``, ``method``, ``missing_header``,
-      ``malformed_header``, ``stale``, ``signature_mismatch``, ``bad_body``, ``unreadable``
+      ``malformed_header``, ``repeated_header`` (two different signatures or timestamps),
+      ``stale``, ``signature_mismatch``, ``bad_body``, ``unreadable``
       (verified but not a webhook), ``overloaded`` (queue full), ``guard_full`` (the
       duplicate guard cannot remember one more event), ``guard_unavailable`` (the duplicate
-      guard raised) or ``closed`` (shutting down);
+      guard raised), ``closed`` (shutting down), ``body_timeout`` (the body took longer than
+      ``body_timeout``) or ``disconnected`` (the client went away mid-body);
     - ``"duplicate"``: a delivery of an event already handled (``reason="done"``) or being
       handled (``reason="processing"``), so not handled again;
     - ``"failed"``: ``on_event`` or ``handoff`` raised; ``reason`` is the exception's class
@@ -143,6 +149,35 @@ class WebhookMetric:
 def event_type(event: Any) -> str | None:
     """The event's type for logs and metrics (``record_type`` for events without one)."""
     return getattr(event, "event_type", None) or getattr(event, "record_type", None)
+
+
+def _signed_headers(headers: HeadersLike) -> dict[str, str]:
+    """The two signature headers, each once, whatever the server did with repeats.
+
+    aiohttp keeps every copy (``getall``), ASGI servers pass each line, and WSGI servers
+    join repeats with commas (PEP 3333, as RFC 9110 5.3 allows). Neither value can hold a
+    comma (base64, digits), so every adapter ends here with the same answer: one value, or
+    the same value repeated, passes on; two different values are refused.
+    """
+    signed: dict[str, str] = {}
+    getall = getattr(headers, "getall", None)
+    for name in (SIGNATURE_HEADER, TIMESTAMP_HEADER):
+        if callable(getall):
+            values = [str(value) for value in getall(name, ())]
+        else:
+            value = _header(headers, name)
+            values = [] if value is None else [value]
+        if not values:
+            continue
+        parts = {part.strip() for value in values for part in value.split(",")}
+        if len(parts) > 1:
+            raise WebhookVerificationError(
+                f"the {name} header was sent more than once with different values: send it "
+                "once, as Telnyx does",
+                code="repeated_header",
+            )
+        signed[name] = parts.pop()
+    return signed
 
 
 def _is_async(function: Any) -> bool:
@@ -177,6 +212,7 @@ class WebhookGate:
         metrics: Callable[[WebhookMetric], object] | None,
         enqueue: Callable[[VerifiedWebhook], bool],
         queue_size: int,
+        body_timeout: float,
     ) -> None:
         self._keys = keys
         self._tolerance = tolerance
@@ -190,6 +226,9 @@ class WebhookGate:
         self._metrics_broken = False
         self._enqueue = enqueue
         self._queue_size = queue_size
+        self.body_timeout = body_timeout
+        self._disconnects = 0
+        self._next_disconnect_log = -math.inf
         self.closed = False
         self._in_flight: set[asyncio.Future[Answer]] = set()
 
@@ -257,6 +296,44 @@ class WebhookGate:
             return self.too_large(where)
         return None
 
+    def slow_body(self, where: str = "") -> Answer:
+        """Count, log and answer a body that did not arrive within ``body_timeout`` (408).
+
+        The answer asks to close the connection: what is left of the body must never be
+        read as the next request, and the descriptor goes back to the server at once.
+        """
+        answer = self.refuse(
+            "body_timeout",
+            408,
+            f"the body did not arrive within {self.body_timeout:g}s; a Telnyx webhook is a few "
+            "kilobytes sent at once",
+            where,
+        )
+        return Answer(408, answer.text, _CLOSE)
+
+    def disconnected(self, where: str = "") -> Answer:
+        """Count a client that went away before its whole body arrived; log it now and then.
+
+        A flood of these is a slow-client attack or a flaky network, not one bad request each,
+        so it is logged at most once every :data:`DISCONNECT_LOG_INTERVAL` seconds, with how
+        many there were. The answer is for adapters that must answer something: nobody reads it.
+        """
+        self.emit("refused", reason="disconnected")
+        self._disconnects += 1
+        now = time.monotonic()
+        if now >= self._next_disconnect_log:
+            log.warning(
+                "%d webhook request%s%s ended before the whole body arrived: the client "
+                "disconnected (next report in %gs at the earliest)",
+                self._disconnects,
+                "" if self._disconnects == 1 else "s",
+                where and f" to {where}",
+                DISCONNECT_LOG_INTERVAL,
+            )
+            self._disconnects = 0
+            self._next_disconnect_log = now + DISCONNECT_LOG_INTERVAL
+        return Answer(400, "the body ended before its Content-Length", _CLOSE)
+
     def too_large(self, where: str = "") -> Answer:
         """Count, log and answer a body over ``max_body_size``."""
         return self.refuse(
@@ -284,7 +361,8 @@ class WebhookGate:
         if isinstance(body, Answer):
             return body
         try:
-            verify_headers(body, headers, self._keys, tolerance=self._tolerance)
+            signed = _signed_headers(headers)
+            verify_headers(body, signed, self._keys, tolerance=self._tolerance)
         except WebhookVerificationError as exc:
             return self.refuse(exc.code, 401, exc.reason, where)
         try:
@@ -293,10 +371,6 @@ class WebhookGate:
             return self.refuse("unreadable", 400, exc.reason, where)
         key = duplicate_key(event)
         self.emit("verified", event_type=event_type(event), key=key)
-        signed = {
-            SIGNATURE_HEADER: _header(headers, SIGNATURE_HEADER) or "",
-            TIMESTAMP_HEADER: _header(headers, TIMESTAMP_HEADER) or "",
-        }
         return VerifiedWebhook(body=body, headers=signed, key=key, event=event)
 
     def _decode(self, raw: bytes, content_encoding: str | None, where: str) -> bytes | Answer:
@@ -365,8 +439,8 @@ class WebhookGate:
 
     def _landed(self, task: asyncio.Future[Answer]) -> None:
         self._in_flight.discard(task)
-        if not task.cancelled():
-            task.exception()  # seen here when the request that awaited it was cancelled
+        # Seen here, for when the request that awaited it was cancelled.
+        _ = task.cancelled() or task.exception()
 
     def close(self) -> None:
         """Refuse every request from now on (503, so Telnyx retries elsewhere or later)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from telnyx_messaging.webhooks._events import WebhookEvent
 
 __all__ = [
+    "DEFAULT_BODY_TIMEOUT",
     "DEFAULT_MAX_BODY_SIZE",
     "Acknowledge",
     "Answer",
@@ -57,6 +59,9 @@ log = logging.getLogger("telnyx_messaging")
 #: The largest request body accepted, in bytes (after any gzip/deflate is undone). A Telnyx
 #: webhook is a few kilobytes; anything near this is not one.
 DEFAULT_MAX_BODY_SIZE = 256 * 1024
+#: How long reading a request body may take, in seconds. A Telnyx webhook is a few kilobytes
+#: sent at once; a client slower than this is holding a connection, not delivering.
+DEFAULT_BODY_TIMEOUT = 10.0
 
 _NOT_GIVEN: Any = object()
 _ACKNOWLEDGE = ("after_callback", "on_receipt")
@@ -85,9 +90,11 @@ class WebhookReceiver:
     still being handled gets 503 (Telnyx retries, and the retry finds it done or released).
     A failed callback releases the event, so the retry is processed.
 
-    ``max_body_size`` caps the body in bytes (413 beyond it). ``metrics`` is called with a
-    :class:`WebhookMetric` for each thing the receiver does; it must be quick and must not
-    raise. A missing or malformed ``public_key`` raises
+    ``max_body_size`` caps the body in bytes (413 beyond it), and ``body_timeout`` the
+    seconds reading it may take (408 and the connection closed beyond it; under WSGI only
+    between reads: set the server's own timeouts too, ``docs/webhooks.md`` says which).
+    ``metrics`` is called with a :class:`WebhookMetric` for each thing the receiver does; it
+    must be quick and must not raise. A missing or malformed ``public_key`` raises
     :class:`~telnyx_messaging.WebhookConfigurationError` here, not on each request.
 
     Serve it with :meth:`aiohttp_handler` / :meth:`add_aiohttp_route`, :meth:`asgi_app`
@@ -109,6 +116,7 @@ class WebhookReceiver:
         queue_size: int = 1000,
         workers: int = 4,
         metrics: Callable[[WebhookMetric], object] | None = None,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> None:
         keys = load_public_keys(public_key)
         check_arguments(tolerance, None)
@@ -151,6 +159,12 @@ class WebhookReceiver:
             )
         if metrics is not None and not callable(metrics):
             raise InvalidArgumentError(f"metrics must be callable, got {metrics!r}")
+        if (
+            isinstance(body_timeout, bool)
+            or not isinstance(body_timeout, (int, float))
+            or not (math.isfinite(body_timeout) and body_timeout > 0)
+        ):
+            raise InvalidArgumentError(f"body_timeout must be seconds > 0, got {body_timeout!r}")
         self.acknowledge: Acknowledge = acknowledge
         self.max_body_size = max_body_size
         self._queue_size = queue_size
@@ -170,6 +184,7 @@ class WebhookReceiver:
             metrics=metrics,
             enqueue=self._enqueue,
             queue_size=queue_size,
+            body_timeout=float(body_timeout),
         )
 
     @property

@@ -32,6 +32,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from typing import Any, Literal, Protocol, TypeAlias
 
 from attrs import evolve, frozen
@@ -105,7 +106,9 @@ class _Retrieves(Protocol):
 class HasMessages(Protocol):
     """Anything with ``.messages.retrieve(id)``, such as an ``AsyncClient``."""
 
-    @property
+    # A cached_property, as on AsyncClient: pyright does not match a cached_property
+    # against a protocol's plain property (mypy takes either).
+    @cached_property
     def messages(self) -> _Retrieves: ...
 
 

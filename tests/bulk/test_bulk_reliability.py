@@ -642,3 +642,12 @@ async def test_outcomes_wait_at_most_flush_seconds(client: AsyncClient, tmp_path
         (sent,) = db.execute("SELECT count(*) FROM rows WHERE state = 1").fetchone()
     db.close()
     assert sent >= 1  # written during the run, not only when it closes
+
+
+def test_the_sync_client_derives_the_same_keys(threaded_fake: FakeTelnyx, sync_client: Any) -> None:
+    """The sync facade runs the same BulkSend: campaign= makes a second run a replay."""
+    for _ in range(2):
+        with sync_client.messages.send_many(rows(10), campaign="sync-spring") as run:
+            results = list(run)
+        assert all(r.ok for r in results)
+    assert created(threaded_fake) == wanted(rows(10))

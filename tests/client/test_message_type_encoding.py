@@ -9,7 +9,7 @@ import pytest
 from telnyx_messaging import AsyncClient, InvalidArgumentError
 from telnyx_messaging.testing import FakeTelnyx
 
-SMS = {"to": "+13125550002", "from_": "+18445550001", "text": "Hi"}
+SMS: dict[str, Any] = {"to": "+13125550002", "from_": "+18445550001", "text": "Hi"}
 
 
 @pytest.mark.parametrize(

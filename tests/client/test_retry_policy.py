@@ -6,6 +6,8 @@ No sockets here. Headers are ``CIMultiDict`` because that is what the transport 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from email.utils import formatdate
 
 import pytest
@@ -32,6 +34,8 @@ from telnyx_messaging._http.retry import (
     maybe_processed_status,
     retry_after_seconds,
     server_wait,
+    set_instant_retries,
+    wait_to_sleep,
 )
 from telnyx_messaging._wire import Response
 
@@ -445,8 +449,57 @@ def test_dates_that_are_not_http_dates_are_garbage(value: str) -> None:
     assert retry_after_seconds(CIMultiDict({"Retry-After": value}), now=NOW) is None
 
 
-def test_a_lower_case_name_is_what_the_policy_reads() -> None:
-    """The policy reads lower-case names: the transport seam makes any spelling match them."""
-    assert retry_after_seconds({"retry-after": "4"}, now=NOW) == 4.0
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param({"retry-after-ms": "250"}, 0.25, id="retry-after-ms"),
+        pytest.param({"retry-after": "4"}, 4.0, id="retry-after"),
+        pytest.param({"retry-after": _http_date(NOW + 6)}, 6.0, id="retry-after-date"),
+        pytest.param({"x-ratelimit-reset": "8"}, 8.0, id="x-ratelimit-reset"),
+    ],
+)
+def test_the_policy_reads_lower_case_names(headers: dict[str, str], expected: float) -> None:
+    """On a plain mapping the policy looks names up in lower case; the transport seam makes any
+    spelling match them (tests/client/test_retry_answer_headers.py)."""
+    assert retry_after_seconds(headers, now=NOW) == expected
+
+
+def test_x_should_retry_is_read_in_lower_case() -> None:
+    """``x-should-retry`` on a plain mapping decides as it does on aiohttp's headers."""
     assert is_retryable_status(400, {"x-should-retry": "true"})
     assert not is_retryable_status(503, {"x-should-retry": "false"})
+
+
+@pytest.fixture
+def _local_time_five_hours_behind_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "EST+5")  # POSIX: needs no zone database
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("_local_time_five_hours_behind_utc")
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Thu, 01 Jan 2026 00:00:30 -0000",
+        "Thu, 01 Jan 2026 00:00:30 GMT",
+        "Wed, 31 Dec 2025 19:00:30 -0500",
+    ],
+)
+def test_http_dates_ignore_the_local_time_zone(value: str) -> None:
+    """On a machine whose clock reads New York time, a date 30 s ahead is still 30 s ahead."""
+    assert retry_after_seconds(CIMultiDict({"Retry-After": value}), now=NOW) == 30.0
+
+
+def test_instant_retries_nest() -> None:
+    """Leaving an inner set_instant_retries block restores the outer setting, on or off."""
+    with set_instant_retries(True):
+        with set_instant_retries(False):
+            assert wait_to_sleep(2.5) == 2.5
+        assert wait_to_sleep(2.5) == 0.0
+    with set_instant_retries(False):
+        with set_instant_retries(True):
+            assert wait_to_sleep(2.5) == 0.0
+        assert wait_to_sleep(2.5) == 2.5

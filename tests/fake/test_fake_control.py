@@ -22,12 +22,15 @@ import aiohttp
 import aiohttp.web
 import pytest
 
-from telnyx_messaging import AsyncClient, Client, InvalidArgumentError, webhooks
+from telnyx_messaging import AsyncClient, Client, InvalidArgumentError, RateLimitError, webhooks
+from telnyx_messaging._cli import fake_server as fake_server_cli
+from telnyx_messaging._cli.main import build_parser
 from telnyx_messaging.testing import (
     AsyncFakeTelnyxControl,
     DeliveryAttempt,
     FakeTelnyx,
     FakeTelnyxControl,
+    RateLimits,
     RecordedRequest,
     Respond,
 )
@@ -348,3 +351,131 @@ def test_the_blocking_client_reads_what_the_fake_holds(threaded_fake: FakeTelnyx
         control.fail_delivery("+13125550002", status="late")
     assert repr(control) == f"FakeTelnyxControl('{threaded_fake.base_url[:-2]}_fake/')"
     assert threaded_fake.api_key not in repr(control)
+
+
+async def test_each_route_acts_on_the_fake_in_this_process(fake: FakeTelnyx) -> None:
+    """advance, fail_delivery, message, deliveries and reset act on the FakeTelnyx itself."""
+    hooks = Hooks()
+    fake.messaging_profiles[fake.default_profile_id].webhook_url = hooks.url
+    try:
+        async with (
+            AsyncFakeTelnyxControl(fake.base_url, api_key=fake.api_key) as control,
+            AsyncClient(api_key=fake.api_key, base_url=fake.base_url) as client,
+        ):
+            await control.fail_delivery("+13125550009")
+            assert fake.failing_numbers == {"+13125550009": "delivery_failed"}
+            before = fake.now()
+            await control.advance(90)
+            assert fake.now() - before >= timedelta(seconds=90)
+            sent = await client.messages.send(to="+13125550009", from_=SENDER, text="Hi")
+            await control.deliveries_settled(timeout=30)
+            assert (await control.message(sent.id)) == fake.messages[sent.id]
+            assert await control.message("missing") is None
+            assert await control.deliveries() == fake.deliveries
+            assert [d.event_type for d in fake.deliveries] == ["message.sent", "message.finalized"]
+            await control.reset()
+            assert (fake.messages, fake.deliveries, fake.requests) == ({}, [], [])
+            assert fake.failing_numbers == {"+13125550009": "delivery_failed"}  # kept
+    finally:
+        hooks.stop()
+
+
+async def test_an_answer_that_is_not_the_fake_s_is_reported_with_its_body() -> None:
+    """Something else on the port (a proxy's 502 page): an error quoting what came back."""
+
+    async def bad_gateway(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        return aiohttp.web.Response(status=502, text="Bad Gateway from the proxy")
+
+    app = aiohttp.web.Application()
+    app.router.add_route("*", "/{tail:.*}", bad_gateway)
+    runner = aiohttp.web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    await aiohttp.web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/v2"
+    try:
+        async with AsyncFakeTelnyxControl(url) as control:
+            with pytest.raises(InvalidArgumentError, match=r"502 .*Bad Gateway from the proxy"):
+                await control.reset()
+            await control.aclose()  # a second close is harmless
+        assert repr(control) == f"AsyncFakeTelnyxControl('{url[:-2]}_fake/')"
+    finally:
+        await runner.cleanup()
+
+
+async def test_fake_server_flags_set_failing_numbers_and_pacing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--fail-delivery, --fail-sending, --send-seconds and --delivery-seconds reach the fake."""
+    args = build_parser().parse_args(
+        [
+            "fake-server",
+            "--port",
+            "0",
+            "--fail-delivery",
+            "+13125550001",
+            "--fail-sending",
+            "+13125550002",
+            "--send-seconds",
+            "30",
+            "--delivery-seconds",
+            "1.5",
+        ]
+    )
+    serving = asyncio.create_task(fake_server_cli.serve(args))
+    out = ""
+    while "control " not in out:
+        await asyncio.sleep(0.01)
+        out += capsys.readouterr().out
+    try:
+        url = out.split()[2].rstrip(";")
+        assert f"control     {url.removesuffix('/v2')}/_fake/" in out
+        async with AsyncFakeTelnyxControl(url) as control:
+            async with AsyncClient(api_key="KEY_fake_test_key", base_url=url) as client:
+                sent = await client.messages.send(to="+13125550002", from_=SENDER, text="x")
+            await control.deliveries_settled(timeout=30)
+            assert (await control.message(sent.id))["to"][0]["status"] == "queued"  # type: ignore[index]
+            await control.advance(30)
+            await control.deliveries_settled(timeout=30)
+            assert (await control.message(sent.id))["to"][0]["status"] == "sending_failed"  # type: ignore[index]
+        _, info = await raw_url(url, "GET", "/_fake/info")
+        assert info["data"]["failing_numbers"] == {
+            "+13125550001": "delivery_failed",
+            "+13125550002": "sending_failed",
+        }
+    finally:
+        serving.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await serving
+
+
+async def raw_url(base_url: str, method: str, path: str) -> tuple[int, Any]:
+    headers = {"Authorization": "Bearer KEY_fake_test_key"}
+    async with (
+        aiohttp.ClientSession(headers=headers) as http,
+        http.request(method, base_url.removesuffix("/v2") + path) as answer,
+    ):
+        return answer.status, await answer.json()
+
+
+@pytest.mark.parametrize("bad", ["-1", "soon", "inf", "nan"])
+def test_fake_server_seconds_must_be_a_number_of_seconds(
+    bad: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--send-seconds takes 0 or more seconds, and says so."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["fake-server", "--send-seconds", bad])
+    assert "must be a number of seconds, 0 or more" in capsys.readouterr().err
+
+
+async def test_reset_forgets_the_rate_limit_windows_and_keeps_the_limits() -> None:
+    """A send right after reset is not refused for the traffic before it; the limits hold."""
+    async with (
+        FakeTelnyx(rate_limits=RateLimits(account_per_second=1)) as fake,
+        AsyncClient(api_key=fake.api_key, base_url=fake.base_url, max_retries=0) as client,
+    ):
+        await client.messages.send(to="+13125550002", from_=SENDER, text="first")
+        await fake.reset()
+        await client.messages.send(to="+13125550002", from_=SENDER, text="after reset")
+        assert fake.rate_limits == RateLimits(account_per_second=1)
+        with pytest.raises(RateLimitError):
+            await client.messages.send(to="+13125550002", from_=SENDER, text="third")

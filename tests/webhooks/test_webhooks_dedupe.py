@@ -140,6 +140,11 @@ def test_max_age_is_exact() -> None:
     assert guard.claim("a") == "done"
     clock.now += 0.001
     assert guard.claim("a") == "new"
+    guard.complete("a")
+    clock.now += 60
+    assert len(guard) == 1
+    assert guard.claim("b") == "new"  # a, past max_age, is dropped on the way
+    assert len(guard) == 1
 
 
 @pytest.mark.parametrize(

@@ -231,11 +231,7 @@ async def recipes(
 ) -> AsyncIterator[dict[str, Any]]:
     """The three Redis recipes from the docs, run as written, pointed at the test's Redis."""
     monkeypatch.setenv("REDIS_URL", redis_server.url)
-    namespace = run(
-        fresh_namespace(),
-        SECTIONS["Replays and duplicates"][0],
-        *SECTIONS["Durable hand-off: Redis Streams"],
-    )
+    namespace = run(fresh_namespace(), *SECTIONS["Durable hand-off: Redis Streams"])
     namespace["server"] = redis_server
     try:
         yield namespace

@@ -6,6 +6,7 @@ only verifies, or serves Starlette or Django, does not load ``aiohttp.web``.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -29,18 +30,28 @@ def aiohttp_handler(gate: WebhookGate) -> Callable[[web.Request], Awaitable[web.
 
     limit = gate.max_body_size
 
-    async def read_body(request: web.Request) -> bytes | Answer:
+    async def read_all(request: web.Request) -> bytes:
         # aiohttp has already undone gzip/deflate here, so the cap is on the real size, and
         # reading stops one byte past it: a gzip bomb is never inflated in full.
         body = bytearray()
+        while len(body) <= limit:
+            chunk = await request.content.read(limit + 1 - len(body))
+            if not chunk:
+                break
+            body += chunk
+        return bytes(body)
+
+    async def read_body(request: web.Request) -> bytes | Answer:
         try:
-            while len(body) <= limit:
-                chunk = await request.content.read(limit + 1 - len(body))
-                if not chunk:
-                    break
-                body += chunk
+            # One deadline for the whole body: a client that trickles it holds a descriptor.
+            body = await asyncio.wait_for(read_all(request), gate.body_timeout)
+        except asyncio.TimeoutError:
+            return gate.slow_body(request.path)
         except (RequestPayloadError, HttpProcessingError, ConnectionError) as exc:
-            # A body that is not the gzip/deflate it claims to be, or a cut-off upload.
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                return gate.disconnected(request.path)  # gone: not a bad body, and no answer
+            # A body that is not the gzip/deflate it claims to be.
             return gate.refuse(
                 "bad_encoding",
                 400,
@@ -50,7 +61,7 @@ def aiohttp_handler(gate: WebhookGate) -> Callable[[web.Request], Awaitable[web.
             )
         if len(body) > limit:
             return gate.too_large(request.path)
-        return bytes(body)
+        return body
 
     async def handle_telnyx_webhook(request: web.Request) -> web.Response:
         started = time.perf_counter()

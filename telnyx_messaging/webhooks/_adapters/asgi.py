@@ -8,6 +8,7 @@ here, within the same cap.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
@@ -41,17 +42,24 @@ class ASGIWebhookApp:
         started = time.perf_counter()
         gate = self.gate
         where = scope.get("path", "")
-        headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1")
-            for name, value in scope.get("headers", ())
-        }
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope.get("headers", ()):
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            # Repeats joined as a WSGI server joins them: the gate refuses two signatures.
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
         encoding = headers.get("content-encoding")
         answer = gate.head(scope["method"], headers.get("content-length"), encoding, where)
         if answer is None:
-            raw = await _read(receive, gate.max_body_size)
-            if raw is None:
-                return  # the client went away: nobody to answer
-            answer = await gate.dispatch(gate.open(raw, headers, encoding, where), where)
+            try:
+                # The server's receive() waits as long as the client trickles: bound it here.
+                raw = await asyncio.wait_for(_read(receive, gate.max_body_size), gate.body_timeout)
+            except asyncio.TimeoutError:
+                answer = gate.slow_body(where)
+            else:
+                if raw is None:
+                    gate.disconnected(where)
+                    return  # the client went away: nobody to answer
+                answer = await gate.dispatch(gate.open(raw, headers, encoding, where), where)
         answer = gate.answered(answer, started)
         await _answer(send, answer)
 

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = ["WSGIWebhookApp", "django_view", "flask_view", "receive_from_stream"]
 
+# Read in pieces, so the deadline is checked between them while a body trickles in.
+_PIECE = 64 * 1024
+
 
 def receive_from_stream(
     gate: WebhookGate,
@@ -45,10 +48,21 @@ def receive_from_stream(
         # PEP 3333: without a length, reading may block forever.
         answer = gate.refuse("length_required", 411, "send a Content-Length", where)
         return gate.answered(answer, started)
+    # A deadline between reads: a blocking read itself only the server's timeout can end.
+    deadline = started + gate.body_timeout
     chunks = bytearray()
     while len(chunks) < wanted:
-        chunk = read(wanted - len(chunks))
+        if time.perf_counter() > deadline:
+            return gate.answered(gate.slow_body(where), started)
+        try:
+            chunk = read(min(wanted - len(chunks), _PIECE))
+        except TimeoutError:  # the server's own socket timeout (what docs/webhooks.md sets)
+            return gate.answered(gate.slow_body(where), started)
+        except ConnectionError:
+            return gate.answered(gate.disconnected(where), started)
         if not chunk:
+            if content_length:
+                return gate.answered(gate.disconnected(where), started)
             break
         chunks += chunk
     answer = gate.dispatch_sync(gate.open(bytes(chunks), headers, content_encoding, where), where)
@@ -70,6 +84,19 @@ class _EnvironHeaders:
                 yield name[5:].replace("_", "-").lower(), value
 
 
+def _reader(stream: Any) -> Callable[[int], bytes]:
+    """``read1`` where the server's input has it (a buffered socket: one recv a call, so the
+    deadline is checked while a body trickles in), else ``read`` (all PEP 3333 promises)."""
+    read1 = getattr(stream, "read1", None)
+    return read1 if callable(read1) else stream.read  # type: ignore[no-any-return]
+
+
+def _end_to_end(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    # PEP 3333 forbids an app to set hop-by-hop headers (Connection): closing a connection
+    # whose body was not read is the WSGI server's call.
+    return [(name, value) for name, value in headers if name.lower() != "connection"]
+
+
 def _status_line(status: int) -> str:
     return f"{status} {HTTPStatus(status).phrase}"
 
@@ -86,7 +113,7 @@ class WSGIWebhookApp:
         answer = receive_from_stream(
             self.gate,
             method=environ.get("REQUEST_METHOD", ""),
-            read=environ["wsgi.input"].read,
+            read=_reader(environ["wsgi.input"]),
             content_length=environ.get("CONTENT_LENGTH"),
             input_terminated=bool(environ.get("wsgi.input_terminated")),
             content_encoding=environ.get("HTTP_CONTENT_ENCODING"),
@@ -99,7 +126,7 @@ class WSGIWebhookApp:
             [
                 ("Content-Type", "text/plain; charset=utf-8"),
                 ("Content-Length", str(len(content))),
-                *answer.headers,
+                *_end_to_end(answer.headers),
             ],
         )
         return [content]
@@ -121,7 +148,7 @@ def flask_view(gate: WebhookGate) -> Callable[[], Any]:
             headers=request.headers,
             where=request.path,
         )
-        headers = {"Content-Type": "text/plain; charset=utf-8", **dict(answer.headers)}
+        headers = {"Content-Type": "text/plain; charset=utf-8", **dict(_end_to_end(answer.headers))}
         return answer.text, answer.status, headers
 
     return telnyx_webhook
@@ -146,7 +173,7 @@ def django_view(gate: WebhookGate) -> Callable[[Any], Any]:
         response = HttpResponse(
             answer.text, status=answer.status, content_type="text/plain; charset=utf-8"
         )
-        for name, value in answer.headers:
+        for name, value in _end_to_end(answer.headers):
             response[name] = value
         return response
 

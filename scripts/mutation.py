@@ -1,0 +1,402 @@
+"""Mutation testing of the pure core, one module at a time: ``nox -s mutation [-- MODULE...]``.
+
+For each module, mutmut (configured under ``[tool.mutmut]`` in pyproject.toml) mutates that
+one file and runs the test files that exercise it; this prints the score and every mutant the
+tests let live, with its diff. Survivors judged equivalent (no test could tell them apart) are
+listed in ``EQUIVALENT`` below and in docs/testing.md, and are left out of the score.
+
+Run it on one module while writing its tests; each module works in its own directory under
+``.nox/mutation/``, so runs do not disturb the worktree or each other.
+
+Two things a plain ``mutmut run`` gets wrong here, handled below:
+
+- SIGINT: a process started in the background from a non-interactive shell inherits SIGINT as
+  ignored, and so would every pytest under mutmut and every child they start: the send-bulk
+  Ctrl-C test would then fail for every mutant, which reads as a kill. This script resets it.
+- Child processes: mutmut learns which tests reach a function from calls in the pytest
+  process itself, so a test that drives a module only inside a child process (the
+  SIGKILL-and-resume tests) never runs against its mutants. Each survivor is therefore run
+  again against ``CHILD_PROCESS_TESTS`` with the mutant switched on by the environment, which
+  the child inherits (its ``PYTHONPATH`` points at the mutated copy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".nox" / "mutation"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One module of the pure core and the tests that exercise it."""
+
+    path: str
+    tests: tuple[str, ...]
+    #: Tests that reach the module in a child process: run against each survivor afterwards.
+    child_process_tests: tuple[str, ...] = ()
+    #: (function, mutated line as mutmut shows it) pairs judged equivalent; see docs/testing.md.
+    equivalent: tuple[tuple[str, str], ...] = field(default=())
+    #: mutmut leaves module-level code alone: (text, replacement) edits of the constants, each
+    #: run against the tests on its own. The numbers the docs promise must not move unseen.
+    constants: tuple[tuple[str, str], ...] = field(default=())
+
+
+TARGETS = {
+    "retry": Target(
+        "telnyx_messaging/_http/retry.py",
+        (
+            "tests/client/test_retry_policy.py",
+            "tests/client/test_retry_answer_headers.py",
+            "tests/client/test_resilience.py",
+            "tests/client/test_hardening.py",
+            "tests/client/test_errors.py",
+        ),
+        equivalent=(
+            # The exponent is capped only so that 2.0 ** n cannot overflow; the wait reached
+            # the 8 s cap at n = 4 already.
+            (
+                "backoff_seconds",
+                "base = min(MAX_BACKOFF, INITIAL_BACKOFF * 2.0 ** min(failed_attempt - 1, 33))",
+            ),
+        ),
+        constants=(
+            ("INITIAL_BACKOFF = 0.5", "INITIAL_BACKOFF = 0.6"),
+            ("MAX_BACKOFF = 8.0", "MAX_BACKOFF = 9.0"),
+            ("MAX_BACKOFF = 8.0", "MAX_BACKOFF = 7.0"),
+            ("JITTER = 0.5", "JITTER = 0.6"),
+            ("JITTER = 0.5", "JITTER = 0.4"),
+            ('OPTED_OUT_CODE = "40300"', 'OPTED_OUT_CODE = "40301"'),
+            ("429, 500,", "429, 501,"),
+            ("{408, 409,", "{408,"),
+            ("[0-9]{1,12}", "[0-9]{1,13}"),
+            ("[0-9]{1,12}", "[0-9]{1,11}"),
+            ("[0-9]{1,9}", "[0-9]{1,10}"),
+            ("[0-9]{1,9}", "[0-9]{1,8}"),
+        ),
+    ),
+    "signature": Target(
+        "telnyx_messaging/webhooks/_signature.py",
+        (
+            "tests/webhooks/test_signature_failures.py",
+            "tests/webhooks/test_webhooks.py",
+            "tests/webhooks/test_webhooks_properties.py",
+            "tests/client/test_hardening.py",
+        ),
+        equivalent=(
+            # Codec names are case-insensitive: "ASCII" is "ascii".
+            ("_decode_key", 'value = value.decode("ASCII")'),
+            ("_header", 'return bytes(value).decode("LATIN-1")'),
+            (
+                "check_signature",
+                'signed = signature_bytes + (timestamp + "|" + body).encode("UTF-8")',
+            ),
+            (
+                "check_signature",
+                'signed = b"".join((signature_bytes, timestamp.encode("ASCII"), b"|", body))',
+            ),
+            # An empty timestamp passes the length test but "".isdigit() is False all the same.
+            (
+                "check_signature",
+                "if not (0 <= len(timestamp) <= _MAX_TIMESTAMP_DIGITS and timestamp.isascii())"
+                " or (",
+            ),
+        ),
+        constants=(
+            ("DEFAULT_TOLERANCE = 300", "DEFAULT_TOLERANCE = 301"),
+            ("DEFAULT_TOLERANCE = 300", "DEFAULT_TOLERANCE = 299"),
+            ('SIGNATURE_HEADER = "telnyx-signature-ed25519"', 'SIGNATURE_HEADER = "x"'),
+            ('TIMESTAMP_HEADER = "telnyx-timestamp"', 'TIMESTAMP_HEADER = "x"'),
+            ("_KEY_BYTES = 32", "_KEY_BYTES = 33"),
+            ("_SIGNATURE_BYTES = 64", "_SIGNATURE_BYTES = 65"),
+            ("302a300506032b6570032100", "302a300506032b656e032100"),
+            ("_MAX_SIGNATURE_CHARS = 128", "_MAX_SIGNATURE_CHARS = 127"),
+            ("_MAX_SIGNATURE_CHARS = 128", "_MAX_SIGNATURE_CHARS = 129"),
+            ("_MAX_TIMESTAMP_DIGITS = 20", "_MAX_TIMESTAMP_DIGITS = 19"),
+            ("_MAX_TIMESTAMP_DIGITS = 20", "_MAX_TIMESTAMP_DIGITS = 21"),
+            ("-----END \\1-----", "-----END ([A-Z0-9 ]+)-----"),
+            ("re.DOTALL", "0"),
+            ("maxsize=32", "maxsize=0"),
+        ),
+    ),
+    "dedupe": Target("telnyx_messaging/webhooks/_dedupe.py", ("tests/webhooks",)),
+    # The webhook gate (the receiver's sans-I/O checks), once it has its own module.
+    "gate": Target("telnyx_messaging/webhooks/_policy.py", ("tests/webhooks",)),
+    "journal": Target(
+        "telnyx_messaging/_bulk/_journal.py",
+        ("tests/bulk", "tests/cli/test_send_bulk_cli.py"),
+        child_process_tests=(
+            "tests/bulk/test_bulk.py::test_a_run_killed_halfway_and_resumed_sends_every_message_once",
+            "tests/cli/test_send_bulk_cli.py",
+        ),
+    ),
+    "pacing": Target("telnyx_messaging/_bulk/_pacing.py", ("tests/bulk",)),
+}
+
+# What mutmut's exit codes mean for the score: a timeout or a type error is a caught mutant.
+CAUGHT = {"killed", "timeout", "caught by type check", "segfault"}
+
+
+def _config_for(target: Target) -> str:
+    """pyproject.toml with [tool.mutmut] narrowed to one module and its tests."""
+    text = (ROOT / "pyproject.toml").read_text()
+    shared = tomllib.loads(text)["tool"]["mutmut"]
+    settings = {
+        **shared,
+        "only_mutate": [target.path],
+        "pytest_add_cli_args_test_selection": [
+            t for t in target.tests if (ROOT / t.split("::")[0]).exists()
+        ],
+    }
+    # Drop the shared table (up to the next one) and write this module's in its place.
+    text = re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[)", "", text + "\n[end]\n")[: -len("[end]\n")]
+    lines = ["[tool.mutmut]"]
+    for key, value in settings.items():
+        lines.append(f"{key} = {_toml(value)}")
+    return text + "\n" + "\n".join(lines) + "\n"
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    raise TypeError(f"no TOML for {value!r}")
+
+
+def _prepare(name: str, target: Target) -> Path:
+    """A fresh work directory: links to the sources, this module's configuration."""
+    work = WORK / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    for entry in ("telnyx_messaging", "tests", "docs", "README.md", "CHANGELOG.md", "mkdocs.yml"):
+        if (ROOT / entry).exists():
+            (work / entry).symlink_to(ROOT / entry)
+    (work / "pyproject.toml").write_text(_config_for(target))
+    # Made now, not by mutmut: the tests' PYTHONPATH names it, and a directory missing when
+    # Python starts is remembered as missing (the original package would be tested instead).
+    (work / "mutants").mkdir()
+    return work
+
+
+def _mutmut(work: Path, *args: str) -> None:
+    subprocess.run(  # noqa: S603 - our own interpreter and mutmut's command line
+        [sys.executable, "-c", "from mutmut.__main__ import cli; cli()", *args],
+        cwd=work,
+        env={**os.environ, "PYTHONPATH": str(work / "mutants")},
+        check=True,
+    )
+
+
+# Every mutant's status, and the diff of those not caught, in one process (one `mutmut show`
+# per survivor costs a second each). Uses mutmut's own modules: the session pins its version.
+_REPORT = """
+import json, sys
+from mutmut.mutation.data import SourceFileMutationData
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+from mutmut.stats import status_by_exit_code
+from mutmut.utils.file_utils import walk_mutatable_files
+caught = set(sys.argv[1:])
+report = {}
+for path in walk_mutatable_files():
+    data = SourceFileMutationData(path=path)
+    data.load()
+    for name, code in data.exit_code_by_key.items():
+        status = status_by_exit_code[code]
+        diff = "" if status in caught else get_diff_for_mutant(name, path=data.path)
+        report[name] = [status, diff]
+print(json.dumps(report))
+"""
+
+
+def _report(work: Path) -> dict[str, tuple[str, str]]:
+    """Each mutant's status and (unless caught) its diff."""
+    done = subprocess.run(  # noqa: S603 - our own interpreter and mutmut's modules
+        [sys.executable, "-c", _REPORT, *sorted(CAUGHT)],
+        cwd=work,
+        env={**os.environ, "PYTHONPATH": str(work / "mutants")},
+        check=True,
+        text=True,
+        stdout=subprocess.PIPE,
+    )
+    return {name: (status, diff) for name, (status, diff) in json.loads(done.stdout).items()}
+
+
+def _added_line(diff: str) -> str:
+    """The mutated line of a mutant's diff, stripped (how EQUIVALENT names a mutant)."""
+    added = [
+        line[1:].strip()
+        for line in diff.splitlines()
+        if line.startswith("+") and not line.startswith("+++")
+    ]
+    return " / ".join(added)
+
+
+def _function(mutant: str) -> str:
+    # telnyx_messaging._http.retry.x_backoff_seconds__mutmut_7 -> backoff_seconds;
+    # ...xǁPublicKeysǁ_check__mutmut_1 -> PublicKeys._check
+    local = mutant.rsplit(".", 1)[-1].rsplit("__mutmut_", 1)[0]
+    return local.removeprefix("x_").removeprefix("xǁ").replace("ǁ", ".")
+
+
+def _killed_in_a_child(work: Path, target: Target, mutant: str) -> bool:
+    """Whether the child-process tests fail with ``mutant`` switched on."""
+    # Exit code 1 is a failing test; anything else (a test id that moved, no tests) is not a kill.
+    return _pytest(work, target.child_process_tests, mutant) == 1
+
+
+def _child_tests_pass(work: Path, target: Target) -> bool:
+    """Whether the child-process tests pass with no mutant (if not, they cannot judge any)."""
+    if _pytest(work, target.child_process_tests) == 0:
+        return True
+    print(
+        "  the child-process tests do not pass as they are (a test moved or was renamed?): "
+        f"{' '.join(target.child_process_tests)}; survivors are not run against them",
+        flush=True,
+    )
+    return False
+
+
+def _pytest(work: Path, tests: Sequence[str], mutant: str = "") -> int:
+    """Run ``tests`` on the mutated copy (``mutant`` switched on, or none); the exit code."""
+    mutants = work / "mutants"
+    done = subprocess.run(  # noqa: S603 - our own interpreter and pytest
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+        cwd=mutants,
+        env={**os.environ, "PYTHONPATH": str(mutants), "MUTANT_UNDER_TEST": mutant},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+    return done.returncode
+
+
+def _constants(work: Path, target: Target) -> tuple[int, list[str]]:
+    """Edit each constant in turn and run the tests: (edits caught, the edits that survived)."""
+    source = work / "mutants" / target.path
+    original = source.read_text()
+    tests = [t for t in target.tests if (work / "mutants" / t.split("::")[0]).exists()]
+    caught, survived = 0, []
+    for text, replacement in target.constants:
+        if text not in original:
+            survived.append(f"{text!r} not found: update the constants of this target")
+            continue
+        source.write_text(original.replace(text, replacement, 1))
+        try:
+            failed = _pytest(work, tests) != 0
+        finally:
+            source.write_text(original)
+        if failed:
+            caught += 1
+        else:
+            survived.append(f"{text} -> {replacement}")
+    return caught, survived
+
+
+def run(
+    name: str, target: Target, max_children: int, only: Sequence[str] = ()
+) -> tuple[int, int, int]:
+    """Mutate one module; print its score and survivors. Returns (caught, counted, equivalent).
+
+    ``only``: mutant name patterns (``*x_backoff_seconds*``) to test, instead of all.
+    """
+    print(f"\n=== {name}: {target.path}", flush=True)
+    work = _prepare(name, target)
+    _mutmut(work, "run", "--max-children", str(max_children), *only)
+    report = {
+        mutant: result
+        for mutant, result in _report(work).items()
+        if not only or any(fnmatch.fnmatch(mutant, pattern) for pattern in only)
+    }
+    equivalent = set(target.equivalent)
+    caught = counted = skipped = 0
+    with_children: bool | None = None  # whether the child-process tests can judge: asked once
+    survivors: list[tuple[str, str, str]] = []
+    for mutant, (status, diff) in sorted(report.items()):
+        if status in CAUGHT:
+            caught += 1
+            counted += 1
+            continue
+        key = (_function(mutant), _added_line(diff))
+        if key in equivalent:
+            skipped += 1
+            continue
+        if with_children is None and target.child_process_tests:
+            with_children = _child_tests_pass(work, target)
+        if with_children and _killed_in_a_child(work, target, mutant):
+            caught += 1
+            counted += 1
+            print(f"  killed by a child-process test: {mutant}")
+            continue
+        counted += 1
+        survivors.append((mutant, status, diff))
+    for mutant, status, diff in survivors:
+        print(f"\n--- {status}: {mutant}\n{diff.strip()}")
+    score = 100.0 * caught / counted if counted else 100.0
+    print(
+        f"\n{name}: {score:.1f}% ({caught} of {counted} mutants caught; "
+        f"{skipped} equivalent not counted; {len(survivors)} survived)",
+        flush=True,
+    )
+    if target.constants:
+        edits_caught, edits_survived = _constants(work, target)
+        for line in edits_survived:
+            print(f"--- a constant edit survived: {line}")
+        print(
+            f"{name}: {edits_caught} of {len(target.constants)} constant edits caught", flush=True
+        )
+    return caught, counted, skipped
+
+
+def main(argv: list[str] | None = None) -> int:
+    # See the module docstring: pytest, and the children it starts, must be interruptible.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("modules", nargs="*", help=f"any of {', '.join(TARGETS)} (default: all)")
+    parser.add_argument("--max-children", type=int, default=1, help="mutants tested at once")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="test only the mutants whose names match (repeatable), e.g. '*x_backoff_seconds*'",
+    )
+    args = parser.parse_args(argv)
+    unknown = set(args.modules) - set(TARGETS)
+    if unknown:
+        parser.error(f"unknown module(s) {sorted(unknown)}: choose from {', '.join(TARGETS)}")
+    scores = []
+    for name in args.modules or list(TARGETS):
+        target = TARGETS[name]
+        if not (ROOT / target.path).exists():
+            print(f"\n=== {name}: {target.path} does not exist yet, skipped")
+            continue
+        caught, counted, skipped = run(name, target, args.max_children, args.only)
+        scores.append((name, caught, counted, skipped))
+    print("\nmodule      score   caught/counted  equivalent")
+    for name, caught, counted, skipped in scores:
+        score = 100.0 * caught / counted if counted else 100.0
+        print(f"{name:<10} {score:5.1f}%   {caught:>4}/{counted:<4}      {skipped:>4}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
