@@ -316,14 +316,18 @@ class Pacer:
         budget: PacingBudget | None = None,
         max_pause: float = DEFAULT_MAX_PAUSE,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
+        """``clock`` and ``sleep`` are the loop's (tests pass a virtual pair)."""
         self.profile = profile
+        self._sleep = sleep
         self._per_sender_rate = check_rate("per_sender_rate", per_sender_rate)
         self._rate = check_rate("rate", rate)
-        self._types: dict[str, SenderType | None] = {
+        self._given: dict[str, SenderType | None] = {
             str(sender): sender_type(kind, name=f"sender_types[{sender!r}]")
             for sender, kind in (sender_types or {}).items()
         }
+        self._found: dict[str, SenderType | None] = {}  # looked up or read from the form
         self._lookup = lookup
         self._lookups: dict[str, asyncio.Future[SenderType | None]] = {}
         self.budget: PacingBudget = budget if budget is not None else MemoryBudget(clock=clock)
@@ -407,7 +411,7 @@ class Pacer:
                 wait = await budget.take(key, rate if rate is not None else math.inf)
                 if wait <= 0:
                     return
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
 
     def _account_ceiling(self, kind: str) -> float | None:
         planned = self.profile.account_rate(kind)
@@ -448,8 +452,10 @@ class Pacer:
 
     async def _type_of(self, sender: str) -> SenderType | None:
         """The sender's type: given, plain from its form, or looked up once (and cached)."""
-        if sender in self._types:
-            return self._types[sender]
+        if sender in self._given:
+            return self._given[sender]
+        if sender in self._found:
+            return self._found[sender]
         kind: SenderType | None
         if not sender.startswith("+"):
             # Not E.164: an alphanumeric sender ID, or a short code's digits.
@@ -462,9 +468,9 @@ class Pacer:
                 pending = self._lookups[sender] = asyncio.ensure_future(self._look_up(sender))
             kind = await asyncio.shield(pending)
             self._lookups.pop(sender, None)
-        self._types[sender] = kind
-        if len(self._types) > MAX_SENDER_BUCKETS:
-            self._types.pop(next(iter(self._types)))
+        if len(self._found) >= MAX_SENDER_BUCKETS:
+            del self._found[next(iter(self._found))]  # the oldest: asked again if it returns
+        self._found[sender] = kind
         return kind
 
     def _needs_type(self) -> bool:
@@ -490,7 +496,8 @@ class Pacer:
             return None
 
     def _count_ten_dlc(self, sender: str) -> None:
-        if self._types.get(sender) != "long_code" or not is_ten_dlc(sender):
+        kind = self._given[sender] if sender in self._given else self._found.get(sender)
+        if kind != "long_code" or not is_ten_dlc(sender):
             return
         cap = self.profile.ten_dlc_daily_cap
         assert cap is not None
