@@ -133,7 +133,18 @@ TARGETS = {
             ("maxsize=32", "maxsize=0"),
         ),
     ),
-    "dedupe": Target("telnyx_messaging/webhooks/_dedupe.py", ("tests/webhooks",)),
+    "dedupe": Target(
+        "telnyx_messaging/webhooks/_dedupe.py",
+        ("tests/webhooks",),
+        equivalent=(
+            (
+                "duplicate_key",
+                'return "sha256:" + hashlib.sha256(text.encode("UTF-8")).hexdigest()',
+            ),
+            # OrderedDict.popitem reads `last` for its truth: None pops the oldest, as False does.
+            ("MemoryDuplicateGuard.claim", "entries.popitem(last=None)"),
+        ),
+    ),
     # The webhook gate (the receiver's sans-I/O checks), once it has its own module.
     "gate": Target("telnyx_messaging/webhooks/_policy.py", ("tests/webhooks",)),
     "journal": Target(
