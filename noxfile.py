@@ -68,9 +68,9 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package, and on the files that use the public API as users do."""
     # The Flask and Django views, and send-bulk's progress bar (rich), import their optional
-    # library inside a function: mypy needs them installed to check those imports the same
-    # way on every machine.
-    session.install("-e", ".[flask,django,cli]", "mypy==2.4.1")
+    # library inside a function, and telnyx_messaging.redis imports redis-py: mypy needs them
+    # installed to check those imports the same way on every machine.
+    session.install("-e", ".[flask,django,cli,phonenumbers,redis]", "mypy==2.4.1")
     session.run("mypy", "--strict", "telnyx_messaging")
     session.run("mypy", "--strict", "tests/typing/")
 

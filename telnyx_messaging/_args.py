@@ -9,13 +9,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, TypeAlias, get_args
 from urllib.parse import quote
 
 from telnyx_messaging._errors import InvalidArgumentError
 
 __all__ = [
+    "Encoding",
+    "MessageType",
     "body_of",
+    "choice",
     "flag",
     "header_value",
     "mapping",
@@ -33,6 +36,21 @@ __all__ = [
     "when",
     "whole_number",
 ]
+
+
+#: A message's ``type``: what Telnyx takes (the spec's enum).
+MessageType: TypeAlias = Literal["SMS", "MMS"]
+#: A message's ``encoding``: ``auto`` picks GSM-7 or UCS-2 by the text (the spec's enum).
+Encoding: TypeAlias = Literal["auto", "gsm7", "ucs2"]
+
+
+def choice(name: str, value: Any, allowed: Any) -> Any:
+    """One of the strings of the Literal ``allowed`` (e.g. ``MessageType``), exactly."""
+    options: tuple[str, ...] = get_args(allowed)
+    if string(name, value) not in options:
+        listed = ", ".join(repr(option) for option in options)
+        raise InvalidArgumentError(f"{name} must be one of {listed}; got {value!r}")
+    return value
 
 
 def string(name: str, value: Any) -> str:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Coroutine, Mapping, Sequence
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from telnyx_messaging import _args, _logging
@@ -26,7 +25,6 @@ from telnyx_messaging._http.transports.aiohttp import (
 )
 from telnyx_messaging._http.transports.base import AsyncTransport
 from telnyx_messaging._version import __version__
-from telnyx_messaging._wire import Response
 
 if TYPE_CHECKING:
     import aiohttp
@@ -57,10 +55,19 @@ def _check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _check_api_key(key: object) -> str:
+def resolve_api_key(api_key: object, *, entry_point: str = "AsyncClient(api_key=...)") -> str:
+    """``api_key``, else ``TELNYX_API_KEY``, checked; a missing one is refused naming
+    ``entry_point``, the way the user gives a key (``Client(api_key=...)``, a CLI flag)."""
+    return _check_api_key(
+        api_key if api_key is not None else os.environ.get("TELNYX_API_KEY"),
+        entry_point=entry_point,
+    )
+
+
+def _check_api_key(key: object, *, entry_point: str = "AsyncClient(api_key=...)") -> str:
     if not key:
         raise ConfigurationError(
-            "No Telnyx API key: pass AsyncClient(api_key=...) or set the TELNYX_API_KEY "
+            f"No Telnyx API key: pass {entry_point} or set the TELNYX_API_KEY "
             "environment variable (Mission Control Portal > API Keys)."
         )
     if not isinstance(key, str):
@@ -134,7 +141,7 @@ class AsyncClient:
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         on_retry: OnRetry | None = None,
     ) -> None:
-        key = _check_api_key(api_key if api_key is not None else os.environ.get("TELNYX_API_KEY"))
+        key = resolve_api_key(api_key)
         if on_retry is not None and not callable(on_retry):
             raise InvalidArgumentError(
                 f"on_retry must be a function of (error, wait), got {type(on_retry).__name__}"
@@ -287,47 +294,6 @@ class AsyncClient:
     ) -> None:
         await self.close()
 
-    # -- calls -------------------------------------------------------------------------------
-    # The resources call self._requests (the request loop) directly: forwarding the keywords
-    # through here costs ~3K instructions a send (callgrind). These stay for other callers;
-    # plain functions handing back the loop's coroutine, no frame of their own.
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        cls: type[T],
-        *,
-        body: Mapping[str, Any] | None = None,
-        query: Sequence[tuple[str, str]] | None = None,
-        idempotency_key: str | None = None,
-        envelope: bool = True,
-    ) -> Coroutine[Any, Any, T]:
-        """Make a call and structure its answer into ``cls`` (see ``RequestLoop.call``)."""
-        return self._requests.call(
-            method,
-            path,
-            cls,
-            body=body,
-            query=query,
-            idempotency_key=idempotency_key,
-            envelope=envelope,
-        )
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Mapping[str, Any] | None = None,
-        query: Sequence[tuple[str, str]] | None = None,
-        idempotency_key: str | None = None,
-    ) -> Coroutine[Any, Any, Response]:
-        """Send a request; a 2xx answer or an ``APIError`` (see ``RequestLoop.request``)."""
-        return self._requests.request(
-            method, path, body=body, query=query, idempotency_key=idempotency_key
-        )
-
     # -- resources -----------------------------------------------------------------------
     # Built on first use and cached in the instance dict (cached_property), so the hot path
     # `client.messages.send` is a plain attribute look-up.
@@ -337,35 +303,35 @@ class AsyncClient:
         """Send, schedule, retrieve and cancel messages."""
         from telnyx_messaging._resources.messages import Messages
 
-        return Messages(self)
+        return Messages(self._requests)
 
     @cached_property
     def messaging_optouts(self) -> MessagingOptouts:
         """Recipients who opted out of your messages."""
         from telnyx_messaging._resources.optouts import MessagingOptouts
 
-        return MessagingOptouts(self)
+        return MessagingOptouts(self._requests)
 
     @cached_property
     def phone_numbers(self) -> PhoneNumbers:
         """Messaging settings of your phone numbers (``client.phone_numbers.messaging``)."""
         from telnyx_messaging._resources.numbers import PhoneNumbers
 
-        return PhoneNumbers(self)
+        return PhoneNumbers(self._requests)
 
     @cached_property
     def mobile_phone_numbers(self) -> MobilePhoneNumbers:
         """Messaging settings of your mobile numbers (``.mobile_phone_numbers.messaging``)."""
         from telnyx_messaging._resources.numbers import MobilePhoneNumbers
 
-        return MobilePhoneNumbers(self)
+        return MobilePhoneNumbers(self._requests)
 
     @cached_property
     def messaging_numbers_bulk_updates(self) -> MessagingNumbersBulkUpdates:
         """Move many numbers to a messaging profile in one order."""
         from telnyx_messaging._resources.bulk_updates import MessagingNumbersBulkUpdates
 
-        return MessagingNumbersBulkUpdates(self)
+        return MessagingNumbersBulkUpdates(self._requests)
 
     @cached_property
     def webhooks(self) -> ClientWebhooks:

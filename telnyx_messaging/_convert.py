@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from types import UnionType
-from typing import Any, TypeVar, Union, cast, get_args, get_origin
+from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin
 
 import attrs
 import cattrs
@@ -216,6 +216,8 @@ def _model_hook(cls: type[T]) -> Callable[..., T]:
         required = a.default is attrs.NOTHING
         inner = _optional_inner(a.type)
         tp = a.type if inner is None else inner
+        if get_origin(tp) is Literal:  # a narrower str for type checkers (event types)
+            tp = str
         v = f"v{i}"
         line(f"{v} = get({wire!r})")
         ns[f"path{i}"] = {}  # child paths by parent path

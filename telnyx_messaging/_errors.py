@@ -8,12 +8,19 @@ or the network between the two::
     ├── InvalidArgumentError        you passed something the API cannot take (also a ValueError
     │                               and a TypeError, so ``except ValueError`` keeps working)
     ├── ConfigurationError          no API key / public key, or a client used after close()
-    │   └── WebhookConfigurationError   the webhook public key is missing or malformed: raised
-    │                               when a verifier is built; also a WebhookVerificationError
+    │   ├── WebhookConfigurationError   the webhook public key is missing or malformed: raised
+    │   │                           when a verifier is built; also a WebhookVerificationError
+    │   └── JournalError            a send_many journal that is damaged, foreign or cannot be
+    │                               written (disk full); names the file and what to do
+    ├── AlreadySentError            send_many: Telnyx already created this row's message under
+    │                               its key, with other content (a 422), so it was not sent again
     ├── NoNextPageError             page.next_page() on the last page (also a LookupError)
     ├── DeliveryTimeoutError        DeliveryTracker.wait() ran out of time (also a TimeoutError)
+    ├── PauseTooLongError           send_many: Telnyx asked for a wait past max_pause (``.wait``)
     ├── WebhookVerificationError    a webhook's signature, timestamp or key did not check out
     ├── WebhookParseError           a (verified) webhook body this SDK cannot read; a ValueError
+    ├── DuplicateGuardFullError     a duplicate guard cannot remember one more event (a receiver
+    │                               answers 503 so Telnyx delivers it again later)
     ├── APIError                    Telnyx (or the network to it) failed the call
     │   ├── APIConnectionError      no answer: refused, reset, dropped mid-answer, DNS
     │   │   └── APITimeoutError     no answer within the timeout
@@ -54,6 +61,7 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AlreadySentError",
     "Attempt",
     "AuthenticationError",
     "BadRequestError",
@@ -61,8 +69,10 @@ __all__ = [
     "ConflictError",
     "InternalServerError",
     "InvalidArgumentError",
+    "JournalError",
     "NoNextPageError",
     "NotFoundError",
+    "PauseTooLongError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",
@@ -86,6 +96,37 @@ class ConfigurationError(TelnyxError):
     """The client is not set up to do what was asked (a key is missing, or it is closed)."""
 
 
+class JournalError(ConfigurationError):
+    """A ``send_many`` journal cannot be used: damaged, not a journal, or not writable.
+
+    The message names the file and what to do. Raised when the run starts (a file that fails
+    its checks is never written to), or from ``async for`` when a write fails mid-run (a
+    full disk): the run stops, every row read has its result or is in ``not_started`` /
+    ``unfinished``.
+
+    .. versionadded:: 0.2.0
+    """
+
+
+class AlreadySentError(TelnyxError):
+    """A ``send_many`` row Telnyx refused with 422 because its Idempotency-Key was already
+    used for a request with other content (Telnyx replays only a byte-identical request).
+
+    A message was created under that key before, from the other content: this row was not
+    sent again, and retrying it cannot change that. ``idempotency_key`` is the key; the 422
+    is ``__cause__``.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, message: str, idempotency_key: str | None = None) -> None:
+        super().__init__(message)
+        self.idempotency_key = idempotency_key
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.idempotency_key))
+
+
 class NoNextPageError(TelnyxError, LookupError):
     """:meth:`Page.next_page <telnyx_messaging.Page.next_page>` was called on the last page.
 
@@ -94,6 +135,20 @@ class NoNextPageError(TelnyxError, LookupError):
 
     .. versionadded:: 0.2.0
     """
+
+
+class PauseTooLongError(TelnyxError):
+    """A bulk run stopped rather than wait ``wait`` seconds, longer than its ``max_pause``:
+    a 429's ``Retry-After``, or a 10DLC daily cap reached. Raised from ``async for``; the
+    rows not sent are the run's ``not_started`` and ``unfinished``.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, message: str, *, wait: float, max_pause: float) -> None:
+        super().__init__(message)
+        self.wait = wait
+        self.max_pause = max_pause
 
 
 class WebhookVerificationError(TelnyxError):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen
 
-from telnyx_messaging._errors import APIError, APIStatusError
+from telnyx_messaging._errors import AlreadySentError, APIError, APIStatusError
 from telnyx_messaging._models import Message, WhatsAppMessage
 
 if TYPE_CHECKING:
@@ -135,6 +135,8 @@ class BulkStats:
 
 def describe(exc: Exception) -> tuple[str | None, str]:
     """Telnyx's code and title for a failure, or a short title of our own."""
+    if isinstance(exc, AlreadySentError):
+        return "already_sent", "already sent with other content"
     if isinstance(exc, APIStatusError):
         for detail in exc.errors:
             if detail.code is not None or detail.title is not None:

@@ -29,11 +29,20 @@ async def serve(args: argparse.Namespace) -> None:
         allowed_webhook_hosts={*LOOPBACK_HOSTS, *args.webhook_host},
         rate_limits=limits,
         signer=WebhookSigner(seed=args.signing_seed) if args.signing_seed else None,
+        send_seconds=args.send_seconds,
+        delivery_seconds=args.delivery_seconds,
     )
+    if args.fail_delivery:
+        fake.fail_delivery(*args.fail_delivery)
+    if args.fail_sending:
+        fake.fail_delivery(*args.fail_sending, status="sending_failed")
     async with fake:
-        print(f"FakeTelnyx on {fake.base_url}; Ctrl-C stops it")
+        # The first line is the URL to use: tests that start fake-server read it (port 0).
+        print(f"FakeTelnyx on {fake.base_url}; Ctrl-C stops it", flush=True)
         print(f"  API key     {fake.api_key}")
         print(f"  public key  {fake.public_key}  (verifies its webhooks)")
+        control = fake.base_url.removesuffix("/v2") + "/_fake/"
+        print(f"  control     {control}  (FakeTelnyxControl; docs/testing.md)", flush=True)
         await asyncio.Event().wait()
 
 
@@ -69,6 +78,16 @@ def _port(text: str) -> int:
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, not {text!r}")
     return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more, not {text!r}")
+    return seconds
 
 
 def _seed(text: str) -> bytes:
@@ -121,6 +140,34 @@ def add_fake_server(commands: Any) -> None:
         type=_seed,
         metavar="HEX",
         help="64 hex digits: sign webhooks with the same key every run (default: a new key)",
+    )
+    server.add_argument(
+        "--fail-delivery",
+        action="append",
+        default=[],
+        metavar="NUMBER",
+        help="messages to NUMBER end delivery_failed (repeatable; also FakeTelnyxControl)",
+    )
+    server.add_argument(
+        "--fail-sending",
+        action="append",
+        default=[],
+        metavar="NUMBER",
+        help="messages to NUMBER end sending_failed (repeatable)",
+    )
+    server.add_argument(
+        "--send-seconds",
+        type=_seconds,
+        default=0.0,
+        metavar="S",
+        help="a message stays queued S seconds of the fake's clock before it is sent (0)",
+    )
+    server.add_argument(
+        "--delivery-seconds",
+        type=_seconds,
+        default=0.0,
+        metavar="S",
+        help="a sent message is delivered S seconds of the fake's clock later (0)",
     )
     server.set_defaults(run=_run_server)
     server.set_defaults(refuse=_webhook_host_refused)

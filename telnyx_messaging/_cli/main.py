@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from telnyx_messaging import _version
 from telnyx_messaging._cli.demo import add_demo
 from telnyx_messaging._cli.fake_server import add_fake_server
 from telnyx_messaging._cli.send_bulk import add_send_bulk
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="telnyx-messaging",
         description="Try telnyx-messaging against a local fake of the Telnyx API, or serve it.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     add_demo(commands)

@@ -6,52 +6,72 @@
         --out results.csv
 
 Everything that can be checked before sending is checked before sending: the file, its
-columns, the placeholders in ``--text``, every row's ``to``. Then ``messages.send_many`` does
-the sending with a journal beside the results, so ``--resume`` continues a run that was
-stopped without sending anything twice. ``rich`` (the ``cli`` extra) draws a progress bar on a
-terminal; without it, or when output is not a terminal, progress is printed as plain lines.
+columns, the placeholders in ``--text``, and every row's values with the library's own
+argument checks (see :mod:`._campaign`, shared with ``--dry-run``, so the dry run reports what
+the live run would refuse). Then ``messages.send_many`` does the sending with a journal beside
+the results, so ``--resume`` continues a run that was stopped without sending anything twice.
+``rich`` (the ``cli`` extra) draws a progress bar on a terminal; without it, or when output is
+not a terminal, progress is printed as plain lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import string
+import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
-from telnyx_messaging._errors import InvalidArgumentError, TelnyxError
+from attrs import define, field
+
+from telnyx_messaging._cli._argtypes import _delimiter, _positive, _positive_rate, _price
+from telnyx_messaging._cli._campaign import (
+    INVALID,
+    NO_SENDER,
+    SENT_EARLIER,
+    Earlier,
+    PlannedRow,
+    Planner,
+)
+from telnyx_messaging._cli._csv_input import BadInputError, CsvSource, read_rows
+from telnyx_messaging._cli._dry_run import write_report
+from telnyx_messaging._cli._progress import progress
+from telnyx_messaging._cli._results_csv import (
+    RESULT_COLUMNS,
+    CannotWriteError,
+    ResultsFile,
+    unescape,
+)
+from telnyx_messaging._cli._template import Template, TemplateError
+from telnyx_messaging._cli._words import plural, rows_list
+from telnyx_messaging._errors import (
+    AlreadySentError,
+    InvalidArgumentError,
+    JournalError,
+    PauseTooLongError,
+    TelnyxError,
+)
+
+if TYPE_CHECKING:
+    from telnyx_messaging import AsyncClient, BulkSend
 
 __all__ = ["add_send_bulk", "send_bulk"]
 
-#: Columns with a meaning of their own; any other column only fills ``{placeholders}``.
-FROM, MEDIA, PROFILE = "from", "media_urls", "messaging_profile_id"
-RESULT_COLUMNS = ("row", "to", "status", "message_id", "error_code", "error_title", "attempts")
+#: Exit status when Telnyx asked for a wait longer than --max-pause: --resume later.
+EXIT_PAUSED = 4
+#: error_code of a row Telnyx refused because its key was used with other content.
+ALREADY_SENT = "already_sent"
+#: Exit status when results cannot be written (a full disk): the run stopped, --resume later.
+EXIT_CANNOT_WRITE = 3
 
 
 def _title_without_row(index: int, title: str | None) -> str:
-    """The error title without send_many's 0-based "row N: " prefix.
-
-    The file's own `row` column counts from 1; a second, 0-based row number in the title
-    pointed at the row above.
-    """
-    prefix = f"row {index}: "
-    if title is None:
-        return ""
-    return title.removeprefix(prefix)
-
-
-DRY_RUN_COLUMNS = ("row", "to", "type", "encoding", "units", "parts")
-#: Seconds between plain progress lines.
-PLAIN_EVERY = 5.0
-
-
-class BadInputError(Exception):
-    """Input the command refuses before sending anything; the message says what to fix."""
+    """The error title without send_many's 0-based "row N: " prefix."""
+    return "" if title is None else title.removeprefix(f"row {index}: ")
 
 
 def add_send_bulk(commands: Any) -> None:
@@ -61,17 +81,21 @@ def add_send_bulk(commands: Any) -> None:
         help="send one message per row of a CSV, with a results CSV and a resumable journal",
         description=(
             "Send one message per row of a CSV (column 'to' required; other columns fill "
-            "{placeholders} in --text and may set from, media_urls, messaging_profile_id). "
-            "Writes one results row per input row; a journal beside the results lets --resume "
-            "continue a stopped run without sending anything twice. The API key is read from "
-            "TELNYX_API_KEY."
+            "{placeholders} in --text and may set from, messaging_profile_id, media_urls, "
+            "send_at, subject, type, webhook_url). Writes one results row per input row; a "
+            "journal beside the results lets --resume continue a stopped run without sending "
+            "anything twice. The API key is read from TELNYX_API_KEY (or --api-key)."
         ),
     )
-    parser.add_argument("csv", type=Path, help="the recipients, one per row")
+    parser.add_argument(
+        "csv", help="the recipients, one per row ('-' reads standard input, whole, first)"
+    )
     parser.add_argument("--text", required=True, help='the message, e.g. "Hi {name}"')
     parser.add_argument("--from", dest="from_", help="the sender, unless the CSV has 'from'")
     parser.add_argument(
-        "--out", type=Path, help="results CSV (default: <csv name>.results.csv beside it)"
+        "--out",
+        type=Path,
+        help="results CSV (default: <csv name>.results.csv beside it; required with '-')",
     )
     parser.add_argument(
         "--resume", action="store_true", help="continue the run whose journal sits beside --out"
@@ -82,32 +106,86 @@ def add_send_bulk(commands: Any) -> None:
         help="with --resume, also resend rows that failed (with the keys they had)",
     )
     parser.add_argument(
+        "--only-failed-from",
+        metavar="RESULTS",
+        type=Path,
+        help="send only the rows that failed in this earlier results file (after you corrected "
+        "them in the CSV); every other row is reported as it was. Needs a new --out",
+    )
+    parser.add_argument(
+        "--campaign",
+        metavar="NAME",
+        help="the campaign's name: each row's Idempotency-Key is derived from it, so the same "
+        "list sent again under the same name (even with another --out) creates no message "
+        "twice within 24 hours (default: derived from the journal's path)",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="send nothing; print each row's encoding and SMS parts, and the total",
+        help="send nothing; report per row what would be sent, refused or skipped, the "
+        "encoding and SMS parts, duplicates, and the totals",
     )
-    parser.add_argument("--concurrency", type=int, default=50, help="requests in flight")
-    parser.add_argument("--rate", type=float, help="messages per second for the whole run")
-    parser.add_argument("--per-sender-rate", type=float, help="messages per second per sender")
     parser.add_argument(
-        "--max-attempts", type=int, default=5, help="attempts per row before it fails (5)"
+        "--price-per-part", type=_price, help="with --dry-run: your price of one SMS part"
+    )
+    parser.add_argument("--price-per-mms", type=_price, help="with --dry-run: your price of an MMS")
+    parser.add_argument(
+        "--default-region",
+        metavar="REGION",
+        help="read numbers without '+' as numbers of this country (e.g. US) and send them in "
+        "E.164; needs the phonenumbers extra",
+    )
+    parser.add_argument(
+        "--skip-duplicates",
+        action="store_true",
+        help="send once to a recipient listed more than once (later rows are skipped)",
+    )
+    parser.add_argument(
+        "--check-optouts",
+        action="store_true",
+        help="skip recipients who opted out (messaging_optouts), fetched before sending",
+    )
+    parser.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        default=",",
+        help="the CSV's separator (default ','; e.g. ';' or tab)",
+    )
+    parser.add_argument("--concurrency", type=_positive, default=50, help="requests in flight (50)")
+    parser.add_argument("--rate", type=_positive_rate, help="messages per second for the whole run")
+    parser.add_argument(
+        "--per-sender-rate", type=_positive_rate, help="messages per second per sender"
+    )
+    parser.add_argument(
+        "--max-attempts", type=_positive, default=5, help="attempts per row before it fails (5)"
+    )
+    parser.add_argument(
+        "--max-pause",
+        type=_positive_rate,
+        default=300.0,
+        metavar="SECONDS",
+        help="stop (for a --resume later) rather than wait longer than this when Telnyx asks "
+        "the run to wait (300)",
+    )
+    parser.add_argument(
+        "--api-key", help="the API key (default: TELNYX_API_KEY, which other users cannot see)"
     )
     parser.add_argument("--base-url", help="API root (default: TELNYX_BASE_URL, then Telnyx)")
     parser.set_defaults(run=send_bulk)
 
 
 def send_bulk(args: argparse.Namespace) -> int:
-    """Run ``send-bulk``; the exit status: 0 all sent, 1 some failed, 2 bad input, 130 stopped."""
+    """Run ``send-bulk``; the exit status: 0 all sent, 1 some failed, 2 bad input, 3 results
+    could not be written, 4 Telnyx asked for a wait past --max-pause, 130 stopped."""
     err = sys.stderr
     try:
         plan = _plan(args)
+        if args.dry_run:
+            return _dry_run(plan, args, sys.stdout, err)
+        return asyncio.run(_send(plan, args, err))
     except BadInputError as exc:
         print(f"send-bulk: {exc}", file=err)
         return 2
-    if args.dry_run:
-        return _dry_run(plan, sys.stdout, err)
-    try:
-        return asyncio.run(_send(plan, args, err))
     except KeyboardInterrupt:  # pragma: no cover - tested in a subprocess (SIGINT)
         print(
             "send-bulk: stopped; sends in flight were let finish. Run the same command with "
@@ -116,295 +194,515 @@ def send_bulk(args: argparse.Namespace) -> int:
         )
         return 130
     except TelnyxError as exc:  # a client that cannot start, a journal that does not fit
-        print(f"send-bulk: {exc}", file=err)
+        print(f"send-bulk: {in_command_terms(str(exc))}", file=err)
         return 2
+
+
+#: send_many's words for what the command calls otherwise, longest first.
+_COMMAND_TERMS = (
+    (
+        "run the same input again with journal= the same path (or the same campaign=)",
+        "run the same command again with --resume (the same --out, or the same --campaign, "
+        "gives each row the key it had)",
+    ),
+    ("run the same input again with the same journal", "run the same command with --resume"),
+    ("pass a new journal", "pass another --out"),
+    (
+        "run.not_started and run.unfinished (with journal=..., run it again later)",
+        "left for a --resume later",
+    ),
+    (
+        "run.not_started (with journal=..., run it again tomorrow)",
+        "left for a --resume tomorrow",
+    ),
+    ("max_pause=", "--max-pause "),
+    ("pass a larger max_pause", "pass a larger --max-pause"),
+    ("campaign=", "--campaign"),
+    ("journal=", "--out"),
+    ("retry_failed=True", "--retry-failed"),
+)
+
+
+def in_command_terms(message: str) -> str:
+    """A library message with its keyword arguments named as this command's flags."""
+    for library, command in _COMMAND_TERMS:
+        message = message.replace(library, command)
+    return message
 
 
 # -- checking the input ---------------------------------------------------------------------
 
 
+@define
+class _Check:
+    """What the checking pass found, for the warnings and the dry run's totals."""
+
+    count: int = 0
+    failed: list[int] = field(factory=list)
+    skipped: list[int] = field(factory=list)
+    duplicates: list[tuple[int, int]] = field(factory=list)
+    normalised: int = 0
+
+
 class _Plan:
     """What to send, checked: the CSV, its columns, the template, where results go."""
 
-    def __init__(self, path: Path, text: str, sender: str | None, count: int) -> None:
-        self.path = path
-        self.text = text
-        self.sender = sender
-        self.count = count
+    def __init__(self, source: CsvSource, new_planner: Callable[[], Planner], delimiter: str):
+        self.source = source
+        self.new_planner = new_planner
+        self.delimiter = delimiter
+        self.check = _Check()
         self.out = Path()
         self.journal = Path()
+        #: --resume found the results but not the journal beside them (lost, or moved aside).
+        self.lost_journal = False
+        self.api_key = ""
 
-    def rows(self) -> Iterator[tuple[dict[str, str], dict[str, Any]]]:
-        """Each CSV row with the ``messages.send`` arguments made from it."""
-        with self.path.open(newline="", encoding="utf-8-sig") as file:
-            for row in csv.DictReader(file):
-                kwargs: dict[str, Any] = {"to": row["to"].strip()}
-                sender = (row.get(FROM) or "").strip() or self.sender
-                if sender:
-                    kwargs["from_"] = sender
-                kwargs["text"] = self.text.format_map(row)
-                media = (row.get(MEDIA) or "").split()
-                if media:
-                    kwargs["media_urls"] = media
-                profile = (row.get(PROFILE) or "").strip()
-                if profile:
-                    kwargs["messaging_profile_id"] = profile
-                yield row, kwargs
+    def rows(self) -> Iterator[PlannedRow]:
+        """Each CSV row, planned (a fresh planner per pass: duplicates are found in order)."""
+        planner = self.new_planner()
+        with self.source.lines() as file:
+            _, rows = read_rows(self.source, file, self.delimiter)
+            for row in rows:
+                yield planner.plan(row)
 
 
-def _placeholders(text: str) -> set[str]:
-    names: set[str] = set()
-    try:
-        for _, name, _, _ in string.Formatter().parse(text):
-            if name is None:
-                continue
-            if not name or name.isdigit() or any(c in name for c in ".["):
-                raise BadInputError(
-                    f"--text has the placeholder {{{name}}}: use a CSV column name in braces, "
-                    "like {name} (write {{ and }} for literal braces)"
-                )
-            names.add(name)
-    except ValueError as exc:
+def _api_key(args: argparse.Namespace) -> str:
+    key: str | None = args.api_key or os.environ.get("TELNYX_API_KEY")
+    if not key:
         raise BadInputError(
-            f"--text is not a valid template ({exc}); write {{{{ and }}}} for literal braces"
-        ) from None
-    return names
+            "no API key: set TELNYX_API_KEY (or pass --api-key); "
+            "find yours in the Mission Control Portal under API Keys"
+        )
+    return key
+
+
+def _client(args: argparse.Namespace, api_key: str) -> AsyncClient:
+    from telnyx_messaging import AsyncClient
+
+    return AsyncClient(
+        api_key=api_key, base_url=args.base_url, max_connections=max(100, args.concurrency)
+    )
 
 
 def _plan(args: argparse.Namespace) -> _Plan:
     text: str = args.text
     if not text.strip():
         raise BadInputError("--text is empty: give the message to send")
-    path: Path = args.csv
     try:
-        file = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise BadInputError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-    with file:
-        count = _check_csv(path, file, text, args.from_)
-    plan = _Plan(path, text, args.from_, count)
-    if args.dry_run:
-        return plan
-    plan.out = args.out if args.out is not None else path.with_suffix(".results.csv")
-    plan.journal = plan.out.with_suffix(".journal.db")
-    if args.resume and not plan.journal.exists():
-        raise BadInputError(
-            f"nothing to resume: no journal at {str(plan.journal)!r}; run without --resume"
-        )
-    if not args.resume:
-        for existing in (plan.out, plan.journal):
-            if existing.exists():
-                raise BadInputError(
-                    f"{str(existing)!r} exists: add --resume to continue the run it belongs "
-                    "to (nothing sent is sent again), or pass another --out"
-                )
+        template = Template(text)
+    except TemplateError as exc:
+        raise BadInputError(str(exc)) from None
     if args.retry_failed and not args.resume:
         raise BadInputError("--retry-failed goes with --resume")
+    source = CsvSource.open(args.csv)
+    with source.lines() as file:
+        _check_header(source, file, template, args.from_, args.delimiter)
+    normalize = _normaliser(args.default_region)
+    earlier, label = _earlier_results(args, source)
+    # Needed first only to fetch opt-outs: otherwise mistakes in the input are said first.
+    api_key = _api_key(args) if args.check_optouts else ""
+    optouts = asyncio.run(_optouts(args, api_key)) if args.check_optouts else None
+
+    def new_planner() -> Planner:
+        return Planner(
+            template,
+            args.from_,
+            normalize=normalize,
+            skip_duplicates=args.skip_duplicates,
+            optouts=optouts,
+            earlier=earlier,
+            earlier_label=label,
+        )
+
+    plan = _Plan(source, new_planner, args.delimiter)
+    plan.api_key = api_key
+    if not args.dry_run:
+        plan.out, plan.journal = _where_results_go(args.out, source, args.only_failed_from)
+        if args.resume and not plan.journal.exists() and not plan.out.exists():
+            raise BadInputError(
+                f"nothing to resume: no journal at {str(plan.journal)!r} and no results at "
+                f"{str(plan.out)!r}; run without --resume"
+            )
+        plan.lost_journal = args.resume and not plan.journal.exists()
+        if not args.resume:
+            for existing in (plan.out, plan.journal):
+                if existing.exists():
+                    raise BadInputError(
+                        f"{str(existing)!r} exists: add --resume to continue the run it belongs "
+                        "to (nothing sent is sent again), or pass another --out"
+                    )
+    _check_rows(plan)
+    if not args.dry_run and not api_key:
+        plan.api_key = _api_key(args)
+    if earlier is not None and len(earlier) != plan.check.count:
+        raise BadInputError(
+            f"{label} has {plural(len(earlier), 'row')} but {source.label} has "
+            f"{plan.check.count:,}: --only-failed-from needs the results of this same list, "
+            "every row in its place"
+        )
     return plan
 
 
-def _check_csv(path: Path, file: IO[str], text: str, sender: str | None) -> int:
-    """Read the whole CSV once; the number of rows, or BadInputError naming the line to fix."""
-    reader = csv.DictReader(file)
+def _normaliser(region: str | None) -> Callable[[str], str] | None:
+    if region is None:
+        return None
+    from telnyx_messaging.recipients import normalize_number
+
     try:
-        columns = reader.fieldnames
-        if not columns:
-            raise BadInputError(f"{str(path)!r} is empty: the first line must name the columns")
-        if "to" not in columns:
+        normalize_number("+13125550002", default_region=region)  # the region, checked once
+    except InvalidArgumentError as exc:
+        raise BadInputError(str(exc).replace("default_region", "--default-region", 1)) from None
+    return lambda number: normalize_number(number, default_region=region)
+
+
+async def _optouts(args: argparse.Namespace, api_key: str) -> dict[str, str]:
+    """Recipients who opted out, with what they sent and to whom, from every page."""
+    found: dict[str, str] = {}
+    async with _client(args, api_key) as client:
+        async for item in client.messaging_optouts.list(page_size=250):
+            if item.to:
+                found[item.to] = f"{item.keyword or 'STOP'} to {item.from_ or 'your number'}"
+    return found
+
+
+def _earlier_results(
+    args: argparse.Namespace, source: CsvSource
+) -> tuple[dict[int, Earlier] | None, str]:
+    """The earlier results file --only-failed-from names, by row number."""
+    path: Path | None = args.only_failed_from
+    if path is None:
+        return None, ""
+    results = CsvSource.open(str(path))
+    label = results.label
+    earlier: dict[int, Earlier] = {}
+    with results.lines() as file:
+        columns, rows = read_rows(results, file)
+        if not {"row", "status", "to", "message_id"} <= set(columns):
             raise BadInputError(
-                f"{str(path)!r} has no 'to' column (columns: {', '.join(columns)}); "
-                "name the recipients' column 'to'"
+                f"{label} is not a send-bulk results file (it needs the columns "
+                f"{', '.join(RESULT_COLUMNS)})"
             )
-        twice = sorted({name for name in columns if columns.count(name) > 1})
-        if twice:
-            # csv.DictReader would keep the last of them and silently drop the others.
-            raise BadInputError(
-                f"{str(path)!r} names the column {', '.join(map(repr, twice))} more than once; "
-                "give each column its own name"
-            )
-        missing = sorted(_placeholders(text) - set(columns))
-        if missing:
-            raise BadInputError(
-                f"--text uses {', '.join('{' + m + '}' for m in missing)} but {str(path)!r} "
-                f"has no such column (columns: {', '.join(columns)})"
-            )
-        if not sender and FROM not in columns and PROFILE not in columns:
-            raise BadInputError(
-                "say who sends: --from +1..., or a 'from' or 'messaging_profile_id' column"
-            )
-        count = 0
-        for row in reader:
-            count += 1
-            where = f"{str(path)!r} line {reader.line_num}"
-            if None in row:
-                raise BadInputError(f"{where} has more values than there are columns")
-            if None in row.values():
-                # DictReader fills the missing ones with None: "Hi {name}" would send "Hi None".
-                raise BadInputError(f"{where} has fewer values than there are columns")
-            if not (row["to"] or "").strip():
-                raise BadInputError(f"{where} has no 'to'")
-            if not (sender or (row.get(FROM) or "").strip() or (row.get(PROFILE) or "").strip()):
-                raise BadInputError(f"{where} has no sender: fill 'from', or pass --from")
+        for row in rows:
+            cells = row.cells
             try:
-                text.format_map(row)
-            except (ValueError, TypeError) as exc:
-                raise BadInputError(f"{where}: --text cannot be filled in ({exc})") from None
-    except csv.Error as exc:
-        where = f"{str(path)!r} line {reader.line_num}"
-        raise BadInputError(f"{where} is not valid CSV: {exc}") from None
-    except UnicodeDecodeError as exc:
+                number = int(cells["row"])
+            except ValueError:
+                raise BadInputError(f"{label} line {row.line}: 'row' is not a number") from None
+            earlier[number] = Earlier(
+                cells["status"],
+                unescape(cells["to"]),
+                unescape(cells["message_id"]),
+                unescape(cells.get("error_code", "")),
+                unescape(cells.get("error_title", "")),
+            )
+    return earlier, label
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)  # a hard link: two names, one file
+    except OSError:
+        return False  # one of them does not exist yet
+
+
+def _where_results_go(
+    out: Path | None, source: CsvSource, earlier: Path | None
+) -> tuple[Path, Path]:
+    """The results file and the journal beside it, neither of them an input nor a device."""
+    if out is None:
+        if source.path is None:
+            raise BadInputError(
+                f"reading the CSV from {source.label}: say where the results go with --out"
+            )
+        out = source.path.with_suffix(".results.csv")
+    journal = out.with_suffix(".journal.db")
+    inputs = [(source.path, f"the input {source.label}")]
+    if earlier is not None:
+        inputs.append((earlier, f"the --only-failed-from file {str(earlier)!r}"))
+    for role, path in (("--out", out), ("the journal (beside --out)", journal)):
+        for given, what in inputs:
+            if given is not None and _same_file(path, given):
+                raise BadInputError(
+                    f"{role} {str(path)!r} is {what}: writing it would destroy it; "
+                    "pass another --out"
+                )
+        if path.exists() and not path.is_file():
+            raise BadInputError(
+                f"{role} {str(path)!r} is not a regular file (a device, pipe or folder): the "
+                "results and the journal must be kept to resume; pass --out with a file path"
+            )
+    return out, journal
+
+
+def _check_header(
+    source: CsvSource, file: IO[str], template: Template, sender: str | None, delimiter: str
+) -> None:
+    where = source.label
+    columns, _ = read_rows(source, file, delimiter)
+    if "to" not in columns:
+        hint = ""
+        if delimiter != ";" and len(columns) == 1 and ";" in columns[0]:
+            hint = " It looks separated by ';': pass --delimiter ';' (or save it with commas)."
         raise BadInputError(
-            f"{str(path)!r} is not UTF-8 text ({exc.reason}); save it as UTF-8"
-        ) from None
-    if not count:
-        raise BadInputError(f"{str(path)!r} has no rows below its header: nobody to send to")
-    return count
-
-
-# -- dry run --------------------------------------------------------------------------------
-
-
-def _dry_run(plan: _Plan, out: IO[str], err: IO[str]) -> int:
-    from telnyx_messaging._cli.sms import GSM7, sms_parts
-
-    writer = csv.writer(out)
-    writer.writerow(DRY_RUN_COLUMNS)
-    parts = gsm = ucs = mms = 0
-    for number, (_, kwargs) in enumerate(plan.rows(), start=1):
-        counted = sms_parts(kwargs["text"])
-        kind = "MMS" if "media_urls" in kwargs else "SMS"
-        if kind == "MMS":
-            mms += 1
-        else:
-            parts += counted.parts
-            gsm += counted.encoding == GSM7
-            ucs += counted.encoding != GSM7
-        writer.writerow(
-            (number, kwargs["to"], kind, counted.encoding, counted.units, counted.parts)
+            f"{where} has no 'to' column (columns: {', '.join(columns)}); "
+            f"name the recipients' column 'to'.{hint}"
         )
-    print(
-        f"dry run, nothing sent: {plan.count} messages; {gsm + ucs} SMS in {parts} parts "
-        f"({gsm} GSM-7, {ucs} UCS-2); {mms} MMS",
-        file=err,
+    twice = sorted({name for name in columns if columns.count(name) > 1})
+    if twice:
+        # A row would keep the last of them and silently drop the others.
+        raise BadInputError(
+            f"{where} names the column {', '.join(map(repr, twice))} more than once; "
+            "give each column its own name"
+        )
+    missing = [name for name in template.columns if name not in columns]
+    if missing:
+        raise BadInputError(
+            f"--text uses {', '.join('{' + m + '}' for m in missing)} but {where} "
+            f"has no such column (columns: {', '.join(columns)})"
+        )
+    if not sender and "from" not in columns and "messaging_profile_id" not in columns:
+        raise BadInputError(
+            "say who sends: --from +1..., or a 'from' or 'messaging_profile_id' column"
+        )
+
+
+def _check_rows(plan: _Plan) -> None:
+    """Read the whole CSV once: count, and stop at a row that cannot be a message at all."""
+    where = plan.source.label
+    check = plan.check
+    for planned in plan.rows():
+        check.count += 1
+        here = f"{where} row {planned.number} (line {planned.line})"
+        if not planned.to and not planned.written_to:
+            raise BadInputError(f"{here} has no 'to'")
+        if planned.refusal is not None and planned.refusal.status == "failed":
+            if planned.refusal.title == NO_SENDER:
+                raise BadInputError(f"{here} has no sender: fill 'from', or pass --from")
+            check.failed.append(planned.number)
+        elif planned.refusal is not None and planned.refusal.code != SENT_EARLIER:
+            check.skipped.append(planned.number)
+        if planned.duplicate_of is not None:
+            check.duplicates.append((planned.number, planned.duplicate_of))
+        check.normalised += planned.written_to is not None and planned.kwargs is not None
+    if not check.count:
+        raise BadInputError(f"{where} has no rows below its header: nobody to send to")
+
+
+def _warnings(plan: _Plan, err: IO[str], *, skipping_duplicates: bool, dry: bool) -> None:
+    check = plan.check
+    if check.normalised:
+        print(f"send-bulk: {plural(check.normalised, 'number')} made E.164", file=err)
+    if check.duplicates:
+        pairs = ", ".join(f"row {n} repeats row {first}" for n, first in check.duplicates[:5])
+        more = f" and {len(check.duplicates) - 5} more" if len(check.duplicates) > 5 else ""
+        will = "would be" if dry else ("is" if len(check.duplicates) == 1 else "are")
+        action = (
+            f"{will} skipped (--skip-duplicates)"
+            if skipping_duplicates
+            else f"{will} sent anyway; pass --skip-duplicates to send once per recipient"
+        )
+        print(
+            f"send-bulk: {plural(len(check.duplicates), 'duplicate recipient')} ({pairs}{more}): "
+            f"{action}",
+            file=err,
+        )
+    if check.failed:
+        print(
+            f"send-bulk: {plural(len(check.failed), 'row')} cannot be sent as written "
+            f"({rows_list(check.failed)}): "
+            + (
+                "the report gives each reason"
+                if dry
+                else "each is a failed row with its reason; --dry-run lists them first"
+            ),
+            file=err,
+        )
+
+
+def _dry_run(plan: _Plan, args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    failed, lines = write_report(
+        plan.rows(), out, per_part=args.price_per_part, per_mms=args.price_per_mms
     )
-    return 0
+    for line in lines:
+        print(line, file=err)
+    _warnings(plan, err, skipping_duplicates=args.skip_duplicates, dry=True)
+    return 1 if failed else 0
 
 
 # -- sending --------------------------------------------------------------------------------
 
 
-async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
-    from telnyx_messaging import AsyncClient
+@define
+class _Totals:
+    """Rows by outcome across runs: this one, and the earlier ones it continues."""
 
+    sent: int = 0
+    sent_before: int = 0
+    failed: int = 0
+    failed_before: int = 0
+    skipped: int = 0
+
+    def line(self) -> str:
+        sent, failed = self.sent + self.sent_before, self.failed + self.failed_before
+        before = f" ({self.sent_before:,} by an earlier run)" if self.sent_before else ""
+        failed_before = f" ({self.failed_before:,} in an earlier run)" if self.failed_before else ""
+        rows = plural(sent + failed + self.skipped, "row")
+        return (
+            f"{rows}: {sent:,} sent{before}, {failed:,} failed{failed_before}, "
+            f"{self.skipped:,} skipped"
+        )
+
+
+_CHANGED_ROW = re.compile(r"\brow (\d+) of the input\b")
+
+
+def _changed_input(exc: InvalidArgumentError, plan: _Plan, args: argparse.Namespace) -> str:
+    """send_many's refusal of a changed input, in this command's terms and row numbers."""
+    found = _CHANGED_ROW.search(str(exc))
+    which = f"row {int(found.group(1)) + 1} of {plan.source.label}" if found else plan.source.label
+    return (
+        f"--resume refused: {which} is not what the run recorded in the journal "
+        f"{str(plan.journal)!r} (rows numbered as in results.csv). --resume needs the CSV, "
+        "--text, --from and the row options of the run it continues. To send the rows that "
+        f"failed with corrected values: --only-failed-from {str(plan.out)!r} --out <new "
+        "results file>; to start over: pass another --out."
+    )
+
+
+async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
     started = time.monotonic()
-    client = AsyncClient(base_url=args.base_url, max_connections=max(100, args.concurrency))
-    show, finish = _progress(err, plan.count)
-    inputs = plan.rows()
-    failed = 0  # this run's failures and those an earlier run recorded
+    _warnings(plan, err, skipping_duplicates=args.skip_duplicates, dry=False)
+    if plan.lost_journal:
+        print(
+            f"send-bulk: no journal at {str(plan.journal)!r}: starting a new one there. Each "
+            "row's key is derived from the campaign, as before, so Telnyx does not create "
+            "again a message it created in the last 24 hours.",
+            file=err,
+        )
+    client = _client(args, plan.api_key)
+    started_run: list[BulkSend] = []  # the hook is made before the run it reports on
+    show, finish = progress(
+        err, plan.check.count, lambda: started_run[0].pacing if started_run else None
+    )
+    held: dict[int, PlannedRow] = {}  # rows not sent, by index, until their result comes
+
+    def inputs() -> Iterator[dict[str, Any] | None]:
+        for planned in plan.rows():
+            if planned.kwargs is None:
+                held[planned.number - 1] = planned
+            # A row not sent still goes in, as None (send_many's failed row), so that
+            # send_many numbers every row as the file does and its journal keys stay put.
+            yield planned.kwargs
+
+    totals = _Totals()
+    results = ResultsFile(plan.out, replacing=args.resume)
     try:
         run = client.messages.send_many(
-            (kwargs for _, kwargs in inputs),
+            # send_many fails a row that is not a mapping without sending or journaling it:
+            # corrected later, it is sent by a --resume like any row not yet done.
+            cast("Iterator[dict[str, Any]]", inputs()),
             concurrency=args.concurrency,
             rate=args.rate,
             per_sender_rate=args.per_sender_rate,
             max_attempts=args.max_attempts,
             journal=plan.journal,
+            campaign=args.campaign,
             retry_failed=args.retry_failed,
             on_progress=show,
             progress_interval=0.2,
-            total=plan.count,
+            total=plan.check.count,
+            max_pause=args.max_pause,
         )
+        started_run.append(run)
         # The run first: it takes the journal's lock, so a second command on the same files
         # is refused before it could truncate the results of the one running.
         async with run:
-            out: IO[str] | None = None
+            keep = True
             try:
                 async for result in run:
-                    if out is None:
-                        # Opened at the first result, not before: a resume refused at its first
-                        # row (the CSV or --text changed) leaves the earlier results as they were.
-                        out = plan.out.open("w", newline="", encoding="utf-8")
-                        writer = csv.writer(out)
-                        writer.writerow(RESULT_COLUMNS)
-                    failed += not result.ok
-                    writer.writerow(
-                        (
-                            result.index + 1,
-                            result.params.get("to"),
-                            "sent" if result.ok else "failed",
-                            result.message_id or "",
-                            result.error_code or "",
-                            _title_without_row(result.index, result.error_title),
-                            result.attempts,
-                        )
-                    )
-                    out.flush()  # a crash loses no result already seen
+                    results.write(_result_row(result, held.pop(result.index, None), totals))
             except InvalidArgumentError as exc:
                 # Only a journal that does not match the input gets here (rows a send refuses
-                # are failed results), and only --resume reaches an existing journal. The run's
-                # words are send_many's: say what they mean for this command.
-                raise InvalidArgumentError(
-                    f"{exc} (Rows count from 0 there: row 0 is the first under the header.) "
-                    "--resume needs the CSV, --text and --from of the run it continues; to start "
-                    "over, pass another --out."
-                ) from exc
+                # are failed results), and only --resume reaches an existing journal.
+                keep = False
+                raise BadInputError(_changed_input(exc, plan, args)) from exc
             finally:
-                if out is not None:
-                    out.close()
+                results.close(keep=keep)
+                finish()  # the last pace changes before any message about the end
+    except JournalError as exc:
+        if results.written == 0 and not (started_run and started_run[0].stats.read):
+            raise  # refused when it opened: said as bad input (status 2)
+        print(
+            f"send-bulk: the run stopped: {in_command_terms(str(exc))} "
+            f"{plural(results.written, 'result')} are in {str(plan.out)!r}. If the disk is "
+            "full, make room first.",
+            file=err,
+        )
+        return EXIT_CANNOT_WRITE
+    except PauseTooLongError as exc:
+        print(
+            f"send-bulk: the run stopped: {in_command_terms(str(exc))} "
+            f"{plural(results.written, 'result')} are in {str(plan.out)!r}.",
+            file=err,
+        )
+        return EXIT_PAUSED
+    except CannotWriteError as exc:
+        print(
+            f"send-bulk: cannot write the results to {str(results.path)!r} ({exc}): the run "
+            f"stopped, sends in flight were let finish. {plural(exc.written, 'result')} "
+            f"are in {str(plan.out)!r}; the journal {str(plan.journal)!r} knows every row "
+            "sent. Make room, then run the same command with --resume: nothing sent is sent "
+            "again.",
+            file=err,
+        )
+        return EXIT_CANNOT_WRITE
     finally:
         finish()
         await client.close()
-    stats = run.stats
+    stats, pacing = run.stats, run.pacing
+    pushed = f" ({pacing.refused:,} pushed back by Telnyx)" if pacing.refused else ""
     print(
-        f"done in {time.monotonic() - started:.1f}s: {stats.sent} sent, {stats.failed} failed, "
-        f"{stats.skipped} finished by an earlier run; {stats.attempts} requests; "
-        f"paused {stats.paused_seconds:.1f}s for rate limits. Results: {plan.out}",
+        f"done in {time.monotonic() - started:.1f}s: {totals.line()}; "
+        f"{plural(pacing.requests, 'request')}{pushed}; paused {stats.paused_seconds:.1f}s "
+        f"for rate limits. Results: {plan.out}",
         file=err,
     )
-    return 1 if failed else 0
+    return 1 if totals.failed + totals.failed_before else 0
 
 
-def _line(stats: Any) -> str:
-    eta = "?" if stats.eta is None else f"{stats.eta:.0f}s"
-    total = "?" if stats.total is None else stats.total
-    paused = f", paused for 429 ({stats.paused_seconds:.1f}s so far)" if stats.paused else ""
+def _result_row(result: Any, planned: PlannedRow | None, totals: _Totals) -> tuple[Any, ...]:
+    """A results.csv row for a row's result, counted in the totals."""
+    number = result.index + 1
+    if planned is not None and planned.refusal is not None:
+        refusal = planned.refusal
+        if refusal.code == SENT_EARLIER:
+            totals.sent_before += 1
+        elif refusal.status == "skipped":
+            totals.skipped += 1
+        else:
+            totals.failed += 1
+        to = planned.to or planned.written_to or ""
+        return (number, to, refusal.status, refusal.message_id, refusal.code, refusal.title, 0)
+    if result.ok:
+        totals.sent_before += result.resumed
+        totals.sent += not result.resumed
+    else:
+        totals.failed_before += result.resumed
+        totals.failed += not result.resumed
+    code = result.error_code or ""
+    if not code and result.attempts == 0 and isinstance(result.error, InvalidArgumentError):
+        code = INVALID  # refused by the library before sending: a stable code to filter on
+    elif not code and isinstance(result.error, AlreadySentError):
+        code = ALREADY_SENT  # created before from other content: not a failure to retry
     return (
-        f"{stats.done}/{total}: {stats.sent} sent, {stats.failed} failed, {stats.skipped} "
-        f"skipped; {stats.rate:.1f}/s, ETA {eta}{paused}"
+        number,
+        result.params.get("to"),
+        "sent" if result.ok else "failed",
+        result.message_id or "",
+        code,
+        _title_without_row(result.index, result.error_title),
+        result.attempts,
     )
-
-
-def _progress(err: IO[str], total: int) -> tuple[Callable[[Any], None], Callable[[], None]]:
-    """A progress hook for the run and a function to close the display."""
-    if err.isatty():
-        try:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-        except ImportError:  # pragma: no cover - rich is in the `cli` extra
-            pass
-        else:  # pragma: no cover - needs a terminal; the plain lines are what tests see
-            bar = Progress(
-                TextColumn("sending"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[line]}"),
-                console=Console(file=err),
-            )
-            task = bar.add_task("send", total=total, line="")
-            bar.start()
-
-            def show_bar(stats: Any) -> None:
-                line = _line(stats).split(": ", 1)[1]
-                bar.update(task, completed=stats.done, line=line)
-
-            return show_bar, bar.stop
-
-    last = [0.0]
-
-    def show_line(stats: Any) -> None:
-        now = time.monotonic()
-        if now - last[0] >= PLAIN_EVERY or stats.done == stats.total:
-            last[0] = now
-            print(_line(stats), file=err, flush=True)
-
-    return show_line, lambda: None

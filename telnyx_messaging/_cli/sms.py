@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from attrs import frozen
 
-__all__ = ["GSM7", "UCS2", "SmsParts", "sms_parts"]
+__all__ = ["GSM7", "UCS2", "SmsParts", "non_gsm", "sms_parts"]
 
 GSM7 = "GSM-7"
 UCS2 = "UCS-2"
@@ -60,3 +60,8 @@ def sms_parts(text: str) -> SmsParts:
             parts, used = parts + 1, 0
         used += width
     return SmsParts(encoding, units, parts)
+
+
+def non_gsm(text: str) -> str:
+    """The characters of ``text`` outside GSM 03.38, each once, in order: what made it UCS-2."""
+    return "".join(dict.fromkeys(c for c in text if c not in _BASIC and c not in _EXTENSION))

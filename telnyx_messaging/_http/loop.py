@@ -145,6 +145,16 @@ class RequestLoop:
         self.max_retries = max_retries
         self.on_retry = on_retry
 
+    def with_max_retries(self, max_retries: int) -> RequestLoop:
+        """The same loop with another retry count, over the same connection."""
+        return RequestLoop(
+            self.connection,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=max_retries,
+            on_retry=self.on_retry,
+        )
+
     async def call(
         self,
         method: str,

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, TypeVar
 
 from telnyx_messaging import _args
 from telnyx_messaging._http.codec import encode_query
 from telnyx_messaging._pagination import AsyncPager, Page, decode_page
-
-if TYPE_CHECKING:
-    from telnyx_messaging._client import AsyncClient
+from telnyx_messaging._wire import Response
 
 __all__ = ["list_pages"]
 
 T = TypeVar("T")
 
+#: ``RequestLoop.call_with``: send a GET and read its answer with a decoder.
+CallWith = Callable[..., Coroutine[Any, Any, Any]]
+
 MAX_PAGE_SIZE = 250  # the spec's maximum for page[size]
 
 
 def list_pages(
-    client: AsyncClient,
+    call_with: CallWith,
     path: str,
     item_cls: type[T],
     filters: Mapping[str, Any],
@@ -39,8 +40,11 @@ def list_pages(
 
     async def fetch(number: int) -> Page[T]:
         query = [*base, ("page[number]", str(number))]
-        return await client._requests.call_with(
-            "GET", path, lambda answer: decode_page(answer, item_cls, fetch, number), query=query
-        )
+
+        def decode(answer: Response) -> Page[T]:
+            return decode_page(answer, item_cls, fetch, number)
+
+        page: Page[T] = await call_with("GET", path, decode, query=query)
+        return page
 
     return AsyncPager(fetch, page_number or 1)

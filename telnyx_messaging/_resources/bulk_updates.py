@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from telnyx_messaging import _args
 from telnyx_messaging._models import BulkUpdate
-
-if TYPE_CHECKING:
-    from telnyx_messaging._client import AsyncClient
+from telnyx_messaging._resources._base import Resource
 
 __all__ = ["MessagingNumbersBulkUpdates"]
 
 
-class MessagingNumbersBulkUpdates:
+class MessagingNumbersBulkUpdates(Resource):
     """Bulk messaging-settings updates: assign many numbers to a messaging profile at once."""
 
-    __slots__ = ("_client",)
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    __slots__ = ()
 
     async def create(
         self,
@@ -41,11 +35,9 @@ class MessagingNumbersBulkUpdates:
             numbers=_args.string_list("numbers", numbers),
             assign_only=_args.flag("assign_only", assign_only),
         )
-        return await self._client._requests.call(
-            "POST", "/messaging_numbers_bulk_updates", BulkUpdate, body=body
-        )
+        return await self._call("POST", "/messaging_numbers_bulk_updates", BulkUpdate, body=body)
 
     async def retrieve(self, order_id: str) -> BulkUpdate:
         """How far a bulk update order got (``GET /messaging_numbers_bulk_updates/{order_id}``)."""
         path = "/messaging_numbers_bulk_updates/" + _args.path_id("order_id", order_id)
-        return await self._client._requests.call("GET", path, BulkUpdate)
+        return await self._call("GET", path, BulkUpdate)

@@ -11,16 +11,28 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from telnyx_messaging import _args
+
+# Re-exported for the generated sync namespaces, which import annotations from here.
+from telnyx_messaging._args import Encoding as Encoding
+from telnyx_messaging._args import MessageType as MessageType
 from telnyx_messaging._errors import InvalidArgumentError
 from telnyx_messaging._http.codec import new_idempotency_key
 from telnyx_messaging._models import Message, WhatsAppMessage
+from telnyx_messaging._resources._base import Resource
 
 if TYPE_CHECKING:
     import os
     from collections.abc import AsyncIterable, Callable, Iterable
 
-    from telnyx_messaging._bulk import BulkSend, BulkStats, Via
-    from telnyx_messaging._client import AsyncClient
+    from telnyx_messaging._bulk import (
+        BulkOptions,
+        BulkSend,
+        BulkStats,
+        PacingBudget,
+        PacingProfile,
+        SenderTypes,
+        Via,
+    )
     from telnyx_messaging.webhooks._tracking import DeliveryTracker
 
 __all__ = ["Messages"]
@@ -35,8 +47,8 @@ def _message(
     media_urls: Sequence[str] | None,
     send_at: datetime | None = None,
     subject: str | None = None,
-    type: str | None = None,
-    encoding: str | None = None,
+    type: MessageType | None = None,
+    encoding: Encoding | None = None,
     auto_detect: bool | None = None,
     use_profile_webhooks: bool | None = None,
     webhook_url: str | None = None,
@@ -61,9 +73,9 @@ def _message(
     if subject is not None:
         body["subject"] = _args.string("subject", subject)
     if type is not None:
-        body["type"] = _args.string("type", type)
+        body["type"] = _args.choice("type", type, _args.MessageType)
     if encoding is not None:
-        body["encoding"] = _args.string("encoding", encoding)
+        body["encoding"] = _args.choice("encoding", encoding, _args.Encoding)
     if auto_detect is not None:
         body["auto_detect"] = _args.flag("auto_detect", auto_detect)
     if use_profile_webhooks is not None:
@@ -89,13 +101,10 @@ def _sender(to: str, from_: str | None, messaging_profile_id: str | None) -> dic
     return head
 
 
-class Messages:
+class Messages(Resource):
     """Send, schedule, retrieve and cancel SMS/MMS (and send WhatsApp)."""
 
-    __slots__ = ("_client",)
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    __slots__ = ()
 
     def _create(
         self, path: str, cls: type[M], body: dict[str, Any], idempotency_key: str | None
@@ -107,7 +116,7 @@ class Messages:
             else _args.header_value("idempotency_key", idempotency_key)
         )
         # A plain function handing back the client's coroutine: one frame less per send.
-        return self._client._requests.call("POST", path, cls, body=body, idempotency_key=key)
+        return self._call("POST", path, cls, body=body, idempotency_key=key)
 
     async def send(
         self,
@@ -119,8 +128,8 @@ class Messages:
         messaging_profile_id: str | None = None,
         send_at: datetime | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -155,13 +164,13 @@ class Messages:
     async def retrieve(self, id: str) -> Message:
         """Fetch a message by id (``GET /messages/{id}``), outbound or inbound."""
         path = "/messages/" + _args.path_id("id", id)
-        return await self._client._requests.call("GET", path, Message)
+        return await self._call("GET", path, Message)
 
     async def cancel_scheduled(self, id: str) -> Message:
         """Cancel a scheduled message before it is sent (``DELETE /messages/{id}``)."""
         path = "/messages/" + _args.path_id("id", id)
         # The one answer without a {"data": ...} envelope (see tests/spec/README.md).
-        return await self._client._requests.call("DELETE", path, Message, envelope=False)
+        return await self._call("DELETE", path, Message, envelope=False)
 
     async def send_whatsapp(
         self,
@@ -224,8 +233,8 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -255,8 +264,8 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -286,8 +295,8 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -323,7 +332,7 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
+        type: MessageType | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -356,12 +365,18 @@ class Messages:
         per_sender_rate: float | None = None,
         max_attempts: int | None = None,
         journal: str | os.PathLike[str] | None = None,
+        campaign: str | None = None,
         retry_failed: bool = False,
         on_progress: Callable[[BulkStats], object] | None = None,
         progress_interval: float = 1.0,
         total: int | None = None,
         await_delivery: DeliveryTracker | None = None,
         delivery_timeout: float = 600.0,
+        pacing: str | PacingProfile = "telnyx",
+        sender_types: SenderTypes | None = None,
+        max_pause: float = 300.0,
+        deadline: float | None = None,
+        budget: PacingBudget | None = None,
     ) -> BulkSend:
         """Send one message per row, ``concurrency`` at a time, with one result per row.
 
@@ -379,29 +394,68 @@ class Messages:
         Telnyx named. Each row has one Idempotency-Key for all its attempts (up to
         ``max_attempts``, default ``max_retries + 1``). With ``journal="campaign.db"`` a run
         killed halfway continues where it stopped when started again with the same input.
+        Each row's Idempotency-Key is derived from the campaign (``campaign="spring-sale"``, or
+        the journal's path), the method, the row's index and content, so a campaign run again
+        within 24 hours, even on a lost journal, creates no message twice.
         ``on_progress`` gets a :class:`BulkStats` every ``progress_interval`` seconds.
         With ``await_delivery=tracker`` (a ``webhooks.DeliveryTracker`` your webhook
         receiver feeds), each sent row's result waits for its final delivery outcome, up to
         ``delivery_timeout`` seconds, and carries it as ``result.delivery``.
-        See docs/bulk.md.
+        Pacing follows ``pacing`` (``"telnyx"``: Telnyx's published limits per message kind
+        and sender type, or a :class:`PacingProfile`); ``sender_types`` maps senders to their
+        type, or is ``"lookup"`` to ask Telnyx once per sender. A 429 never costs a row an
+        attempt: it slows the run. A wait past ``max_pause`` seconds stops the run
+        (:class:`PauseTooLongError`); after ``deadline`` seconds a pushed-back row fails
+        instead; ``budget`` shares the
+        pacing between processes. See docs/bulk.md.
 
         .. versionadded:: 0.2.0
         """
-        from telnyx_messaging._bulk import BulkSend
+        from telnyx_messaging._bulk import BulkOptions
 
-        return BulkSend(
-            self,
-            rows,
+        options = BulkOptions(
             via=via,
             concurrency=concurrency,
             rate=rate,
             per_sender_rate=per_sender_rate,
             max_attempts=max_attempts,
             journal=journal,
+            campaign=campaign,
             retry_failed=retry_failed,
             on_progress=on_progress,
             progress_interval=progress_interval,
             total=total,
             await_delivery=await_delivery,
             delivery_timeout=delivery_timeout,
+            pacing=pacing,
+            sender_types=sender_types,
+            max_pause=max_pause,
+            deadline=deadline,
+            budget=budget,
+        )
+        return self._start_bulk(rows, options)
+
+    def _start_bulk(
+        self,
+        rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+        options: BulkOptions,
+    ) -> BulkSend:
+        """A run of ``options`` over ``rows``: what ``send_many`` returns, for callers that
+        already hold a :class:`BulkOptions` (the ``send-bulk`` command)."""
+        from telnyx_messaging._bulk import BulkSend
+        from telnyx_messaging._resources.numbers import PhoneNumbersMessaging
+
+        requests = self._requests
+        connection = requests.connection
+        # One attempt per call: the run decides when (and whether) a row is tried again, so a
+        # row waiting to retry does not sit in a worker.
+        send = getattr(Messages(requests.with_max_retries(0)), options.via)
+        return BulkSend(
+            send,
+            rows,
+            options,
+            max_attempts=requests.max_retries + 1,
+            pool_size=connection.transport.pool_size,
+            is_closed=lambda: connection.closed,
+            sender_settings=PhoneNumbersMessaging(requests).retrieve,
         )

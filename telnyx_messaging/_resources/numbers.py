@@ -11,10 +11,11 @@ from telnyx_messaging._models import (
     PhoneNumberMessagingSettings,
 )
 from telnyx_messaging._pagination import AsyncPager
+from telnyx_messaging._resources._base import Resource
 from telnyx_messaging._resources._listing import list_pages
 
 if TYPE_CHECKING:
-    from telnyx_messaging._client import AsyncClient
+    from telnyx_messaging._http.loop import RequestLoop
 
 __all__ = [
     "MobilePhoneNumbers",
@@ -24,13 +25,10 @@ __all__ = [
 ]
 
 
-class PhoneNumbersMessaging:
+class PhoneNumbersMessaging(Resource):
     """Read and change the messaging settings of your phone numbers."""
 
-    __slots__ = ("_client",)
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    __slots__ = ()
 
     async def retrieve(self, id: str) -> PhoneNumberMessagingSettings:
         """One number's messaging settings (``GET /phone_numbers/{id}/messaging``).
@@ -38,7 +36,7 @@ class PhoneNumbersMessaging:
         ``id`` is the number's id or the number itself in E.164.
         """
         path = f"/phone_numbers/{_args.path_id('id', id)}/messaging"
-        return await self._client._requests.call("GET", path, PhoneNumberMessagingSettings)
+        return await self._call("GET", path, PhoneNumberMessagingSettings)
 
     async def update(
         self,
@@ -60,9 +58,7 @@ class PhoneNumbersMessaging:
             messaging_profile_id=messaging_profile_id,
             tags=None if tags is None else _args.string_list("tags", tags, allow_empty=True),
         )
-        return await self._client._requests.call(
-            "PATCH", path, PhoneNumberMessagingSettings, body=body
-        )
+        return await self._call("PATCH", path, PhoneNumberMessagingSettings, body=body)
 
     def list(
         self,
@@ -95,7 +91,7 @@ class PhoneNumbersMessaging:
             "sort[phone_number]": _args.optional_string("sort_phone_number", sort_phone_number),
         }
         return list_pages(
-            self._client,
+            self._call_with,
             "/phone_numbers/messaging",
             PhoneNumberMessagingSettings,
             filters,
@@ -104,18 +100,15 @@ class PhoneNumbersMessaging:
         )
 
 
-class MobilePhoneNumbersMessaging:
+class MobilePhoneNumbersMessaging(Resource):
     """Read the messaging settings of your mobile numbers."""
 
-    __slots__ = ("_client",)
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    __slots__ = ()
 
     async def retrieve(self, id: str) -> MobilePhoneNumberMessagingSettings:
         """One mobile number's messaging settings (``GET /mobile_phone_numbers/{id}/messaging``)."""
         path = f"/mobile_phone_numbers/{_args.path_id('id', id)}/messaging"
-        return await self._client._requests.call("GET", path, MobilePhoneNumberMessagingSettings)
+        return await self._call("GET", path, MobilePhoneNumberMessagingSettings)
 
     def list(
         self, *, page_size: int | None = None, page_number: int | None = None
@@ -123,7 +116,7 @@ class MobilePhoneNumbersMessaging:
         """List your mobile numbers' messaging settings
         (``GET /mobile_phone_numbers/messaging``)."""
         return list_pages(
-            self._client,
+            self._call_with,
             "/mobile_phone_numbers/messaging",
             MobilePhoneNumberMessagingSettings,
             {},
@@ -137,8 +130,8 @@ class PhoneNumbers:
 
     __slots__ = ("messaging",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self.messaging = PhoneNumbersMessaging(client)
+    def __init__(self, requests: RequestLoop) -> None:
+        self.messaging = PhoneNumbersMessaging(requests)
 
 
 class MobilePhoneNumbers:
@@ -146,5 +139,5 @@ class MobilePhoneNumbers:
 
     __slots__ = ("messaging",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self.messaging = MobilePhoneNumbersMessaging(client)
+    def __init__(self, requests: RequestLoop) -> None:
+        self.messaging = MobilePhoneNumbersMessaging(requests)

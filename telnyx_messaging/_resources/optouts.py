@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from telnyx_messaging import _args
 from telnyx_messaging._models import OptOut
 from telnyx_messaging._pagination import AsyncPager
+from telnyx_messaging._resources._base import Resource
 from telnyx_messaging._resources._listing import list_pages
-
-if TYPE_CHECKING:
-    from telnyx_messaging._client import AsyncClient
 
 __all__ = ["MessagingOptouts"]
 
 
-class MessagingOptouts:
+class MessagingOptouts(Resource):
     """Opt-outs: recipients who sent STOP (or similar) to one of your senders."""
 
-    __slots__ = ("_client",)
-
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    __slots__ = ()
 
     def list(
         self,
@@ -50,7 +44,7 @@ class MessagingOptouts:
             "redaction_enabled": _args.flag("redaction_enabled", redaction_enabled),
         }
         return list_pages(
-            self._client,
+            self._call_with,
             "/messaging_optouts",
             OptOut,
             filters,

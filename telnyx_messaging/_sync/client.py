@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from telnyx_messaging._client import AsyncClient
+from telnyx_messaging._client import AsyncClient, resolve_api_key
 from telnyx_messaging._config import _UNSET, DEFAULT_TIMEOUT, Timeout, _Unset
 from telnyx_messaging._http.transports.aiohttp import (
     DEFAULT_MAX_CONNECTIONS,
@@ -64,7 +64,7 @@ class Client(ClientNamespaces):
         on_retry: OnRetry | None = None,
     ) -> None:
         self._async = AsyncClient(
-            api_key,
+            resolve_api_key(api_key, entry_point="Client(api_key=...)"),
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,

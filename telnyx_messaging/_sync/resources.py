@@ -23,12 +23,18 @@ from typing import (
 )
 
 from telnyx_messaging._models import (
-    BulkUpdate,
     Message,
+)
+from telnyx_messaging._resource_models import (
+    BulkUpdate,
     MobilePhoneNumberMessagingSettings,
     OptOut,
     PhoneNumberMessagingSettings,
     WhatsAppMessage,
+)
+from telnyx_messaging._resources.messages import (
+    Encoding,
+    MessageType,
 )
 from telnyx_messaging._sync.bulk import (
     SyncBulkSend,
@@ -50,6 +56,9 @@ if TYPE_CHECKING:
 
     from telnyx_messaging._bulk import (
         BulkStats,
+        PacingBudget,
+        PacingProfile,
+        SenderTypes,
         Via,
     )
     from telnyx_messaging._client import (
@@ -109,8 +118,8 @@ class Messages:
         messaging_profile_id: str | None = None,
         send_at: datetime | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -232,8 +241,8 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -266,8 +275,8 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -300,8 +309,8 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
-        encoding: str | None = None,
+        type: MessageType | None = None,
+        encoding: Encoding | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -338,7 +347,7 @@ class Messages:
         text: str | None = None,
         media_urls: Sequence[str] | None = None,
         subject: str | None = None,
-        type: str | None = None,
+        type: MessageType | None = None,
         auto_detect: bool | None = None,
         use_profile_webhooks: bool | None = None,
         webhook_url: str | None = None,
@@ -376,12 +385,18 @@ class Messages:
         per_sender_rate: float | None = None,
         max_attempts: int | None = None,
         journal: str | os.PathLike[str] | None = None,
+        campaign: str | None = None,
         retry_failed: bool = False,
         on_progress: Callable[[BulkStats], object] | None = None,
         progress_interval: float = 1.0,
         total: int | None = None,
         await_delivery: DeliveryTracker | None = None,
         delivery_timeout: float = 600.0,
+        pacing: str | PacingProfile = "telnyx",
+        sender_types: SenderTypes | None = None,
+        max_pause: float = 300.0,
+        deadline: float | None = None,
+        budget: PacingBudget | None = None,
     ) -> SyncBulkSend:
         """Send one message per row, ``concurrency`` at a time, with one result per row.
 
@@ -399,11 +414,20 @@ class Messages:
         Telnyx named. Each row has one Idempotency-Key for all its attempts (up to
         ``max_attempts``, default ``max_retries + 1``). With ``journal="campaign.db"`` a run
         killed halfway continues where it stopped when started again with the same input.
+        Each row's Idempotency-Key is derived from the campaign (``campaign="spring-sale"``, or
+        the journal's path), the method, the row's index and content, so a campaign run again
+        within 24 hours, even on a lost journal, creates no message twice.
         ``on_progress`` gets a :class:`BulkStats` every ``progress_interval`` seconds.
         With ``await_delivery=tracker`` (a ``webhooks.DeliveryTracker`` your webhook
         receiver feeds), each sent row's result waits for its final delivery outcome, up to
         ``delivery_timeout`` seconds, and carries it as ``result.delivery``.
-        See docs/bulk.md.
+        Pacing follows ``pacing`` (``"telnyx"``: Telnyx's published limits per message kind
+        and sender type, or a :class:`PacingProfile`); ``sender_types`` maps senders to their
+        type, or is ``"lookup"`` to ask Telnyx once per sender. A 429 never costs a row an
+        attempt: it slows the run. A wait past ``max_pause`` seconds stops the run
+        (:class:`PauseTooLongError`); after ``deadline`` seconds a pushed-back row fails
+        instead; ``budget`` shares the
+        pacing between processes. See docs/bulk.md.
 
         .. versionadded:: 0.2.0
         """
@@ -416,12 +440,18 @@ class Messages:
                 per_sender_rate=per_sender_rate,
                 max_attempts=max_attempts,
                 journal=journal,
+                campaign=campaign,
                 retry_failed=retry_failed,
                 on_progress=on_progress,
                 progress_interval=progress_interval,
                 total=total,
                 await_delivery=await_delivery,
                 delivery_timeout=delivery_timeout,
+                pacing=pacing,
+                sender_types=sender_types,
+                max_pause=max_pause,
+                deadline=deadline,
+                budget=budget,
             ),
             self._loop,
         )

@@ -38,7 +38,8 @@ class DeliveryAttempt:
     event's ``data.id`` (None for link clicks), the same on every attempt. ``attempt``
     counts the event's attempts from 1 across all its URLs, as ``meta.attempt`` does.
     ``status`` is the receiver's HTTP status, or None when no answer came (``error`` says
-    why: refused, timed out, or a host the fake may not post to). ``body`` and
+    why: refused, timed out, or a host the fake may not post to). Redirects are never
+    followed: a 3xx is a failed attempt whose ``error`` names where it pointed. ``body`` and
     ``headers`` are exactly what was posted; ``at`` is the fake clock's time.
 
     .. versionadded:: 0.2.0
@@ -149,8 +150,15 @@ class WebhookDeliverer:
                 auto_decompress=False,
             )
         try:
-            async with self._session.post(url, data=body, headers=headers) as answer:
+            # Never follow a redirect: the allowed host could send the signed body (and the
+            # message text in it) anywhere. Like any other non-2xx answer, it fails the attempt.
+            async with self._session.post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as answer:
                 await answer.read()
+                if 300 <= answer.status < 400:
+                    location = answer.headers.get("Location", "")
+                    return answer.status, f"redirect to {location!r} not followed"
                 return answer.status, None
         except asyncio.TimeoutError:
             return None, f"no answer within {self._timeout.total} s"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
@@ -23,18 +24,19 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from telnyx_messaging._errors import InvalidArgumentError
 from telnyx_messaging.testing._clock import Clock
+from telnyx_messaging.testing._control import CONTROL_PREFIX, handle_control
 from telnyx_messaging.testing._delivery import LOOPBACK_HOSTS, DeliveryAttempt, WebhookDeliverer
 from telnyx_messaging.testing._faults import Disconnect, Fault, Hang, QueuedFault, Respond, Truncate
 from telnyx_messaging.testing._handlers import Context
 from telnyx_messaging.testing._lifecycle import Lifecycle
+from telnyx_messaging.testing._openapi import is_address, load_spec
 from telnyx_messaging.testing._payloads import FAILURES
 from telnyx_messaging.testing._pipeline import Pipeline
 from telnyx_messaging.testing._ratelimit import RateLimiter, RateLimits
 from telnyx_messaging.testing._seed import PROFILE_IDS
 from telnyx_messaging.testing._signer import WebhookSigner
-from telnyx_messaging.testing._spec import is_address, load_spec
 from telnyx_messaging.testing._state import FakeState, MessagingProfile
-from telnyx_messaging.testing._wire import Answer, RecordedRequest
+from telnyx_messaging.testing._wire import FakeAnswer, FakeApiError, RecordedRequest
 
 __all__ = ["FakeTelnyx"]
 
@@ -56,7 +58,7 @@ def _record(request: web.BaseRequest, body: bytes) -> RecordedRequest:
     )
 
 
-def _send_answer(answer: Answer) -> web.Response:
+def _send_answer(answer: FakeAnswer) -> web.Response:
     return web.Response(status=answer.status, body=answer.body, headers=dict(answer.headers))
 
 
@@ -76,7 +78,7 @@ def _drop(request: web.BaseRequest) -> web.Response:
     return web.Response()
 
 
-async def _truncate(request: web.BaseRequest, answer: Answer) -> web.StreamResponse:
+async def _truncate(request: web.BaseRequest, answer: FakeAnswer) -> web.StreamResponse:
     response = web.StreamResponse(status=answer.status, headers=dict(answer.headers))
     response.content_length = len(answer.body)
     await response.prepare(request)
@@ -107,7 +109,8 @@ class FakeTelnyx:
 
     It serves the 17 operations of the packaged OpenAPI spec: it checks the bearer key,
     checks every request against the spec (422 / 400 with Telnyx's error body), stores every
-    message in `messages`, replays the stored answer for a repeated ``Idempotency-Key`` and
+    message in `messages`, replays the stored answer for a repeated ``Idempotency-Key`` (422
+    when the repeat's body differs, as Telnyx does) and
     serves seeded, deterministic phone numbers and opt-outs. After a send it delivers
     ``message.sent`` and ``message.finalized`` webhooks, signed with its own key
     (`public_key`), to the message's ``webhook_url`` or its messaging profile's, with
@@ -147,19 +150,20 @@ class FakeTelnyx:
         self.api_key = api_key
         self._host = host
         self._port = port
-        self._runner: web.AppRunner | None = None
+        self._runner: web.BaseRunner | None = None
         self._base_url: str | None = None
         # Set by close() so that pending Hang faults end at once instead of
         # holding the shutdown for their full duration.
         self._closing = asyncio.Event()
         self._faults: list[QueuedFault] = []
-        self._state = FakeState.seeded(
-            phone_numbers=phone_numbers,
-            mobile_phone_numbers=mobile_phone_numbers,
-            optouts=optouts,
-        )
-        default = self._state.profiles[self.default_profile_id]
-        default.webhook_url, default.webhook_failover_url = webhook_url, webhook_failover_url
+        # Kept to build the same starting state again on reset().
+        self._seeding = {
+            "phone_numbers": phone_numbers,
+            "mobile_phone_numbers": mobile_phone_numbers,
+            "optouts": optouts,
+        }
+        self._default_webhooks = (webhook_url, webhook_failover_url)
+        self._timing = {"send_seconds": send_seconds, "delivery_seconds": delivery_seconds}
         self._signer = signer if signer is not None else WebhookSigner()
         self._clock = Clock()
         self._deliverer = WebhookDeliverer(
@@ -169,24 +173,44 @@ class FakeTelnyx:
             timeout=webhook_timeout,
             retry_wait=webhook_retry_wait,
         )
-        self._lifecycle = Lifecycle(
-            self._state,
-            self._clock,
-            self._deliverer,
-            send_seconds=send_seconds,
-            delivery_seconds=delivery_seconds,
-        )
         self._limiter = RateLimiter(rate_limits or RateLimits(), self._clock)
-        self._pipeline = Pipeline(
-            load_spec(),
-            Context(self._state, self._clock, self._lifecycle),
-            self._limiter,
-            lambda: self.api_key,
-        )
+        self._state, self._lifecycle, self._pipeline = self._fresh_parts()
         #: Every request received, in arrival order, faulted ones included.
         self.requests: list[RecordedRequest] = []
         #: Consulted for each request no queued fault matched; return a fault or None.
         self.fault_hook: Callable[[RecordedRequest], Fault | None] | None = None
+
+    def _fresh_parts(self) -> tuple[FakeState, Lifecycle, Pipeline]:
+        """The data as seeded, and the parts that work on it."""
+        state = FakeState.seeded(**self._seeding)
+        default = state.profiles[self.default_profile_id]
+        default.webhook_url, default.webhook_failover_url = self._default_webhooks
+        lifecycle = Lifecycle(state, self._clock, self._deliverer, **self._timing)
+        context = Context(state, self._clock, lifecycle)
+        pipeline = Pipeline(load_spec(), context, self._limiter, lambda: self.api_key)
+        return state, lifecycle, pipeline
+
+    async def reset(self) -> None:
+        """Forget what happened, keep how the fake is set up: between tests on one fake.
+
+        Forgets messages, requests, webhook attempts, stored idempotent answers, queued
+        faults, rate-limit windows, and what requests changed (opt-outs from ``STOP``,
+        number settings, bulk updates); cancels pending sends and webhooks. Keeps the keys,
+        the clock (time does not go back), the rate limits themselves, `fault_hook`,
+        `messaging_profiles` and `failing_numbers`.
+
+        .. versionadded:: 0.2.0
+        """
+        await self._lifecycle.close()
+        kept = self._state
+        # The same limits, with no window or sender queue filled by earlier traffic.
+        self._limiter = RateLimiter(self._limiter.limits, self._clock)
+        self._state, self._lifecycle, self._pipeline = self._fresh_parts()
+        self._state.profiles = kept.profiles
+        self._state.failing_numbers = kept.failing_numbers
+        self._deliverer.attempts.clear()
+        self.requests.clear()
+        self._faults.clear()
 
     # --- serving
 
@@ -194,10 +218,12 @@ class FakeTelnyx:
         """Start serving on ``host:port`` (an ephemeral port by default); no-op if started."""
         if self._runner is not None:
             return
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        # A short shutdown grace: the fake has nothing worth finishing on close.
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        # A low-level server, no router: every request reaches _handle, so every answer is
+        # Telnyx's JSON (aiohttp's router answers a text/plain 404 for a path it cannot match,
+        # such as an id holding a %0A). A short shutdown grace: nothing is worth finishing.
+        runner = web.ServerRunner(
+            web.Server(self._handle_any, access_log=None), shutdown_timeout=1.0
+        )
         await runner.setup()
         try:
             await web.TCPSite(runner, self._host, self._port).start()
@@ -437,10 +463,23 @@ class FakeTelnyx:
 
     # --- the aiohttp edge
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle_any(self, request: web.BaseRequest) -> web.StreamResponse:
+        try:
+            return await self._handle(request)
+        except Exception as exc:
+            logging.getLogger(__name__).exception("FakeTelnyx failed on a request")
+            error = FakeApiError(
+                500, "10007", "Unexpected error", f"The fake failed: {type(exc).__name__}: {exc}"
+            )
+            return _send_answer(error.answer)
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         # Read the whole body first: a client still sending when the connection
         # drops would see a write error instead of the disconnect under test.
         recorded = _record(request, await request.read())
+        if request.rel_url.raw_path.startswith(CONTROL_PREFIX):
+            # Not API traffic: not recorded, faulted or rate-limited.
+            return _send_answer(await handle_control(self, recorded))
         self.requests.append(recorded)
         fault = self._fault_for(recorded)
         if isinstance(fault, Respond):

@@ -12,7 +12,7 @@ from telnyx_messaging.testing._seed import (
     seed_optouts,
     seed_phone_numbers,
 )
-from telnyx_messaging.testing._wire import Answer
+from telnyx_messaging.testing._wire import FakeAnswer
 
 __all__ = ["FakeState", "MessagingProfile"]
 
@@ -52,7 +52,9 @@ class FakeState:
         factory=lambda: {profile: MessagingProfile() for profile in PROFILE_IDS}
     )
     failing_numbers: dict[str, str] = attrs.field(factory=dict)
-    replies: dict[str, Answer] = attrs.field(factory=dict)
+    replies: dict[str, FakeAnswer] = attrs.field(factory=dict)
+    #: The body each replayed key was first sent with: another body under it gets 422.
+    reply_bodies: dict[str, bytes] = attrs.field(factory=dict)
 
     @classmethod
     def seeded(cls, *, phone_numbers: int, mobile_phone_numbers: int, optouts: int) -> FakeState:

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Answer", "RecordedRequest", "TelnyxError"]
+__all__ = ["FakeAnswer", "FakeApiError", "RecordedRequest"]
 
 JSON = "application/json"
 
@@ -43,22 +43,24 @@ class RecordedRequest:
 
 
 @attrs.frozen
-class Answer:
+class FakeAnswer:
     """An HTTP answer as bytes, so the same one can be replayed for an idempotency key."""
 
     status: int
     body: bytes
     headers: Mapping[str, str] = attrs.field(factory=lambda: {"Content-Type": JSON})
 
-    def with_headers(self, extra: Mapping[str, str]) -> Answer:
+    def with_headers(self, extra: Mapping[str, str]) -> FakeAnswer:
         return attrs.evolve(self, headers={**self.headers, **extra})
 
 
-def json_answer(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Answer:
-    return Answer(status, json.dumps(payload).encode(), {"Content-Type": JSON, **(headers or {})})
+def json_answer(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> FakeAnswer:
+    return FakeAnswer(
+        status, json.dumps(payload).encode(), {"Content-Type": JSON, **(headers or {})}
+    )
 
 
-class TelnyxError(Exception):
+class FakeApiError(Exception):
     """Raised by a pipeline step or handler to answer a Telnyx error body instead of data.
 
     An exception because refusals come from deep inside helpers (paging, filters, body
@@ -91,15 +93,15 @@ class TelnyxError(Exception):
 # Telnyx's API error codes: https://developers.telnyx.com/docs/overview/errors
 
 
-def not_found(what: str) -> TelnyxError:
-    return TelnyxError(
+def not_found(what: str) -> FakeApiError:
+    return FakeApiError(
         404, "10005", "Resource not found", f"The requested {what} could not be found."
     )
 
 
-def missing(pointer: str) -> TelnyxError:
+def missing(pointer: str) -> FakeApiError:
     name = pointer.rsplit("/", 1)[-1]
-    return TelnyxError(
+    return FakeApiError(
         422,
         "10004",
         "Missing required parameter",
@@ -108,12 +110,12 @@ def missing(pointer: str) -> TelnyxError:
     )
 
 
-def invalid(pointer: str, detail: str) -> TelnyxError:
-    return TelnyxError(422, "10015", "Bad Request", detail, pointer=pointer)
+def invalid(pointer: str, detail: str) -> FakeApiError:
+    return FakeApiError(422, "10015", "Bad Request", detail, pointer=pointer)
 
 
-def bad_parameter(parameter: str, detail: str) -> TelnyxError:
-    return TelnyxError(400, "10015", "Bad Request", detail, parameter=parameter)
+def bad_parameter(parameter: str, detail: str) -> FakeApiError:
+    return FakeApiError(400, "10015", "Bad Request", detail, parameter=parameter)
 
 
 def iso(moment: datetime) -> str:

@@ -28,7 +28,6 @@ a ``WebhookVerificationError``) when the key itself is missing or malformed, and
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
@@ -36,12 +35,6 @@ from telnyx_messaging._errors import (
     WebhookConfigurationError,
     WebhookParseError,
     WebhookVerificationError,
-)
-from telnyx_messaging.webhooks._dedupe import (
-    Claim,
-    DuplicateGuard,
-    MemoryDuplicateGuard,
-    duplicate_key,
 )
 from telnyx_messaging.webhooks._events import (
     Body,
@@ -53,12 +46,6 @@ from telnyx_messaging.webhooks._events import (
     WebhookEvent,
     parse,
 )
-from telnyx_messaging.webhooks._receiver import (
-    Acknowledge,
-    VerifiedWebhook,
-    WebhookMetric,
-    WebhookReceiver,
-)
 from telnyx_messaging.webhooks._signature import DEFAULT_TOLERANCE as _DEFAULT_TOLERANCE
 from telnyx_messaging.webhooks._signature import HeadersLike, PublicKeyInput, PublicKeys
 from telnyx_messaging.webhooks._signature import load_public_keys as _load_public_keys
@@ -67,6 +54,15 @@ from telnyx_messaging.webhooks._signature import verify_headers as _verify_heade
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from telnyx_messaging.webhooks._dedupe import (
+        Claim,
+        DuplicateGuard,
+        DuplicateGuardFullError,
+        MemoryDuplicateGuard,
+        duplicate_key,
+    )
+    from telnyx_messaging.webhooks._policy import Acknowledge, VerifiedWebhook, WebhookMetric
+    from telnyx_messaging.webhooks._receiver import WebhookReceiver
     from telnyx_messaging.webhooks._tracking import (
         DeliveryOutcome,
         DeliveryTimeoutError,
@@ -82,6 +78,7 @@ __all__ = [
     "DeliveryTracker",
     "DeliveryUpdate",
     "DuplicateGuard",
+    "DuplicateGuardFullError",
     "EventMeta",
     "HeadersLike",
     "InboundMessage",
@@ -104,8 +101,6 @@ __all__ = [
     "unwrap",
     "verify",
 ]
-
-log = logging.getLogger("telnyx_messaging")
 
 
 def verify(
@@ -238,17 +233,41 @@ def aiohttp_handler(
     A missing or malformed ``public_key`` raises :class:`WebhookConfigurationError` here,
     when the app is built, rather than on every request.
     """
+    from telnyx_messaging.webhooks._receiver import WebhookReceiver
+
     receiver = WebhookReceiver(on_event=callback, public_key=public_key, tolerance=tolerance)
     return receiver.aiohttp_handler()
 
 
-_TRACKING = frozenset({"DeliveryOutcome", "DeliveryTimeoutError", "DeliveryTracker"})
+# Everything beyond verify/parse/unwrap loads on first use: a service that only calls
+# unwrap() never pays for asyncio, the receiver or the duplicate guard (benchmarks/README.md).
+_LAZY = {
+    "Acknowledge": "_policy",
+    "VerifiedWebhook": "_policy",
+    "WebhookMetric": "_policy",
+    "WebhookReceiver": "_receiver",
+    "Claim": "_dedupe",
+    "DuplicateGuard": "_dedupe",
+    "DuplicateGuardFullError": "_dedupe",
+    "MemoryDuplicateGuard": "_dedupe",
+    "duplicate_key": "_dedupe",
+    # Delivery tracking (docs/tracking.md): most receivers never need it.
+    "DeliveryOutcome": "_tracking",
+    "DeliveryTimeoutError": "_tracking",
+    "DeliveryTracker": "_tracking",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # Delivery tracking (docs/tracking.md) loads on first use: most receivers never need it.
-    if name in _TRACKING:
-        from telnyx_messaging.webhooks import _tracking
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
 
-        return getattr(_tracking, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

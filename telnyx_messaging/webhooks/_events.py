@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from attrs import frozen
 
@@ -49,7 +49,6 @@ class EventMeta(Model):
 
 @frozen(kw_only=True)
 class _MessageEvent(Model):
-    event_type: str
     payload: Message
     id: str | None = None
     occurred_at: datetime | None = None
@@ -66,6 +65,9 @@ class DeliveryUpdate(_MessageEvent):
     set once Telnyx knows it. ``raw`` is the whole body as parsed JSON.
     """
 
+    # A Literal, not str | None: parse() builds this class only for these two types.
+    event_type: Literal["message.sent", "message.finalized"]
+
 
 @frozen(kw_only=True)
 class InboundMessage(_MessageEvent):
@@ -74,6 +76,8 @@ class InboundMessage(_MessageEvent):
     ``payload.from_.phone_number`` is the sender, ``payload.text`` and ``payload.media``
     what they sent. ``raw`` is the whole body as parsed JSON.
     """
+
+    event_type: Literal["message.received"]
 
 
 @frozen(kw_only=True)

@@ -32,14 +32,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
+from functools import cached_property
+from typing import Any, Literal, Protocol, TypeAlias
 
 from attrs import evolve, frozen
 
 from telnyx_messaging._errors import APIError, ConfigurationError, InvalidArgumentError, TelnyxError
-from telnyx_messaging._http.retry import is_retryable
 from telnyx_messaging._models import Message, Recipient
-from telnyx_messaging.webhooks import (
+from telnyx_messaging._retryable import is_retryable
+from telnyx_messaging.webhooks._events import (
     DeliveryUpdate,
     InboundMessage,
     ReplacedLinkClick,
@@ -48,16 +49,13 @@ from telnyx_messaging.webhooks import (
     parse,
 )
 
-if TYPE_CHECKING:  # named in signatures only: importing it here would pull in aiohttp
-    from telnyx_messaging._client import AsyncClient
-
 __all__ = ["DeliveryOutcome", "DeliveryTimeoutError", "DeliveryTracker"]
 
 log = logging.getLogger("telnyx_messaging")
 
-#: Which path produced an outcome: a delivery webhook, or the API (a poll of
-#: ``messages.retrieve``, or the :class:`~telnyx_messaging.Message` passed to ``wait``).
-DeliverySource: TypeAlias = Literal["webhook", "poll"]
+#: Which report produced an outcome: a delivery webhook, a poll of ``messages.retrieve``, or
+#: the :class:`~telnyx_messaging.Message` passed to ``wait`` (usually the send's own answer).
+DeliverySource: TypeAlias = Literal["webhook", "poll", "message"]
 
 # Recipient statuses in the order a message moves through them (the spec's
 # OutboundMessagePayloadCancelled enum). Every other known value is final.
@@ -108,7 +106,9 @@ class _Retrieves(Protocol):
 class HasMessages(Protocol):
     """Anything with ``.messages.retrieve(id)``, such as an ``AsyncClient``."""
 
-    @property
+    # A cached_property, as on AsyncClient: pyright does not match a cached_property
+    # against a protocol's plain property (mypy takes either).
+    @cached_property
     def messages(self) -> _Retrieves: ...
 
 
@@ -125,9 +125,9 @@ class DeliveryOutcome:
     message to several numbers, ``message.to[i].status`` is the outcome for each.
     ``final`` is true once every recipient has a final status (``delivered``,
     ``delivery_failed``, ``sending_failed``, ``delivery_unconfirmed``, ``expired``,
-    ``cancelled``). ``source`` says which path answered: ``"webhook"`` or ``"poll"``
-    (``messages.retrieve``, or the ``Message`` you passed to ``wait``). ``event`` is the
-    webhook that last moved it on, ``None`` when the API did.
+    ``cancelled``). ``source`` says which report answered: ``"webhook"``, ``"poll"``
+    (``messages.retrieve``) or ``"message"`` (the ``Message`` you passed to ``wait``, usually
+    the send's own answer). ``event`` is the webhook that last moved it on, ``None`` otherwise.
 
     .. versionadded:: 0.2.0
     """
@@ -198,7 +198,7 @@ class _Track:
         # phone number -> (rank, occurred_at as a timestamp, the recipient as last reported)
         self.recipients: dict[str, tuple[int, float, Recipient]] = {}
         self.event: DeliveryUpdate | None = None
-        self.source: DeliverySource = "poll"
+        self.source: DeliverySource = "message"
         self.final: DeliveryOutcome | None = None
         self.heard_at = now  # last webhook for this id, or when the first wait began
         self.touched_at = now  # for the age bound while kept
@@ -264,7 +264,7 @@ def _count(name: str, value: object) -> int:
 
 
 def _retriever(
-    source: AsyncClient | HasMessages | RetrieveMessage | None,
+    source: HasMessages | RetrieveMessage | None,
 ) -> RetrieveMessage | None:
     if source is None or callable(source):
         return source
@@ -309,7 +309,7 @@ class DeliveryTracker:
 
     def __init__(
         self,
-        source: AsyncClient | HasMessages | RetrieveMessage | None = None,
+        source: HasMessages | RetrieveMessage | None = None,
         *,
         quiet_period: float | None = 30.0,
         poll_interval: float = 5.0,
@@ -421,7 +421,7 @@ class DeliveryTracker:
         track.waiters.append(waiter)
         try:
             if isinstance(message, Message):
-                track.apply(message, source="poll", event=None)
+                track.apply(message, source="message", event=None)
             return await self._until_final(track, waiter, now, timeout)
         finally:
             track.waiters.remove(waiter)
@@ -483,6 +483,7 @@ class DeliveryTracker:
             return
         error = poll.exception()
         if error is None:
+            self._check_open()  # closed while the answer came back: say so, not the answer
             track.apply(poll.result(), source="poll", event=None)
         elif waiter.done() or (isinstance(error, APIError) and is_retryable(error)):
             # Retried at the next interval; or moot, a webhook (or close) ended the wait.

@@ -23,7 +23,7 @@ from telnyx_messaging import (
     SendResult,
     webhooks,
 )
-from telnyx_messaging._bulk import _run
+from telnyx_messaging._bulk import _intake
 from telnyx_messaging.testing import FakeTelnyx, Hang
 
 SENDER = "+18445550001"
@@ -268,8 +268,8 @@ async def test_reading_pauses_while_too_many_rows_await_delivery(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Past MAX_AWAITING_DELIVERY waiting rows the run reads no more input until some are final."""
-    monkeypatch.setattr(_run, "MAX_AWAITING_DELIVERY", 2)
-    monkeypatch.setattr(_run, "_LOOKAHEAD", 0)
+    monkeypatch.setattr(_intake, "MAX_AWAITING_DELIVERY", 2)
+    monkeypatch.setattr(_intake, "LOOKAHEAD", 0)
     receiver.holding = True
     read = 0
 
@@ -344,7 +344,7 @@ async def test_a_send_that_lands_after_the_run_stopped_waits_for_nothing(
     """A send still in flight when the caller left comes back as a leftover, with no wait begun."""
     live_fake.fail_next(Hang(2.0), method="POST")
     async with live_client.messages.send_many(
-        rows(3), concurrency=3, await_delivery=tracker, delivery_timeout=600
+        rows(3), concurrency=3, await_delivery=tracker, delivery_timeout=600, pacing="unpaced"
     ) as run:
         async for result in run:
             taken = result

@@ -163,7 +163,7 @@ def test_a_resume_over_changed_input_keeps_the_earlier_results(
     assert main([*command, "--text", "Hi"]) == 0
     before = out.read_text(encoding="utf-8")
     assert main([*command, "--text", "Hi there", "--resume"]) == 2
-    assert "--resume needs the CSV, --text and --from" in capsys.readouterr().err
+    assert "--resume needs the CSV, --text, --from" in capsys.readouterr().err
     assert out.read_text(encoding="utf-8") == before
     assert len(fake.messages) == 3
 
@@ -227,13 +227,13 @@ def test_dry_run_counts_encoding_and_parts(
         (["phone"], [["+13125550001"]], "Hi", [], "no 'to' column"),
         (["to"], [["+13125550001"]], "Hi {name}", [], "{name} but"),
         (["to"], [["+13125550001"]], "   ", [], "--text is empty"),
-        (["to"], [["+13125550001"]], "Hi {}", [], "use a CSV column name"),
-        (["to"], [["+13125550001"]], "Hi {to.x}", [], "use a CSV column name"),
+        (["to"], [["+13125550001"]], "Hi {}", [], "with no column name"),
+        (["to"], [["+13125550001"]], "Hi {to.x}", [], "an attribute or index"),
         (["to"], [["+13125550001"]], "Hi {", [], "not a valid template"),
-        (["to"], [["+13125550001"]], "Hi {to:d}", [], "cannot be filled in"),
-        (["to"], [[""]], "Hi", [], "line 2 has no 'to'"),
+        (["to"], [["+13125550001"]], "Hi {to:d}", [], "a format spec"),
+        (["to"], [[""]], "Hi", [], "row 1 (line 2) has no 'to'"),
         (["to"], [["+13125550001", "extra"]], "Hi", [], "more values"),
-        (["to", "name"], [["+13125550001"]], "Hi {name}", [], "line 2 has fewer values"),
+        (["to", "name"], [["+13125550001"]], "Hi {name}", [], "row 1 (line 2) has fewer values"),
         (["to", "to"], [["+13125550001", "+13125550002"]], "Hi", [], "'to' more than once"),
         (["to"], [], "Hi", [], "no rows"),
         (["to", "from"], [["+13125550001", ""]], "Hi", ["--no-from"], "has no sender"),
@@ -290,7 +290,7 @@ def test_progress_lines_when_not_a_terminal(
     command = ["send-bulk", str(recipients), "--from", "+18445550001", "--text", "Hi"]
     assert main([*command, "--out", str(tmp_path / "o.csv")]) == 0
     err = capsys.readouterr().err
-    assert "3/3: 3 sent, 0 failed, 0 skipped;" in err
+    assert "3/3: 3 sent, 0 not sent, 0 done before;" in err
     assert "ETA" in err
 
 
@@ -327,17 +327,21 @@ def test_dry_run_counts_mms_apart(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["send-bulk", str(recipients), "--from", "+1", "--text", "Hi", "--dry-run"]) == 0
     captured = capsys.readouterr()
     assert [r["type"] for r in csv.DictReader(captured.out.splitlines())] == ["MMS", "SMS"]
-    assert "1 SMS in 1 parts (1 GSM-7, 0 UCS-2); 1 MMS" in captured.err
+    assert "1 SMS in 1 part (1 GSM-7, 0 UCS-2); 1 MMS" in captured.err
 
 
 def test_options_the_run_refuses_exit_2(
     fake: FakeTelnyx, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--concurrency 0 is refused with the run's own message, and no results file is left."""
+    """--concurrency 0 or --rate 0 is refused naming the flag, and no results file is left."""
     recipients = write_csv(tmp_path / "r.csv", ["to"], [["+13125550001"]])
     command = ["send-bulk", str(recipients), "--from", "+1", "--text", "Hi"]
-    assert main([*command, "--concurrency", "0"]) == 2
-    assert "concurrency must be" in capsys.readouterr().err
+    bad = [("--concurrency", "0"), ("--rate", "0"), ("--per-sender-rate", "x")]
+    for flag, value in [*bad, ("--max-attempts", "x")]:
+        with pytest.raises(SystemExit) as exit_:
+            main([*command, flag, value])
+        assert exit_.value.code == 2
+        assert f"argument {flag}: must be" in capsys.readouterr().err
     assert not (tmp_path / "r.results.csv").exists()
 
 
@@ -345,15 +349,15 @@ def test_a_terminal_gets_a_progress_bar() -> None:
     """On a terminal, with rich installed, the hook draws a bar with counts and rate."""
     pytest.importorskip("rich")
     from telnyx_messaging._bulk import BulkStats
-    from telnyx_messaging._cli.send_bulk import _progress
+    from telnyx_messaging._cli._progress import progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     screen = Terminal()
-    show, finish = _progress(screen, 10)
+    show, finish = progress(screen, 10)
     show(BulkStats(10, 10, 9, 1, 0, 0, 0, 11, 1.0, 10.0, False, 0.0, 0))
     finish()
     assert "10/10" in screen.getvalue()
-    assert "9 sent, 1 failed" in screen.getvalue()
+    assert "9 sent, 1 not sent" in screen.getvalue()

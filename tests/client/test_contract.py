@@ -256,5 +256,5 @@ async def test_prism_rejects_what_the_spec_forbids(prism_url: str) -> None:
     """The contract check can fail: Prism turns a request the spec forbids into a 422."""
     async with AsyncClient(api_key="KEY_contract", base_url=prism_url, max_retries=0) as c:
         with pytest.raises(UnprocessableEntityError) as caught:
-            await c._request("POST", "/messages", body={"to": 5})
+            await c._requests.request("POST", "/messages", body={"to": 5})
     assert caught.value.status == 422

@@ -323,8 +323,10 @@ async def test_the_clients_own_call_entry_points() -> None:
         return request.respond(json={"data": MESSAGE})
 
     async with _client(handler) as client:
-        msg = await client._call("POST", "/messages", Message, body={}, idempotency_key="key-1")
-        raw = await client._request("POST", "/messages", body={}, idempotency_key="key-1")
+        msg = await client._requests.call(
+            "POST", "/messages", Message, body={}, idempotency_key="key-1"
+        )
+        raw = await client._requests.request("POST", "/messages", body={}, idempotency_key="key-1")
 
     assert msg.id == MESSAGE["id"]
     assert raw.json() == {"data": MESSAGE}

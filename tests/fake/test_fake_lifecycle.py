@@ -242,6 +242,43 @@ async def test_other_hosts_are_never_contacted(
     assert all("allowed_webhook_hosts" in (d.error or "") for d in fake.deliveries)
 
 
+async def test_a_redirect_to_a_forbidden_host_is_not_followed() -> None:
+    """An allowed URL that redirects elsewhere: the fake does not follow, the body stays here."""
+    leaked: list[bytes] = []
+
+    async def redirect(request: web.Request) -> web.Response:
+        # 307 keeps the method and body: a follower would POST the signed body to /leak.
+        return web.Response(status=307, headers={"Location": leak_url})
+
+    async def leak(request: web.Request) -> web.Response:
+        leaked.append(await request.read())
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/redirect", redirect)
+    app.router.add_post("/leak", leak)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    # Only "localhost" is allowed: 127.0.0.1, the same server, stands for a forbidden host.
+    leak_url = f"http://127.0.0.1:{port}/leak"
+    try:
+        async with (
+            FakeTelnyx(allowed_webhook_hosts={"localhost"}) as fake,
+            aiohttp.ClientSession(headers={"Authorization": f"Bearer {fake.api_key}"}) as http,
+        ):
+            await send(http, fake, webhook_url=f"http://localhost:{port}/redirect")
+            await fake.deliveries_settled()
+            assert leaked == []
+            assert len(fake.deliveries) == 6  # each attempt failed, and was retried
+            assert {d.status for d in fake.deliveries} == {307}
+            assert not any(d.ok for d in fake.deliveries)
+            assert all("redirect" in (d.error or "") for d in fake.deliveries)
+    finally:
+        await runner.cleanup()
+
+
 async def test_slow_receiver_times_out() -> None:
     """A receiver that does not answer within webhook_timeout is a failed attempt."""
     async with FakeTelnyx(webhook_timeout=0.2) as fake:
@@ -524,11 +561,32 @@ async def test_send_seconds_and_delivery_seconds_pace_the_lifecycle() -> None:
             assert answer.status == 422
 
 
-async def test_past_send_at_sends_now(fake: FakeTelnyx, http: aiohttp.ClientSession) -> None:
-    """A send_at already past sends at once."""
-    message = await send(http, fake, send_at="2020-01-01T00:00:00Z")
-    await fake.deliveries_settled()
-    assert fake.messages[message["id"]]["to"][0]["status"] == "delivered"
+@pytest.mark.parametrize("path", ["/messages", "/messages/schedule"])
+@pytest.mark.parametrize(
+    "later", [timedelta(days=-2000), timedelta(seconds=-1), timedelta(minutes=4, seconds=50)]
+)
+async def test_send_at_less_than_five_minutes_ahead_is_refused(
+    fake: FakeTelnyx, http: aiohttp.ClientSession, path: str, later: timedelta
+) -> None:
+    """As Telnyx: send_at must be at least 5 minutes ahead; a past one is a 422, not a send."""
+    send_at = (fake.now() + later).isoformat()
+    status, body, _ = await post(http, fake, path, {**SMS, "send_at": send_at})
+    assert status == 422
+    (error,) = body["errors"]
+    assert error["source"] == {"pointer": "/send_at"}
+    assert "at least 5 minutes" in error["detail"]
+    assert fake.messages == {}
+
+
+async def test_send_at_five_minutes_ahead_is_scheduled_on_the_fake_s_clock(
+    fake: FakeTelnyx, http: aiohttp.ClientSession
+) -> None:
+    """The 5 minutes count on the fake's clock, which advance() moves."""
+    fake.advance(86400)
+    message = await send(
+        http, fake, send_at=(fake.now() + timedelta(minutes=5, seconds=5)).isoformat()
+    )
+    assert message["to"][0]["status"] == "scheduled"
 
 
 # --- rate limits

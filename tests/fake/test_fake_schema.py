@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from telnyx_messaging.testing._openapi import ANSWER_FORMATS, load_spec, raw_spec
 from telnyx_messaging.testing._schema import Violation, iter_violations
-from telnyx_messaging.testing._spec import ANSWER_FORMATS, load_spec, raw_spec
 
 DOCUMENT = raw_spec()
 NAMES = sorted(DOCUMENT["components"]["schemas"])

@@ -21,7 +21,7 @@ from telnyx_messaging.testing import (
     Respond,
     Truncate,
 )
-from telnyx_messaging.testing._spec import raw_spec
+from telnyx_messaging.testing._openapi import raw_spec
 
 SPEC = raw_spec()
 SCHEMAS = SPEC["components"]["schemas"]
@@ -713,3 +713,43 @@ def test_the_spec_ships_inside_the_package() -> None:
     )
     assert spec.is_file()
     assert json.loads(spec.read_text("utf-8"))["openapi"].startswith("3.1")
+
+
+# --- every answer in Telnyx's shape (issue 23)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/v2/messages/a%0Ab", 404),  # aiohttp's router answered text/plain here
+        ("GET", "/v2/messages/%0A", 404),
+        ("PUT", "/v2/messages/a%0Ab", 405),
+        ("GET", "/nowhere%0A", 404),
+        ("PATCH", "/v2/messages", 405),
+    ],
+)
+async def test_every_refusal_is_telnyx_json(
+    http: aiohttp.ClientSession, fake: FakeTelnyx, method: str, path: str, status: int
+) -> None:
+    """Paths aiohttp's router could not match still get Telnyx's JSON error body."""
+    url = URL(fake.base_url.removesuffix("/v2") + path, encoded=True)
+    async with http.request(method, url) as answer:
+        assert answer.status == status
+        assert answer.content_type == "application/json"
+        (error,) = (await answer.json())["errors"]
+        assert set(error) >= {"code", "title", "detail"}
+
+
+async def test_a_bug_in_the_fake_is_still_a_telnyx_500(
+    http: aiohttp.ClientSession, fake: FakeTelnyx, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An exception inside the fake answers 500 in Telnyx's shape and is logged."""
+
+    def broken(request: RecordedRequest) -> None:
+        raise RuntimeError("boom")
+
+    fake.fault_hook = broken
+    status, body = await call(http, fake, "GET", "/messages/x")
+    assert status == 500
+    assert body["errors"][0]["detail"] == "The fake failed: RuntimeError: boom"
+    assert "FakeTelnyx failed on a request" in caplog.text

@@ -1,7 +1,7 @@
 """The spec is the judge: every answer and webhook body FakeTelnyx produces fits its schema.
 
 Checked against the packaged spec with the fake's documented deviations applied
-(``telnyx_messaging.testing._spec.DEVIATIONS``, listed in docs/testing.md).
+(``telnyx_messaging.testing._openapi.DEVIATIONS``, listed in docs/testing.md).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from yarl import URL
 
 from telnyx_messaging.testing import FakeTelnyx, RateLimits
-from telnyx_messaging.testing._spec import DEVIATIONS, load_spec, raw_spec
+from telnyx_messaging.testing._openapi import DEVIATIONS, load_spec, raw_spec
 
 SPEC = load_spec()
 EXAMPLES = Path(__file__).parents[1] / "spec" / "webhook-examples"

@@ -597,3 +597,18 @@ async def test_a_poll_failing_as_a_webhook_answers_does_not_hide_the_answer() ->
     racing = webhooks.DeliveryTracker(retrieve, quiet_period=0.01)
     outcome = await racing.wait(payload["id"], timeout=60)
     assert outcome.source == "webhook"
+
+
+async def test_close_racing_a_finished_poll_raises_our_error() -> None:
+    """A poll that brings the final status just as close() runs ends the wait as closed."""
+    payload = example_payload()
+    finalized = webhooks.parse(event(payload, "message.finalized", "delivered"))
+    assert isinstance(finalized, webhooks.DeliveryUpdate)
+
+    async def retrieve(message_id: str) -> Message:
+        await tracker.close()  # closing while this poll's answer is on its way back
+        return finalized.payload
+
+    tracker = webhooks.DeliveryTracker(retrieve, quiet_period=0.01, poll_interval=0.01)
+    with pytest.raises(ConfigurationError, match="closed"):
+        await tracker.wait(payload["id"], timeout=30)

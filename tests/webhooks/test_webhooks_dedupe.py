@@ -58,14 +58,93 @@ def test_keys_are_forgotten_after_max_age() -> None:
     assert guard.claim("newer") == "processing"
 
 
-def test_the_oldest_keys_go_first_beyond_max_events() -> None:
-    """The guard never holds more than max_events keys; the oldest is dropped."""
-    guard = webhooks.MemoryDuplicateGuard(max_events=3)
-    for key in "abcd":
+def test_when_full_the_oldest_handled_keys_past_min_age_go_first() -> None:
+    """Beyond max_events the oldest handled key old enough to forget makes room."""
+    clock = Clock()
+    guard = webhooks.MemoryDuplicateGuard(max_events=3, min_age=10, clock=clock)
+    for key in "abc":
         assert guard.claim(key) == "new"
+        guard.complete(key)
+        clock.now += 1
+    clock.now += 10
+    assert guard.claim("d") == "new"
     assert len(guard) == 3
-    assert guard.claim("a") == "new"
+    assert guard.claim("b") == "done"
+    assert guard.claim("c") == "done"
     assert guard.claim("d") == "processing"
+    assert guard.claim("a") == "new"  # forgotten to make room for d; b made room for a
+
+
+def test_an_event_being_handled_is_never_evicted() -> None:
+    """However many other events come and go, one still in progress stays 'processing'."""
+    clock = Clock()
+    guard = webhooks.MemoryDuplicateGuard(max_events=100, min_age=60, clock=clock)
+    assert guard.claim("slow") == "new"
+    for round_ in range(3):
+        clock.now += 61
+        for i in range(99):
+            assert guard.claim(f"other-{round_}-{i}") == "new"
+            guard.complete(f"other-{round_}-{i}")
+    assert guard.claim("slow") == "processing"
+
+
+def test_a_replay_inside_min_age_is_refused_however_busy() -> None:
+    """A handled key younger than min_age is never forgotten: a full guard refuses instead."""
+    clock = Clock()
+    guard = webhooks.MemoryDuplicateGuard(max_events=100, min_age=300, clock=clock)
+    guard.claim("signed-once")
+    guard.complete("signed-once")
+    clock.now += 1
+    for i in range(99):
+        guard.claim(f"other-{i}")
+        guard.complete(f"other-{i}")
+    with pytest.raises(webhooks.DuplicateGuardFullError, match="raise max_events"):
+        guard.claim("one-too-many")
+    clock.now += 298
+    assert guard.claim("signed-once") == "done"
+    clock.now += 1  # 300 s after its first delivery: may be forgotten to make room
+    assert guard.claim("one-too-many") == "new"
+    clock.now += 1
+    assert guard.claim("signed-once") == "new"  # it was, being the oldest; other-0 goes now
+    assert guard.claim("other-1") == "done"
+    assert len(guard) == 100
+
+
+def test_a_guard_for_one_event() -> None:
+    """max_events=1 holds exactly one key: another waits until the first may be forgotten."""
+    clock = Clock()
+    guard = webhooks.MemoryDuplicateGuard(max_events=1, min_age=5, max_age=50, clock=clock)
+    assert guard.claim("a") == "new"
+    with pytest.raises(webhooks.DuplicateGuardFullError):
+        guard.claim("b")  # a is still being handled
+    guard.complete("a")
+    clock.now += 4.999
+    with pytest.raises(webhooks.DuplicateGuardFullError):
+        guard.claim("b")  # a was handled less than min_age ago
+    clock.now += 0.001
+    assert guard.claim("b") == "new"
+    assert len(guard) == 1
+    assert guard.claim("b") == "processing"
+    guard.release("b")
+    assert guard.claim("a") == "new"
+
+
+def test_max_age_is_exact() -> None:
+    """A key counts as seen up to max_age seconds after its first delivery, and not at it."""
+    clock = Clock()
+    guard = webhooks.MemoryDuplicateGuard(max_age=60, min_age=60, clock=clock)
+    guard.claim("a")
+    clock.now += 10  # completed later: the age still counts from the first delivery
+    guard.complete("a")
+    clock.now += 49.999
+    assert guard.claim("a") == "done"
+    clock.now += 0.001
+    assert guard.claim("a") == "new"
+    guard.complete("a")
+    clock.now += 60
+    assert len(guard) == 1
+    assert guard.claim("b") == "new"  # a, past max_age, is dropped on the way
+    assert len(guard) == 1
 
 
 @pytest.mark.parametrize(
@@ -79,6 +158,10 @@ def test_the_oldest_keys_go_first_beyond_max_events() -> None:
         {"max_age": float("nan")},
         {"max_age": "60"},
         {"max_age": False},
+        {"min_age": 0},
+        {"min_age": -1},
+        {"min_age": float("inf")},
+        {"min_age": 61, "max_age": 60},
     ],
 )
 def test_nonsense_bounds_are_refused(kwargs: dict[str, Any]) -> None:
@@ -102,7 +185,8 @@ def test_a_link_click_key_is_stable_across_attempts_and_distinct_per_click() -> 
     )
     other = webhooks.parse({"data": {**document["data"], "time_clicked": "2019-04-01T14:46:00Z"}})
     key = webhooks.duplicate_key(first)
-    assert key.startswith("sha256:")
+    # Replicas sharing a guard must agree on it, across releases: pinned to the value.
+    assert key == "sha256:68af9118cd8173b976bd501f8310a13871cc171facaa2724e0366ed92fbfecb5"
     assert webhooks.duplicate_key(retry) == key
     assert webhooks.duplicate_key(other) != key
 
@@ -112,3 +196,18 @@ def test_an_event_without_id_or_raw_still_gets_a_key() -> None:
     assert webhooks.duplicate_key(object()).startswith("sha256:")
     event = webhooks.parse({"data": {"event_type": "new.thing", "id": ""}})
     assert webhooks.duplicate_key(event).startswith("sha256:")
+
+
+def test_a_link_click_key_does_not_depend_on_the_order_of_fields() -> None:
+    """The same click with its fields (and nested fields) in another order keys the same."""
+    document = json.loads((EXAMPLES / "replaced-link-click.json").read_bytes())
+    data = {**document["data"], "extra": {"b": 1, "a": [2, {"y": 3, "x": 4}]}}
+    shuffled = {"extra": {"a": [2, {"x": 4, "y": 3}], "b": 1}, **dict(reversed(data.items()))}
+    assert list(shuffled) != list(data)
+    assert webhooks.duplicate_key(webhooks.parse({"data": data})) == webhooks.duplicate_key(
+        webhooks.parse(json.dumps({"data": shuffled}))
+    )
+    moved = {**data, "extra": {"b": 1, "a": [{"y": 3, "x": 4}, 2]}}  # list order is data
+    assert webhooks.duplicate_key(webhooks.parse({"data": moved})) != webhooks.duplicate_key(
+        webhooks.parse({"data": data})
+    )

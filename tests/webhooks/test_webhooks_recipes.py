@@ -143,7 +143,9 @@ def test_the_metrics_recipe_counts() -> None:
 
     async def deliver() -> None:
         for headers in (SIGNER.headers(RECEIVED), SIGNER.headers(RECEIVED), {}):
-            await receiver._receive(RECEIVED, headers, started=time.perf_counter())
+            gate = receiver.gate
+            started = time.perf_counter()
+            gate.answered(await gate.dispatch(gate.open(RECEIVED, headers)), started)
 
     asyncio.run(deliver())
     assert namespace["counts"] == {
@@ -229,11 +231,7 @@ async def recipes(
 ) -> AsyncIterator[dict[str, Any]]:
     """The three Redis recipes from the docs, run as written, pointed at the test's Redis."""
     monkeypatch.setenv("REDIS_URL", redis_server.url)
-    namespace = run(
-        fresh_namespace(),
-        SECTIONS["Replays and duplicates"][0],
-        *SECTIONS["Durable hand-off: Redis Streams"],
-    )
+    namespace = run(fresh_namespace(), *SECTIONS["Durable hand-off: Redis Streams"])
     namespace["server"] = redis_server
     try:
         yield namespace

@@ -81,6 +81,11 @@ class AiohttpTransport(AsyncTransport):
         self._urls: dict[str, URL] = {}
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop our own session lives in
 
+    @property
+    def pool_size(self) -> int | None:
+        """``max_connections`` for the pool it opens itself; None with a borrowed session."""
+        return self._max_connections if self._owns_session else None
+
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300)
         # No cookie jar: the API authenticates with a bearer token, and filtering and storing

@@ -45,6 +45,15 @@ class AsyncTransport(abc.ABC):
         headers may be any mapping: the client looks them up in any case.
         """
 
+    @property
+    def pool_size(self) -> int | None:
+        """How many requests it can have in flight at once, when it limits them (else None).
+
+        ``send_many`` refuses a ``concurrency`` above it: those sends would only queue for a
+        connection with their timeout running.
+        """
+        return None
+
     async def aclose(self) -> None:  # noqa: B027 - optional to override, so not abstract
         """Release what the transport holds (connections, sessions); nothing by default."""
 

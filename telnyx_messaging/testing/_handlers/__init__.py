@@ -1,7 +1,7 @@
 """Request handlers, one module per API resource, mirroring the client's ``_resources/``.
 
 Each handler takes the `Context`, the (already authenticated, rate-limited and spec-checked)
-request and the decoded path id, and returns an `Answer` or raises `TelnyxError`.
+request and the decoded path id, and returns a `FakeAnswer` or raises `FakeApiError`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import attrs
 from telnyx_messaging.testing._clock import Clock
 from telnyx_messaging.testing._lifecycle import Lifecycle
 from telnyx_messaging.testing._state import FakeState
-from telnyx_messaging.testing._wire import Answer, RecordedRequest, json_answer
+from telnyx_messaging.testing._wire import FakeAnswer, RecordedRequest, json_answer
 
 __all__ = ["Context", "Handler", "body_of", "data"]
 
@@ -28,10 +28,10 @@ class Context:
     lifecycle: Lifecycle
 
 
-Handler = Callable[[Context, RecordedRequest, str], Answer]
+Handler = Callable[[Context, RecordedRequest, str], FakeAnswer]
 
 
-def data(payload: Any) -> Answer:
+def data(payload: Any) -> FakeAnswer:
     """A 200 with Telnyx's ``{"data": ...}`` envelope."""
     return json_answer(200, {"data": payload})
 

@@ -6,10 +6,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from telnyx_messaging.testing._wire import Answer, RecordedRequest, json_answer
+from telnyx_messaging.testing._wire import FakeAnswer, RecordedRequest, json_answer
 
 
-def page(items: Sequence[dict[str, Any]], request: RecordedRequest) -> Answer:
+def page(items: Sequence[dict[str, Any]], request: RecordedRequest) -> FakeAnswer:
     """One page of ``items`` with Telnyx's ``meta`` (messaging_PaginationMeta).
 
     The pipeline has checked the parameters against the spec (integers, size 1..250).

@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Mapping
 
 from telnyx_messaging.testing._handlers import Context, Handler, body_of, data
-from telnyx_messaging.testing._wire import Answer, RecordedRequest, iso, missing, not_found
+from telnyx_messaging.testing._wire import FakeAnswer, RecordedRequest, iso, missing, not_found
 
 
-def create_bulk_update(ctx: Context, request: RecordedRequest, _: str) -> Answer:
+def create_bulk_update(ctx: Context, request: RecordedRequest, _: str) -> FakeAnswer:
     body = body_of(request)
     profile: str = body["messaging_profile_id"]
     requested: list[str] = body["numbers"]
@@ -32,7 +32,7 @@ def create_bulk_update(ctx: Context, request: RecordedRequest, _: str) -> Answer
     return data(ctx.state.bulk_updates[order_id])
 
 
-def get_bulk_update(ctx: Context, _: RecordedRequest, order_id: str) -> Answer:
+def get_bulk_update(ctx: Context, _: RecordedRequest, order_id: str) -> FakeAnswer:
     try:
         return data(ctx.state.bulk_updates[order_id])
     except KeyError:

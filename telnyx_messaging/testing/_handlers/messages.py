@@ -3,31 +3,53 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from telnyx_messaging.testing._handlers import Context, Handler, body_of, data
+from telnyx_messaging.testing._openapi import is_address
 from telnyx_messaging.testing._payloads import outbound_message, whatsapp_message
 from telnyx_messaging.testing._seed import PROFILE_NUMBER
-from telnyx_messaging.testing._spec import is_address
 from telnyx_messaging.testing._wire import (
-    Answer,
+    FakeAnswer,
+    FakeApiError,
     RecordedRequest,
-    TelnyxError,
+    invalid,
+    iso,
     json_answer,
     missing,
     not_found,
+    parse_datetime,
 )
 
 
 def _check_address(value: str, pointer: str) -> None:
     # The spec says only x-format "address"; Telnyx refuses anything but E.164 or a short code.
     if not is_address(value):
-        raise TelnyxError(
+        raise FakeApiError(
             422,
             "10016",
             "Phone number must be in +E.164 format",
             f"'{pointer[1:]}' must be a +E.164 phone number or a short code; got {value!r}.",
             pointer=pointer,
+        )
+
+
+# Telnyx: "send_at must be at least 5 minutes in the future" (and at most 5 days, which the fake
+# does not check, so tests may use fixed far dates).
+# https://developers.telnyx.com/docs/messaging/messages/schedule-message
+_SCHEDULE_LEAD = timedelta(minutes=5)
+
+
+def _check_send_at(ctx: Context, body: Mapping[str, Any]) -> None:
+    text = body.get("send_at")
+    due = parse_datetime(text) if isinstance(text, str) else None  # the spec checked the form
+    now = ctx.clock.now()
+    if due is not None and due < now + _SCHEDULE_LEAD:
+        raise invalid(
+            "/send_at",
+            f"send_at must be at least 5 minutes in the future; got {text!r}, "
+            f"and the time is {iso(now)}. To send now, leave send_at out.",
         )
 
 
@@ -39,14 +61,15 @@ def _require_any(body: Mapping[str, Any], *fields: str) -> None:
 
 def _send(
     ctx: Context, body: Mapping[str, Any], to: Sequence[str], *, message_type: str | None = None
-) -> Answer:
+) -> FakeAnswer:
     _require_any(body, "text", "media_urls")
+    _check_send_at(ctx, body)
     sender = body.get("from") or PROFILE_NUMBER
     # A number sends through its own messaging profile unless the request names one.
     profile_id = body.get("messaging_profile_id") or ctx.state.profile_of_number(sender)
     for number in to:
         if ctx.state.is_blocked(profile_id, number):
-            raise TelnyxError(
+            raise FakeApiError(
                 409,
                 "40300",
                 "Blocked due to STOP message",
@@ -65,7 +88,7 @@ def _send(
 def _one_recipient(*senders: str, scheduled: bool = False) -> Handler:
     """A send to one ``to``; ``senders`` are the fields of which one must be given."""
 
-    def send(ctx: Context, request: RecordedRequest, _: str) -> Answer:
+    def send(ctx: Context, request: RecordedRequest, _: str) -> FakeAnswer:
         body = body_of(request)  # `to` is required by the spec: the pipeline checked it
         _check_address(body["to"], "/to")
         _require_any(body, *senders)
@@ -76,7 +99,7 @@ def _one_recipient(*senders: str, scheduled: bool = False) -> Handler:
     return send
 
 
-def send_group_mms(ctx: Context, request: RecordedRequest, _: str) -> Answer:
+def send_group_mms(ctx: Context, request: RecordedRequest, _: str) -> FakeAnswer:
     body = body_of(request)
     to: list[str] = body["to"]
     if not to:
@@ -86,7 +109,7 @@ def send_group_mms(ctx: Context, request: RecordedRequest, _: str) -> Answer:
     return _send(ctx, body, to, message_type="MMS")
 
 
-def send_whatsapp(ctx: Context, request: RecordedRequest, _: str) -> Answer:
+def send_whatsapp(ctx: Context, request: RecordedRequest, _: str) -> FakeAnswer:
     body = body_of(request)
     _check_address(body["to"], "/to")
     message = whatsapp_message(body, now=ctx.clock.now())
@@ -101,14 +124,14 @@ def _message(ctx: Context, message_id: str) -> dict[str, Any]:
         raise not_found("message") from None
 
 
-def get_message(ctx: Context, _: RecordedRequest, message_id: str) -> Answer:
+def get_message(ctx: Context, _: RecordedRequest, message_id: str) -> FakeAnswer:
     return data(_message(ctx, message_id))
 
 
-def cancel_message(ctx: Context, _: RecordedRequest, message_id: str) -> Answer:
+def cancel_message(ctx: Context, _: RecordedRequest, message_id: str) -> FakeAnswer:
     message = _message(ctx, message_id)
     if not ctx.lifecycle.cancel(message_id):
-        raise TelnyxError(
+        raise FakeApiError(
             422,
             "10015",
             "Message not scheduled",

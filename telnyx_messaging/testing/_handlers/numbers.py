@@ -7,7 +7,7 @@ from typing import Any
 
 from telnyx_messaging.testing._handlers import Context, Handler, body_of, data
 from telnyx_messaging.testing._handlers._paging import page
-from telnyx_messaging.testing._wire import Answer, RecordedRequest, iso, not_found
+from telnyx_messaging.testing._wire import FakeAnswer, RecordedRequest, iso, not_found
 
 
 def _find(numbers: Iterable[dict[str, Any]], ident: str) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def _find(numbers: Iterable[dict[str, Any]], ident: str) -> dict[str, Any]:
     raise not_found("phone number")
 
 
-def list_phone_numbers(ctx: Context, request: RecordedRequest, _: str) -> Answer:
+def list_phone_numbers(ctx: Context, request: RecordedRequest, _: str) -> FakeAnswer:
     query = request.query_dict
     items = list(ctx.state.phone_number_settings)
     if "filter[messaging_profile_id]" in query:
@@ -38,11 +38,11 @@ def list_phone_numbers(ctx: Context, request: RecordedRequest, _: str) -> Answer
     return page(items, request)
 
 
-def get_phone_number(ctx: Context, _: RecordedRequest, ident: str) -> Answer:
+def get_phone_number(ctx: Context, _: RecordedRequest, ident: str) -> FakeAnswer:
     return data(_find(ctx.state.phone_number_settings, ident))
 
 
-def update_phone_number(ctx: Context, request: RecordedRequest, ident: str) -> Answer:
+def update_phone_number(ctx: Context, request: RecordedRequest, ident: str) -> FakeAnswer:
     number = _find(ctx.state.phone_number_settings, ident)
     body = body_of(request)
     changes: dict[str, Any] = {
@@ -56,11 +56,11 @@ def update_phone_number(ctx: Context, request: RecordedRequest, ident: str) -> A
     return data(number)
 
 
-def list_mobile_numbers(ctx: Context, request: RecordedRequest, _: str) -> Answer:
+def list_mobile_numbers(ctx: Context, request: RecordedRequest, _: str) -> FakeAnswer:
     return page(ctx.state.mobile_phone_number_settings, request)
 
 
-def get_mobile_number(ctx: Context, _: RecordedRequest, ident: str) -> Answer:
+def get_mobile_number(ctx: Context, _: RecordedRequest, ident: str) -> FakeAnswer:
     return data(_find(ctx.state.mobile_phone_number_settings, ident))
 
 

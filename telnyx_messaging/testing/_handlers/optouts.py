@@ -8,10 +8,10 @@ from datetime import datetime
 
 from telnyx_messaging.testing._handlers import Context, Handler
 from telnyx_messaging.testing._handlers._paging import page
-from telnyx_messaging.testing._wire import Answer, RecordedRequest, parse_datetime
+from telnyx_messaging.testing._wire import FakeAnswer, RecordedRequest, parse_datetime
 
 
-def list_optouts(ctx: Context, request: RecordedRequest, _: str) -> Answer:
+def list_optouts(ctx: Context, request: RecordedRequest, _: str) -> FakeAnswer:
     query = request.query_dict
     items = list(ctx.state.optout_items)
     for field in ("messaging_profile_id", "from"):

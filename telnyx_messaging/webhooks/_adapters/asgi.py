@@ -8,14 +8,15 @@ here, within the same cap.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from telnyx_messaging.webhooks._receiver import Answer, _Refused
+from telnyx_messaging.webhooks._policy import Answer
 
 if TYPE_CHECKING:
-    from telnyx_messaging.webhooks._receiver import WebhookReceiver
+    from telnyx_messaging.webhooks._policy import WebhookGate
 
 __all__ = ["ASGIWebhookApp"]
 
@@ -28,8 +29,9 @@ Send = Callable[[Message], Awaitable[None]]
 class ASGIWebhookApp:
     """An ASGI app that answers Telnyx webhooks through one receiver."""
 
-    def __init__(self, receiver: WebhookReceiver) -> None:
-        self.receiver = receiver
+    def __init__(self, gate: WebhookGate, close: Callable[[], Awaitable[None]]) -> None:
+        self.gate = gate
+        self._close = close  # the receiver's close(), run at lifespan shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -38,27 +40,27 @@ class ASGIWebhookApp:
         if scope["type"] != "http":
             return  # a websocket scope: nothing here speaks it, so it is refused by closing
         started = time.perf_counter()
-        receiver = self.receiver
+        gate = self.gate
         where = scope.get("path", "")
-        headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1")
-            for name, value in scope.get("headers", ())
-        }
-        answer = receiver._preflight(
-            scope["method"], headers.get("content-length"), headers.get("content-encoding"), where
-        )
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope.get("headers", ()):
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            # Repeats joined as a WSGI server joins them: the gate refuses two signatures.
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        encoding = headers.get("content-encoding")
+        answer = gate.head(scope["method"], headers.get("content-length"), encoding, where)
         if answer is None:
-            raw = await _read(receive, receiver.max_body_size)
-            if raw is None:
-                return  # the client went away: nobody to answer
             try:
-                body = receiver._decode_body(raw, headers.get("content-encoding"), where)
-            except _Refused as refused:
-                answer = receiver._finish(refused.answer, started)
+                # The server's receive() waits as long as the client trickles: bound it here.
+                raw = await asyncio.wait_for(_read(receive, gate.max_body_size), gate.body_timeout)
+            except asyncio.TimeoutError:
+                answer = gate.slow_body(where)
             else:
-                answer = await receiver._receive(body, headers, started=started, where=where)
-        else:
-            answer = receiver._finish(answer, started)
+                if raw is None:
+                    gate.disconnected(where)
+                    return  # the client went away: nobody to answer
+                answer = await gate.dispatch(gate.open(raw, headers, encoding, where), where)
+        answer = gate.answered(answer, started)
         await _answer(send, answer)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -69,7 +71,7 @@ class ASGIWebhookApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             else:  # "lifespan.shutdown", the only other lifespan message
-                await self.receiver.close()
+                await self._close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
