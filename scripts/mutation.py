@@ -135,7 +135,9 @@ TARGETS = {
     ),
     "dedupe": Target(
         "telnyx_messaging/webhooks/_dedupe.py",
-        ("tests/webhooks",),
+        ("tests/webhooks", "tests/redis/test_redis_dedupe.py"),
+        # Replicas in child processes share one guard: their keys must agree.
+        child_process_tests=("tests/redis/test_redis_dedupe.py",),
         equivalent=(
             (
                 "duplicate_key",
@@ -149,13 +151,18 @@ TARGETS = {
     "gate": Target("telnyx_messaging/webhooks/_policy.py", ("tests/webhooks",)),
     "journal": Target(
         "telnyx_messaging/_bulk/_journal.py",
-        ("tests/bulk", "tests/cli/test_send_bulk_cli.py"),
+        ("tests/bulk", "tests/cli"),
         child_process_tests=(
             "tests/bulk/test_bulk.py::test_a_run_killed_halfway_and_resumed_sends_every_message_once",
             "tests/cli/test_send_bulk_cli.py",
         ),
     ),
-    "pacing": Target("telnyx_messaging/_bulk/_pacing.py", ("tests/bulk",)),
+    "pacing": Target(
+        "telnyx_messaging/_bulk/_pacing.py",
+        ("tests/bulk", "tests/cli/test_send_bulk_pacing.py", "tests/redis/test_redis_pacing.py"),
+        # Several processes drawing on one shared budget.
+        child_process_tests=("tests/redis/test_redis_pacing.py",),
+    ),
 }
 
 # What mutmut's exit codes mean for the score: a timeout or a type error is a caught mutant.
