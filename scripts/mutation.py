@@ -80,13 +80,25 @@ TARGETS = {
             ("MAX_BACKOFF = 8.0", "MAX_BACKOFF = 7.0"),
             ("JITTER = 0.5", "JITTER = 0.6"),
             ("JITTER = 0.5", "JITTER = 0.4"),
-            ('OPTED_OUT_CODE = "40300"', 'OPTED_OUT_CODE = "40301"'),
-            ("429, 500,", "429, 501,"),
-            ("{408, 409,", "{408,"),
             ("[0-9]{1,12}", "[0-9]{1,13}"),
             ("[0-9]{1,12}", "[0-9]{1,11}"),
             ("[0-9]{1,9}", "[0-9]{1,10}"),
             ("[0-9]{1,9}", "[0-9]{1,8}"),
+        ),
+    ),
+    # The retry decision itself (retry.py re-exports it; the delivery tracker asks it too).
+    "retryable": Target(
+        "telnyx_messaging/_retryable.py",
+        (
+            "tests/client/test_retry_policy.py",
+            "tests/client/test_retry_answer_headers.py",
+            "tests/client/test_resilience.py",
+            "tests/client/test_errors.py",
+        ),
+        constants=(
+            ('OPTED_OUT_CODE = "40300"', 'OPTED_OUT_CODE = "40301"'),
+            ("429, 500,", "429, 501,"),
+            ("{408, 409,", "{408,"),
         ),
     ),
     "signature": Target(
@@ -133,18 +145,36 @@ TARGETS = {
             ("maxsize=32", "maxsize=0"),
         ),
     ),
-    "dedupe": Target("telnyx_messaging/webhooks/_dedupe.py", ("tests/webhooks",)),
+    "dedupe": Target(
+        "telnyx_messaging/webhooks/_dedupe.py",
+        ("tests/webhooks", "tests/redis/test_redis_dedupe.py"),
+        # Replicas in child processes share one guard: their keys must agree.
+        child_process_tests=("tests/redis/test_redis_dedupe.py",),
+        equivalent=(
+            (
+                "duplicate_key",
+                'return "sha256:" + hashlib.sha256(text.encode("UTF-8")).hexdigest()',
+            ),
+            # OrderedDict.popitem reads `last` for its truth: None pops the oldest, as False does.
+            ("MemoryDuplicateGuard.claim", "entries.popitem(last=None)"),
+        ),
+    ),
     # The webhook gate (the receiver's sans-I/O checks), once it has its own module.
     "gate": Target("telnyx_messaging/webhooks/_policy.py", ("tests/webhooks",)),
     "journal": Target(
         "telnyx_messaging/_bulk/_journal.py",
-        ("tests/bulk", "tests/cli/test_send_bulk_cli.py"),
+        ("tests/bulk", "tests/cli"),
         child_process_tests=(
             "tests/bulk/test_bulk.py::test_a_run_killed_halfway_and_resumed_sends_every_message_once",
             "tests/cli/test_send_bulk_cli.py",
         ),
     ),
-    "pacing": Target("telnyx_messaging/_bulk/_pacing.py", ("tests/bulk",)),
+    "pacing": Target(
+        "telnyx_messaging/_bulk/_pacing.py",
+        ("tests/bulk", "tests/cli/test_send_bulk_pacing.py", "tests/redis/test_redis_pacing.py"),
+        # Several processes drawing on one shared budget.
+        child_process_tests=("tests/redis/test_redis_pacing.py",),
+    ),
 }
 
 # What mutmut's exit codes mean for the score: a timeout or a type error is a caught mutant.
