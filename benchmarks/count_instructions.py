@@ -9,6 +9,12 @@ prints is higher than the CPU-time ratio of bench_send.py, where the floor's sha
 time dilutes every client's own overhead.
 
     python benchmarks/count_instructions.py        # needs `valgrind` (apt-get install valgrind)
+    python benchmarks/count_instructions.py --telemetry   # + telemetry on (needs [otel,tests])
+
+With ``--telemetry`` it also counts our client with OpenTelemetry switched on: with the API's
+default no-op provider (no SDK configured: what a service that installed the extra but exports
+nothing pays), and with the SDK recording every span and metric into its in-memory exporter
+and reader (what recording costs, before any network exporter).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import asyncio
 import json
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +35,26 @@ sys.path.insert(0, str(HERE))
 from bench_send import KEY, PAYLOAD, batch, free_port  # noqa: E402
 
 
+def _telemetry(client: str) -> object:
+    """The ``telemetry=`` argument for each way of running our client."""
+    if client == "telemetry-noop":
+        return True  # on, with OpenTelemetry's global (no-op) providers
+    if client == "telemetry-in-memory":
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        from telnyx_messaging.telemetry import Telemetry
+
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+        meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+        return Telemetry(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    return None
+
+
 async def _run(client: str, port: int, sends: int) -> None:
     import aiohttp
 
@@ -35,7 +62,7 @@ async def _run(client: str, port: int, sends: int) -> None:
 
     base = f"http://127.0.0.1:{port}/v2"
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
-    ours = AsyncClient(api_key=KEY, base_url=base)
+    ours = AsyncClient(api_key=KEY, base_url=base, telemetry=_telemetry(client))
     headers = {
         "Authorization": f"Bearer {KEY}",
         "Content-Type": "application/json",
@@ -86,6 +113,15 @@ def _count(client: str, port: int, sends: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sends", type=int, default=2000, help="extra sends in the long batch")
+    parser.add_argument(
+        "--telemetry", action="store_true", help="also count sends with telemetry switched on"
+    )
+    parser.add_argument(
+        "--only", nargs="+", help="count only these (floor, telnyx-messaging, telemetry-...)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per client, in turns; the median is shown"
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args, _ = parser.parse_known_args()
     if args.child:
@@ -102,18 +138,32 @@ def main() -> None:
     try:
         assert server.stdout is not None
         server.stdout.readline()
-        per_send = {}
-        for client in ("floor", "telnyx-messaging"):
-            short = _count(client, port, 200)
-            long = _count(client, port, 200 + args.sends)
-            per_send[client] = (long - short) / args.sends
+        clients = ["floor", "telnyx-messaging"]
+        if args.telemetry:
+            clients += ["telemetry-noop", "telemetry-in-memory"]
+        counts: dict[str, list[float]] = {}
+        for _ in range(args.repeat):  # clients take turns, so a busy spell hits them alike
+            for client in args.only or clients:
+                short = _count(client, port, 200)
+                long = _count(client, port, 200 + args.sends)
+                counts.setdefault(client, []).append((long - short) / args.sends)
+        per_send = {client: statistics.median(c) for client, c in counts.items()}
     finally:
         server.terminate()
         server.wait()
-    floor = per_send["floor"]
-    print(f"\ninstructions per send (callgrind, {args.sends} sends at concurrency 100)")
+    floor = per_send.get("floor")
+    ours = per_send.get("telnyx-messaging")
+    print(
+        f"\ninstructions per send (callgrind, {args.sends} sends at concurrency 100, "
+        f"median of {args.repeat})"
+    )
     for client, count in per_send.items():
-        print(f"{client:<20}{count / 1000:>10.0f}K{count / floor:>8.2f}x")
+        line = f"{client:<22}{count / 1000:>10.1f}K"
+        if floor is not None:
+            line += f"{count / floor:>8.2f}x floor"
+        if ours is not None and client.startswith("telemetry"):
+            line += f"{count / ours:>8.3f}x ours"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
-from telnyx_messaging import _args, _logging
+from telnyx_messaging import _args, _logging, _telemetry
 from telnyx_messaging._config import _UNSET, DEFAULT_TIMEOUT, Timeout, _coerce_timeout, _Unset
 from telnyx_messaging._errors import ConfigurationError, InvalidArgumentError
 from telnyx_messaging._http.codec import DEFAULT_BASE_URL
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from telnyx_messaging._resources.messages import Messages
     from telnyx_messaging._resources.numbers import MobilePhoneNumbers, PhoneNumbers
     from telnyx_messaging._resources.optouts import MessagingOptouts
+    from telnyx_messaging._telemetry import Telemetry
     from telnyx_messaging.webhooks import ClientWebhooks
     from telnyx_messaging.webhooks._signature import PublicKeyInput
 
@@ -114,7 +115,13 @@ class AsyncClient:
     client itself only logs them at INFO on the ``telnyx_messaging`` logger). What it raises
     ends the call.
 
+    ``telemetry`` reports calls, attempts, retries and pauses to OpenTelemetry (the ``otel``
+    extra; see ``docs/observability.md``): ``True`` or a
+    :class:`~telnyx_messaging.telemetry.Telemetry` switches it on for this client, ``False``
+    off, and ``None`` (the default) follows :func:`telnyx_messaging.telemetry.enable`.
+
     .. versionadded:: 0.2.0 ``transport``, ``max_response_size``, ``on_retry``.
+    .. versionadded:: 0.2.0 ``telemetry``.
     """
 
     # Set by _configure only, the one place a client (or a with_options copy) gets its state.
@@ -125,6 +132,7 @@ class AsyncClient:
     _connection: Connection
     _owns_connection: bool
     _on_retry: OnRetry | None
+    _telemetry: Telemetry | None
     _requests: RequestLoop
 
     def __init__(
@@ -140,6 +148,7 @@ class AsyncClient:
         transport: AsyncTransport | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         on_retry: OnRetry | None = None,
+        telemetry: Telemetry | bool | None = None,
     ) -> None:
         key = resolve_api_key(api_key)
         if on_retry is not None and not callable(on_retry):
@@ -177,6 +186,7 @@ class AsyncClient:
             Connection.open(transport, headers, secret=key),
             owner=True,
             on_retry=on_retry,
+            telemetry=_telemetry.resolve(telemetry),
             base_url=_check_base_url(url),
             timeout=_coerce_timeout(timeout),
             max_retries=_coerce_retries(max_retries),
@@ -196,22 +206,36 @@ class AsyncClient:
         max_retries: int,
         public_key: PublicKeyInput | None,
         on_retry: OnRetry | None,
+        telemetry: Telemetry | None,
     ) -> None:
         """Give this client its whole state: the constructor and with_options both end here."""
         self._connection = connection
         self._on_retry = on_retry
+        self._telemetry = telemetry
         self._owns_connection = owner
         self._base_url = base_url
         self._timeout = timeout
         self._max_retries = max_retries
         self._public_key = public_key
-        self._requests = RequestLoop(
-            connection,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            on_retry=on_retry,
-        )
+        if telemetry is None:  # off: the plain loop, and opentelemetry is never imported
+            self._requests = RequestLoop(
+                connection,
+                base_url=base_url,
+                timeout=timeout,
+                max_retries=max_retries,
+                on_retry=on_retry,
+            )
+        else:
+            from telnyx_messaging._telemetry.client import TracedRequestLoop
+
+            self._requests = TracedRequestLoop(
+                connection,
+                base_url=base_url,
+                timeout=timeout,
+                max_retries=max_retries,
+                on_retry=on_retry,
+                telemetry=telemetry,
+            )
 
     # -- options -------------------------------------------------------------------------
 
@@ -255,6 +279,7 @@ class AsyncClient:
             ),
             public_key=self._public_key,
             on_retry=self._on_retry,
+            telemetry=self._telemetry,
         )
         return copy
 

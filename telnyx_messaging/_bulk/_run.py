@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from attrs import evolve
 
+from telnyx_messaging import _telemetry
 from telnyx_messaging._bulk._counters import Counters
 from telnyx_messaging._bulk._intake import Intake, Row, Rows
 from telnyx_messaging._bulk._journal import CampaignJournal, Journal
@@ -184,6 +185,7 @@ class BulkSend:
             outlet=self,
         )
         self._state = "running"
+        self._telemetry_run = _telemetry.bulk_run_started(options.via, options.concurrency)
         self._tasks.append(loop.create_task(self._intake.feed(), name="send_many feeder"))
         self._tasks.extend(
             loop.create_task(self._work(), name=f"send_many worker {n}")
@@ -289,6 +291,7 @@ class BulkSend:
             while not self._ready.empty():
                 self.set_aside(self._ready.get_nowait())
             self._collect_leftovers()
+            _telemetry.bulk_run_ended(self._telemetry_run, self._counters)
             closing: JournalError | None = None
             if self._journal is not None:
                 try:
@@ -371,6 +374,7 @@ class BulkSend:
 
     async def _work(self) -> None:
         me = cast("asyncio.Task[None]", asyncio.current_task())
+        _telemetry.join_bulk_run(self._telemetry_run)  # this task's sends link to the run
         ready, pacer, send, counters = self._ready, self._pacer, self._send, self._counters
         via = self._options.via
         row: Row | None = None

@@ -128,7 +128,7 @@ class Connection:
 class RequestLoop:
     """Sends calls for one set of options (base URL, timeout, retries) over a connection."""
 
-    __slots__ = ("base_url", "connection", "max_retries", "on_retry", "timeout")
+    __slots__ = ("base_url", "connection", "max_retries", "on_retry", "send_attempt", "timeout")
 
     def __init__(
         self,
@@ -144,6 +144,11 @@ class RequestLoop:
         self.timeout = timeout
         self.max_retries = max_retries
         self.on_retry = on_retry
+        #: What carries each attempt: the transport, or what telemetry wraps around it
+        #: (``_telemetry/client.py``). Bound once, so an attempt costs no extra look-up.
+        self.send_attempt: Callable[[Request], Coroutine[Any, Any, Response]] = (
+            connection.transport.handle_async_request
+        )
 
     def with_max_retries(self, max_retries: int) -> RequestLoop:
         """The same loop with another retry count, over the same connection."""
@@ -377,7 +382,7 @@ class RequestLoop:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s (attempt %d)", method, url, attempt)
         request = Request(method, url, headers, data, query, limit, timeout.connect, attempt)
-        return connection.transport.handle_async_request(request)
+        return self.send_attempt(request)
 
     def _finish(self, response: Response) -> Response:
         """Record the answer for capture_responses; turn an error status into its exception."""

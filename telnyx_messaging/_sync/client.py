@@ -23,6 +23,7 @@ from telnyx_messaging._sync.resources import ClientNamespaces
 if TYPE_CHECKING:
     from telnyx_messaging._http.loop import OnRetry
     from telnyx_messaging._http.transports.base import AsyncTransport
+    from telnyx_messaging._telemetry import Telemetry
     from telnyx_messaging.webhooks._signature import PublicKeyInput
 
 __all__ = ["Client"]
@@ -62,6 +63,7 @@ class Client(ClientNamespaces):
         transport: AsyncTransport | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         on_retry: OnRetry | None = None,
+        telemetry: Telemetry | bool | None = None,
     ) -> None:
         self._async = AsyncClient(
             resolve_api_key(api_key, entry_point="Client(api_key=...)"),
@@ -73,6 +75,7 @@ class Client(ClientNamespaces):
             transport=transport,
             max_response_size=max_response_size,
             on_retry=on_retry,
+            telemetry=telemetry,
         )
         self._loop = LoopThread(self._async.close)
         self._borrowed = False

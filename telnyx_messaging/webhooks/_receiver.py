@@ -22,6 +22,7 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from telnyx_messaging import _telemetry
 from telnyx_messaging._errors import ConfigurationError, InvalidArgumentError
 from telnyx_messaging.webhooks._dedupe import DuplicateGuard, MemoryDuplicateGuard
 from telnyx_messaging.webhooks._policy import (
@@ -181,7 +182,7 @@ class WebhookReceiver:
             function=handoff or on_event,  # type: ignore[arg-type]  # one is set, checked above
             handoff=handoff is not None,
             acknowledge=acknowledge,
-            metrics=metrics,
+            metrics=_telemetry.observe_webhooks(metrics, acknowledge),  # itself when it is off
             enqueue=self._enqueue,
             queue_size=queue_size,
             body_timeout=float(body_timeout),

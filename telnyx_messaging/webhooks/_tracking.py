@@ -37,6 +37,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 
 from attrs import evolve, frozen
 
+from telnyx_messaging import _telemetry
 from telnyx_messaging._errors import APIError, ConfigurationError, InvalidArgumentError, TelnyxError
 from telnyx_messaging._models import Message, Recipient
 from telnyx_messaging._retryable import is_retryable
@@ -226,6 +227,7 @@ class _Track:
         self.message, self.source, self.event = message, source, event
         if all(rank == _FINAL_RANK for rank, _, _ in self.recipients.values()):
             self.final = self._outcome(final=True)
+            _telemetry.delivery_final(self.final)
             # Only ever completed here, once: a final track takes no more reports.
             for waiter in self.waiters:
                 waiter.set_result(self.final)
@@ -422,7 +424,9 @@ class DeliveryTracker:
         try:
             if isinstance(message, Message):
                 track.apply(message, source="message", event=None)
-            return await self._until_final(track, waiter, now, timeout)
+            return await _telemetry.traced_wait(
+                message_id, self._until_final(track, waiter, now, timeout)
+            )
         finally:
             track.waiters.remove(waiter)
             if not track.waiters:

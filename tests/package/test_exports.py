@@ -10,7 +10,12 @@ import pytest
 
 import telnyx_messaging
 
-PUBLIC_MODULES = ["telnyx_messaging", "telnyx_messaging.testing", "telnyx_messaging.webhooks"]
+PUBLIC_MODULES = [
+    "telnyx_messaging",
+    "telnyx_messaging.telemetry",
+    "telnyx_messaging.testing",
+    "telnyx_messaging.webhooks",
+]
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)

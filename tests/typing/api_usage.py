@@ -222,3 +222,16 @@ async def track_without_a_client(message_id: str) -> bool:
         return (await tracker.wait(message_id)).delivered
     finally:
         await tracker.close()
+
+
+def observed() -> list[AsyncClient]:
+    from telnyx_messaging import telemetry
+
+    options: telemetry.Telemetry = telemetry.enable(record_phone_numbers=False)
+    telemetry.disable()
+    return [
+        AsyncClient(telemetry=True),
+        AsyncClient(telemetry=options),
+        AsyncClient(telemetry=telemetry.Telemetry(record_message_text=True)),
+        AsyncClient(telemetry=False),
+    ]
