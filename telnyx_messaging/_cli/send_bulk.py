@@ -537,7 +537,8 @@ def _dry_run(plan: _Plan, args: argparse.Namespace, out: IO[str], err: IO[str]) 
 
 @define
 class _Totals:
-    """Rows by outcome across runs: this one, and the earlier ones it continues."""
+    """Rows by outcome across runs: this one, and the earlier ones it continues. The progress
+    lines, the summary and the results file all count from here, so they agree."""
 
     sent: int = 0
     sent_before: int = 0
@@ -545,15 +546,26 @@ class _Totals:
     failed_before: int = 0
     skipped: int = 0
 
-    def line(self) -> str:
-        sent, failed = self.sent + self.sent_before, self.failed + self.failed_before
-        before = f" ({self.sent_before:,} by an earlier run)" if self.sent_before else ""
+    @property
+    def rows(self) -> int:
+        return self.sent + self.sent_before + self.failed + self.failed_before + self.skipped
+
+    def counts(self, *, summary: bool = False) -> str:
+        """``2 sent now, 28 sent by an earlier run, 0 failed, 0 skipped`` (just ``2 sent``
+        when no earlier run sent anything); the summary says it in sentences."""
+        between = "; " if summary else ", "
+        sent = f"{self.sent:,} sent"
+        if self.sent_before:
+            were = "were " if summary else ""
+            sent += f" now{between}{self.sent_before:,} {were}sent by an earlier run{between}"
+        else:
+            sent += ", "
+        failed = self.failed + self.failed_before
         failed_before = f" ({self.failed_before:,} in an earlier run)" if self.failed_before else ""
-        rows = plural(sent + failed + self.skipped, "row")
-        return (
-            f"{rows}: {sent:,} sent{before}, {failed:,} failed{failed_before}, "
-            f"{self.skipped:,} skipped"
-        )
+        return f"{sent}{failed:,} failed{failed_before}, {self.skipped:,} skipped"
+
+    def line(self) -> str:
+        return f"{plural(self.rows, 'row')}: {self.counts(summary=True)}"
 
 
 _CHANGED_ROW = re.compile(r"\brow (\d+) of the input\b")
@@ -584,8 +596,12 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
         )
     client = _client(args, plan.api_key)
     started_run: list[BulkSend] = []  # the hook is made before the run it reports on
+    totals = _Totals()
     show, finish = progress(
-        err, plan.check.count, lambda: started_run[0].pacing if started_run else None
+        err,
+        plan.check.count,
+        lambda: started_run[0].pacing if started_run else None,
+        lambda: (totals.rows, totals.counts()),
     )
     held: dict[int, PlannedRow] = {}  # rows not sent, by index, until their result comes
 
@@ -597,7 +613,6 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
             # send_many numbers every row as the file does and its journal keys stay put.
             yield planned.kwargs
 
-    totals = _Totals()
     results = ResultsFile(plan.out, replacing=args.resume)
     try:
         run = client.messages.send_many(
@@ -678,14 +693,16 @@ def _result_row(result: Any, planned: PlannedRow | None, totals: _Totals) -> tup
     number = result.index + 1
     if planned is not None and planned.refusal is not None:
         refusal = planned.refusal
+        status = refusal.status
         if refusal.code == SENT_EARLIER:
             totals.sent_before += 1
+            status = "sent"  # by the earlier run: the file counts it as the summary does
         elif refusal.status == "skipped":
             totals.skipped += 1
         else:
             totals.failed += 1
         to = planned.to or planned.written_to or ""
-        return (number, to, refusal.status, refusal.message_id, refusal.code, refusal.title, 0)
+        return (number, to, status, refusal.message_id, refusal.code, refusal.title, 0)
     if result.ok:
         totals.sent_before += result.resumed
         totals.sent += not result.resumed

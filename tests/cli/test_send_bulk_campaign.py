@@ -254,10 +254,11 @@ def test_failed_rows_are_resent_with_corrected_data_via_only_failed_from(
     assert resent["4"]["status"] == "sent"
     assert resent["4"]["to"] == "+13125559999"
     for n in ("1", "2", "3", "5"):
-        assert resent[n]["status"] == "skipped"
+        assert resent[n]["status"] == "sent"
         assert resent[n]["error_code"] == "sent_earlier"
         assert resent[n]["message_id"] == first_ids[n]
-    assert "5 rows: 5 sent (4 by an earlier run), 0 failed, 0 skipped" in capsys.readouterr().err
+    summary = "5 rows: 1 sent now; 4 were sent by an earlier run; 0 failed, 0 skipped"
+    assert summary in capsys.readouterr().err
 
 
 def test_only_failed_from_needs_every_row_in_its_place(
@@ -297,7 +298,7 @@ def test_a_resumed_run_gives_totals_across_runs(
     fake.fault_hook = None
     assert main([*command, "--resume"]) == 1
     err = capsys.readouterr().err
-    assert "3 rows: 2 sent (2 by an earlier run), 1 failed (1 in an earlier run)" in err
+    assert "3 rows: 0 sent now; 2 were sent by an earlier run; 1 failed (1 in an earlier" in err
     assert "0 requests" in err
 
 
@@ -417,3 +418,29 @@ def test_dry_run_with_check_optouts_reports_them_skipped(
         ("skipped", "opted_out"),
     ]
     assert not fake.messages
+
+
+def test_only_failed_from_counts_agree_in_progress_summary_and_results(
+    fake: FakeTelnyx, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rows sent by the earlier run are the same number in the progress line, the summary
+    and the results file, each saying which were sent now and which before."""
+    rows = people(5)
+    recipients = write_csv(tmp_path / "r.csv", ["to", "name"], rows)
+    out = tmp_path / "o.csv"
+    command = ["send-bulk", str(recipients), *SENDER, "--text", "Hi {name}"]
+    fake.fault_hook = refuse(rows[1][0])  # type: ignore[assignment]
+    assert main([*command, "--out", str(out)]) == 1
+    fake.fault_hook = None
+    rows[1][0] = "+13125559999"
+    write_csv(recipients, ["to", "name"], rows)
+    capsys.readouterr()
+    again = tmp_path / "o2.csv"
+    assert main([*command, "--only-failed-from", str(out), "--out", str(again)]) == 0
+    err = capsys.readouterr().err
+    assert "5/5: 1 sent now, 4 sent by an earlier run, 0 failed, 0 skipped;" in err
+    assert "5 rows: 1 sent now; 4 were sent by an earlier run; 0 failed, 0 skipped" in err
+    results = sorted(read(again), key=lambda r: int(r["row"]))
+    assert [r["status"] for r in results] == ["sent"] * 5
+    assert [r["error_code"] for r in results] == ["sent_earlier", "", *["sent_earlier"] * 3]
+    assert "not sent" not in err
