@@ -241,7 +241,10 @@ class _Check:
     failed: list[int] = field(factory=list)
     skipped: list[int] = field(factory=list)
     duplicates: list[tuple[int, int]] = field(factory=list)
+    #: Cells --default-region rewrote, whatever then became of their rows.
     normalised: int = 0
+    #: Of those, the rows not sent (skipped as a duplicate or opted out, refused, ...).
+    normalised_held: int = 0
 
 
 class _Plan:
@@ -486,7 +489,9 @@ def _check_rows(plan: _Plan) -> None:
             check.skipped.append(planned.number)
         if planned.duplicate_of is not None:
             check.duplicates.append((planned.number, planned.duplicate_of))
-        check.normalised += planned.written_to is not None and planned.kwargs is not None
+        if planned.written_to is not None:
+            check.normalised += 1
+            check.normalised_held += planned.kwargs is None
     if not check.count:
         raise BadInputError(f"{where} has no rows below its header: nobody to send to")
 
@@ -494,7 +499,11 @@ def _check_rows(plan: _Plan) -> None:
 def _warnings(plan: _Plan, err: IO[str], *, skipping_duplicates: bool, dry: bool) -> None:
     check = plan.check
     if check.normalised:
-        print(f"send-bulk: {plural(check.normalised, 'number')} made E.164", file=err)
+        held = ""
+        if check.normalised_held:
+            would, where = ("would ", "report") if dry else ("", "results")
+            held = f" ({check.normalised_held:,} of those rows {would}not sent: see the {where})"
+        print(f"send-bulk: {plural(check.normalised, 'number')} made E.164{held}", file=err)
     if check.duplicates:
         pairs = ", ".join(f"row {n} repeats row {first}" for n, first in check.duplicates[:5])
         more = f" and {len(check.duplicates) - 5} more" if len(check.duplicates) > 5 else ""

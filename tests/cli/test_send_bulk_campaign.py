@@ -444,3 +444,18 @@ def test_only_failed_from_counts_agree_in_progress_summary_and_results(
     assert [r["status"] for r in results] == ["sent"] * 5
     assert [r["error_code"] for r in results] == ["sent_earlier", "", *["sent_earlier"] * 3]
     assert "not sent" not in err
+
+
+def test_every_number_made_e164_is_counted_a_skipped_duplicate_too(
+    fake: FakeTelnyx, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cell rewritten and then skipped as a duplicate is still a number made E.164; the
+    warning says how many of those rows are not sent."""
+    recipients = write_csv(
+        tmp_path / "r.csv", ["to"], [["(312) 555-0002"], ["312 555 0002"], ["3125550003"]]
+    )
+    command = ["send-bulk", str(recipients), *SENDER, "--text", "Hi", "--default-region", "US"]
+    assert main([*command, "--skip-duplicates", "--out", str(tmp_path / "o.csv")]) == 0
+    assert len(fake.messages) == 2
+    err = capsys.readouterr().err
+    assert "3 numbers made E.164 (1 of those rows not sent: see the results)" in err
