@@ -478,11 +478,9 @@ def _check_rows(plan: _Plan) -> None:
     check = plan.check
     for planned in plan.rows():
         check.count += 1
-        here = f"{where} row {planned.number} (line {planned.line})"
-        if not planned.to and not planned.written_to:
-            raise BadInputError(f"{here} has no 'to'")
         if planned.refusal is not None and planned.refusal.status == "failed":
             if planned.refusal.title == NO_SENDER:
+                here = f"{where} row {planned.number} (line {planned.line})"
                 raise BadInputError(f"{here} has no sender: fill 'from', or pass --from")
             check.failed.append(planned.number)
         elif planned.refusal is not None and planned.refusal.code != SENT_EARLIER:

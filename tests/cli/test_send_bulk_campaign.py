@@ -459,3 +459,24 @@ def test_every_number_made_e164_is_counted_a_skipped_duplicate_too(
     assert len(fake.messages) == 2
     err = capsys.readouterr().err
     assert "3 numbers made E.164 (1 of those rows not sent: see the results)" in err
+
+
+def test_an_empty_to_fails_its_row_only(
+    fake: FakeTelnyx, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A row with an empty 'to' is a failed row saying so; the other rows are sent."""
+    recipients = write_csv(
+        tmp_path / "r.csv",
+        ["to", "name"],
+        [["+13125550001", "A"], [" ", "B"], ["+13125550003", "C"]],
+    )
+    out = tmp_path / "o.csv"
+    command = ["send-bulk", str(recipients), *SENDER, "--text", "Hi {name}"]
+    assert main([*command, "--dry-run"]) == 1
+    assert [r["status"] for r in dry_rows(capsys.readouterr().out)] == ["send", "failed", "send"]
+    assert main([*command, "--out", str(out)]) == 1
+    assert len(fake.messages) == 2
+    by_row = {r["row"]: r for r in read(out)}
+    assert (by_row["2"]["status"], by_row["2"]["error_code"]) == ("failed", "invalid_argument")
+    assert "'to' is empty" in by_row["2"]["error_title"]
+    assert "3 rows: 2 sent, 1 failed, 0 skipped" in capsys.readouterr().err

@@ -231,7 +231,6 @@ def test_dry_run_counts_encoding_and_parts(
         (["to"], [["+13125550001"]], "Hi {to.x}", [], "an attribute or index"),
         (["to"], [["+13125550001"]], "Hi {", [], "not a valid template"),
         (["to"], [["+13125550001"]], "Hi {to:d}", [], "a format spec"),
-        (["to"], [[""]], "Hi", [], "row 1 (line 2) has no 'to'"),
         (["to"], [["+13125550001", "extra"]], "Hi", [], "more values"),
         (["to", "name"], [["+13125550001"]], "Hi {name}", [], "row 1 (line 2) has fewer values"),
         (["to", "to"], [["+13125550001", "+13125550002"]], "Hi", [], "'to' more than once"),
