@@ -686,10 +686,17 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
         await client.close()
     stats, pacing = run.stats, run.pacing
     pushed = f" ({pacing.refused:,} pushed back by Telnyx)" if pacing.refused else ""
+    # paused_seconds is wall time during which SOME budget was held: one sender held while
+    # the others send counts too, so it is said as that, never as the run pausing.
+    holds = (
+        f"; a budget (a sender's or the account's) was held after a 429 during "
+        f"{stats.paused_seconds:.1f}s of the run"
+        if stats.pauses
+        else ""
+    )
     print(
         f"done in {time.monotonic() - started:.1f}s: {totals.line()}; "
-        f"{plural(pacing.requests, 'request')}{pushed}; paused {stats.paused_seconds:.1f}s "
-        f"for rate limits. Results: {plan.out}",
+        f"{plural(pacing.requests, 'request')}{pushed}{holds}. Results: {plan.out}",
         file=err,
     )
     return 1 if totals.failed + totals.failed_before else 0

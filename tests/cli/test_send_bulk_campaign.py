@@ -313,7 +313,7 @@ def test_counts_are_said_in_the_singular_for_one(
     assert "1 row: 1 to send" in err
     assert "1 message: 1 SMS in 1 part" in err
     assert main([*command, "--out", str(tmp_path / "o.csv")]) == 0
-    assert "1 row: 1 sent, 0 failed, 0 skipped; 1 request;" in capsys.readouterr().err
+    assert "1 row: 1 sent, 0 failed, 0 skipped; 1 request." in capsys.readouterr().err
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
