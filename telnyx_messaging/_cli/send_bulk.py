@@ -40,6 +40,7 @@ from telnyx_messaging._cli._campaign import (
 from telnyx_messaging._cli._csv_input import BadInputError, CsvSource, read_rows
 from telnyx_messaging._cli._dry_run import write_report
 from telnyx_messaging._cli._progress import progress
+from telnyx_messaging._cli._redis_run import check_redis_args, run_in_redis
 from telnyx_messaging._cli._results_csv import (
     RESULT_COLUMNS,
     CannotWriteError,
@@ -120,6 +121,21 @@ def add_send_bulk(commands: Any) -> None:
         "twice within 24 hours (default: derived from the journal's path)",
     )
     parser.add_argument(
+        "--redis",
+        metavar="URL",
+        nargs="?",
+        const="",
+        help="work on the campaign (--campaign NAME) in Redis with every other send-bulk "
+        "given the same CSV and name, on any machine: each row is sent once, by one of them "
+        "(URL default: TELNYX_REDIS_URL; needs the redis extra)",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="with --redis: send nothing, write the campaign's results so far to --out "
+        "(rows with no outcome yet are 'pending')",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="send nothing; report per row what would be sent, refused or skipped, the "
@@ -182,6 +198,8 @@ def send_bulk(args: argparse.Namespace) -> int:
         plan = _plan(args)
         if args.dry_run:
             return _dry_run(plan, args, sys.stdout, err)
+        if args.redis is not None:
+            return asyncio.run(_send_in_redis(plan, args, err))
         return asyncio.run(_send(plan, args, err))
     except BadInputError as exc:
         print(f"send-bulk: {exc}", file=err)
@@ -298,6 +316,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
         raise BadInputError(str(exc)) from None
     if args.retry_failed and not args.resume:
         raise BadInputError("--retry-failed goes with --resume")
+    check_redis_args(args)
     source = CsvSource.open(args.csv)
     with source.lines() as file:
         _check_header(source, file, template, args.from_, args.delimiter)
@@ -320,7 +339,10 @@ def _plan(args: argparse.Namespace) -> _Plan:
 
     plan = _Plan(source, new_planner, args.delimiter)
     plan.api_key = api_key
-    if not args.dry_run:
+    if not args.dry_run and args.redis is not None:
+        # No journal: Redis keeps the outcomes, and the results file is the report anew.
+        plan.out, plan.journal = _where_results_go(args.out, source, None)
+    elif not args.dry_run:
         plan.out, plan.journal = _where_results_go(args.out, source, args.only_failed_from)
         if args.resume and not plan.journal.exists() and not plan.out.exists():
             raise BadInputError(
@@ -336,7 +358,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
                         "to (nothing sent is sent again), or pass another --out"
                     )
     _check_rows(plan)
-    if not args.dry_run and not api_key:
+    if not args.dry_run and not args.report_only and not api_key:
         plan.api_key = _api_key(args)
     if earlier is not None and len(earlier) != plan.check.count:
         raise BadInputError(
@@ -700,6 +722,34 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
         file=err,
     )
     return 1 if totals.failed + totals.failed_before else 0
+
+
+async def _send_in_redis(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
+    """Work on the campaign in Redis with the other workers; the results file from its
+    report."""
+    started = time.monotonic()
+    if not args.report_only:
+        _warnings(plan, err, skipping_duplicates=args.skip_duplicates, dry=False)
+    try:
+        sent, failed, skipped, pending = await run_in_redis(
+            list(plan.rows()), args, plan.out, lambda: _client(args, plan.api_key), err
+        )
+    except CannotWriteError as exc:
+        print(
+            f"send-bulk: cannot write the results to {str(plan.out)!r} ({exc}); the "
+            "outcomes are kept in Redis: make room, then write them with --report-only.",
+            file=err,
+        )
+        return EXIT_CANNOT_WRITE
+    rows = plural(sent + failed + skipped + pending, "row")
+    waiting = f", {pending:,} pending (no outcome yet)" if pending else ""
+    print(
+        f"done in {time.monotonic() - started:.1f}s: campaign {args.campaign!r}: {rows}: "
+        f"{sent:,} sent, {failed:,} failed, {skipped:,} skipped{waiting} (by every worker). "
+        f"Results: {plan.out}",
+        file=err,
+    )
+    return 1 if failed or pending else 0
 
 
 def _result_row(result: Any, planned: PlannedRow | None, totals: _Totals) -> tuple[Any, ...]:
