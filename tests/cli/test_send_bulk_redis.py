@@ -148,3 +148,26 @@ def test_report_only_before_the_workers_finish_says_pending(
     assert "--redis needs --campaign NAME" in capsys.readouterr().err
     assert main(["send-bulk", *command, "--report-only", *out]) == 2
     assert "--report-only goes with --redis" in capsys.readouterr().err
+
+
+def test_redis_is_imported_only_with_the_redis_flag(fake: FakeTelnyx, tmp_path: Path) -> None:
+    """A send-bulk run without --redis does not load redis-py."""
+    recipients = write_csv(tmp_path / "r.csv", ["to"], [["+13125550001"]])
+    out = tmp_path / "o.csv"
+    code = (
+        "import sys\n"
+        "from telnyx_messaging._cli.main import main\n"
+        f"status = main(['send-bulk', {str(recipients)!r}, '--from', '+18445550001', "
+        f"'--text', 'Hi', '--out', {str(out)!r}])\n"
+        "assert status == 0, status\n"
+        "assert 'redis' not in sys.modules\n"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(fake.messages) == 1
