@@ -156,7 +156,7 @@ TARGETS = {
                 'return "sha256:" + hashlib.sha256(text.encode("UTF-8")).hexdigest()',
             ),
             # OrderedDict.popitem reads `last` for its truth: None pops the oldest, as False does.
-            ("MemoryDuplicateGuard.claim", "entries.popitem(last=None)"),
+            ("MemoryDuplicateGuard.claim", "done.popitem(last=None)"),
         ),
     ),
     # The webhook gate (the receiver's sans-I/O checks), once it has its own module.

@@ -251,9 +251,12 @@ class TracedRequestLoop(RequestLoop):
             call.parent = trace.set_span_in_context(span)
             # Callbacks and transports under it see it as the current span.
             call.attached = context.attach(call.parent)
-        # Reset by _end for a traced call; an untraced one leaves it set in the caller's task
-        # until the next call replaces it (there is no frame of ours to reset it in).
-        call.token = _current.set(call)
+        token = _current.set(call)
+        if call.parent is not None:
+            call.token = token  # _end resets it
+        # An untraced call stays set in the caller's task until the next call replaces it
+        # (there is no frame of ours to reset it in). Its token is dropped: a token holds the
+        # value it replaced, so keeping it would chain every call of the task together.
         return call
 
     def _row_span(self, run: BulkRun, found: Route) -> trace.Span:

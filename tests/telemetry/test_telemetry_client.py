@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -491,3 +493,26 @@ async def test_metrics_without_traces(fake: FakeTelnyx, exported: Exported) -> N
     durations = exported.points(http_metrics.HTTP_CLIENT_REQUEST_DURATION)
     assert sum(p.count for p in durations) == 5
     assert all("traceparent" not in r.headers for r in fake.requests)
+
+
+async def test_untraced_calls_are_not_kept(exported: Exported) -> None:
+    """Calls made without a trace leave nothing behind them but the last one (a leak once:
+    each kept the token of the one before, chaining every call of the task)."""
+    import gc
+
+    from telnyx_messaging import MockTransport
+    from telnyx_messaging._telemetry import client as traced_module
+
+    def alive() -> int:
+        gc.collect()
+        return sum(isinstance(o, traced_module._Call) for o in gc.get_objects())
+
+    example = Path(__file__).parents[1] / "spec" / "webhook-examples" / "message.sent.json"
+    answer = {"data": json.loads(example.read_text())["data"]["payload"]}
+    transport = MockTransport(lambda request: request.respond(json=answer))
+    telemetry = Telemetry(meter_provider=exported.meter_provider)
+    async with AsyncClient(api_key="k", transport=transport, telemetry=telemetry) as client:
+        before = alive()
+        for _ in range(5):
+            await client.messages.send(**SMS)
+        assert alive() <= before + 1
