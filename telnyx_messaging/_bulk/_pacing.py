@@ -95,6 +95,9 @@ DEFAULT_HOLD = 1.0
 #: 40011, too many requests (https://developers.telnyx.com/docs/messaging/errors).
 SENDER_BACKPRESSURE = frozenset({"40318", "40011"})
 RATE_LIMITED = "10011"
+#: The rate a budget with no pace is taken at: still a turn, so holds (a shared budget's
+#: too) apply, but no wait worth the name (a microsecond apart).
+UNPACED = 1_000_000.0
 #: Recent pace changes kept for display.
 _CHANGES_KEPT = 100
 
@@ -408,7 +411,7 @@ class Pacer:
                 rate, reached = scope.pace(self._clock())
                 if reached:
                     self._note(scope, "ramped up")
-                wait = await budget.take(key, rate if rate is not None else math.inf)
+                wait = await budget.take(key, rate if rate is not None else UNPACED)
                 if wait <= 0:
                     return
                 await self._sleep(wait)
