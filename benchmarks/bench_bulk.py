@@ -74,7 +74,9 @@ async def rss_child(base_url: str, count: int, concurrency: int) -> dict[str, fl
         started = time.monotonic()
         sent = 0
         samples = []
-        async with client.messages.send_many(rows(count), concurrency=concurrency) as run:
+        async with client.messages.send_many(
+            rows(count), concurrency=concurrency, pacing="unpaced"
+        ) as run:
             async for result in run:
                 sent += result.ok
                 if result.index % 100_000 == 0:
@@ -121,7 +123,9 @@ async def cpu_per_send(
         assert not [r for r in results if isinstance(r, BaseException)]
 
     async def bulk(count: int) -> None:
-        async with client.messages.send_many(rows(count), concurrency=concurrency) as run:
+        async with client.messages.send_many(
+            rows(count), concurrency=concurrency, pacing="unpaced"
+        ) as run:
             async for result in run:
                 assert result.ok
 

@@ -68,7 +68,9 @@ async def gathered(client: AsyncClient, sends: int, concurrency: int) -> int:
 
 
 async def bulk(client: AsyncClient, sends: int, concurrency: int) -> int:
-    async with client.messages.send_many(rows(sends), concurrency=concurrency) as run:
+    async with client.messages.send_many(
+        rows(sends), concurrency=concurrency, pacing="unpaced"
+    ) as run:
         return sum([result.ok async for result in run])
 
 

@@ -23,6 +23,7 @@ Two things a plain ``mutmut run`` gets wrong here, handled below:
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import re
@@ -30,6 +31,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +51,9 @@ class Target:
     child_process_tests: tuple[str, ...] = ()
     #: (function, mutated line as mutmut shows it) pairs judged equivalent; see docs/testing.md.
     equivalent: tuple[tuple[str, str], ...] = field(default=())
+    #: mutmut leaves module-level code alone: (text, replacement) edits of the constants, each
+    #: run against the tests on its own. The numbers the docs promise must not move unseen.
+    constants: tuple[tuple[str, str], ...] = field(default=())
 
 
 TARGETS = {
@@ -69,6 +74,32 @@ TARGETS = {
                 "base = min(MAX_BACKOFF, INITIAL_BACKOFF * 2.0 ** min(failed_attempt - 1, 33))",
             ),
         ),
+        constants=(
+            ("INITIAL_BACKOFF = 0.5", "INITIAL_BACKOFF = 0.6"),
+            ("MAX_BACKOFF = 8.0", "MAX_BACKOFF = 9.0"),
+            ("MAX_BACKOFF = 8.0", "MAX_BACKOFF = 7.0"),
+            ("JITTER = 0.5", "JITTER = 0.6"),
+            ("JITTER = 0.5", "JITTER = 0.4"),
+            ("[0-9]{1,12}", "[0-9]{1,13}"),
+            ("[0-9]{1,12}", "[0-9]{1,11}"),
+            ("[0-9]{1,9}", "[0-9]{1,10}"),
+            ("[0-9]{1,9}", "[0-9]{1,8}"),
+        ),
+    ),
+    # The retry decision itself (retry.py re-exports it; the delivery tracker asks it too).
+    "retryable": Target(
+        "telnyx_messaging/_retryable.py",
+        (
+            "tests/client/test_retry_policy.py",
+            "tests/client/test_retry_answer_headers.py",
+            "tests/client/test_resilience.py",
+            "tests/client/test_errors.py",
+        ),
+        constants=(
+            ('OPTED_OUT_CODE = "40300"', 'OPTED_OUT_CODE = "40301"'),
+            ("429, 500,", "429, 501,"),
+            ("{408, 409,", "{408,"),
+        ),
     ),
     "signature": Target(
         "telnyx_messaging/webhooks/_signature.py",
@@ -78,19 +109,72 @@ TARGETS = {
             "tests/webhooks/test_webhooks_properties.py",
             "tests/client/test_hardening.py",
         ),
+        equivalent=(
+            # Codec names are case-insensitive: "ASCII" is "ascii".
+            ("_decode_key", 'value = value.decode("ASCII")'),
+            ("_header", 'return bytes(value).decode("LATIN-1")'),
+            (
+                "check_signature",
+                'signed = signature_bytes + (timestamp + "|" + body).encode("UTF-8")',
+            ),
+            (
+                "check_signature",
+                'signed = b"".join((signature_bytes, timestamp.encode("ASCII"), b"|", body))',
+            ),
+            # An empty timestamp passes the length test but "".isdigit() is False all the same.
+            (
+                "check_signature",
+                "if not (0 <= len(timestamp) <= _MAX_TIMESTAMP_DIGITS and timestamp.isascii())"
+                " or (",
+            ),
+        ),
+        constants=(
+            ("DEFAULT_TOLERANCE = 300", "DEFAULT_TOLERANCE = 301"),
+            ("DEFAULT_TOLERANCE = 300", "DEFAULT_TOLERANCE = 299"),
+            ('SIGNATURE_HEADER = "telnyx-signature-ed25519"', 'SIGNATURE_HEADER = "x"'),
+            ('TIMESTAMP_HEADER = "telnyx-timestamp"', 'TIMESTAMP_HEADER = "x"'),
+            ("_KEY_BYTES = 32", "_KEY_BYTES = 33"),
+            ("_SIGNATURE_BYTES = 64", "_SIGNATURE_BYTES = 65"),
+            ("302a300506032b6570032100", "302a300506032b656e032100"),
+            ("_MAX_SIGNATURE_CHARS = 128", "_MAX_SIGNATURE_CHARS = 127"),
+            ("_MAX_SIGNATURE_CHARS = 128", "_MAX_SIGNATURE_CHARS = 129"),
+            ("_MAX_TIMESTAMP_DIGITS = 20", "_MAX_TIMESTAMP_DIGITS = 19"),
+            ("_MAX_TIMESTAMP_DIGITS = 20", "_MAX_TIMESTAMP_DIGITS = 21"),
+            ("-----END \\1-----", "-----END ([A-Z0-9 ]+)-----"),
+            ("re.DOTALL", "0"),
+            ("maxsize=32", "maxsize=0"),
+        ),
     ),
-    "dedupe": Target("telnyx_messaging/webhooks/_dedupe.py", ("tests/webhooks",)),
+    "dedupe": Target(
+        "telnyx_messaging/webhooks/_dedupe.py",
+        ("tests/webhooks", "tests/redis/test_redis_dedupe.py"),
+        # Replicas in child processes share one guard: their keys must agree.
+        child_process_tests=("tests/redis/test_redis_dedupe.py",),
+        equivalent=(
+            (
+                "duplicate_key",
+                'return "sha256:" + hashlib.sha256(text.encode("UTF-8")).hexdigest()',
+            ),
+            # OrderedDict.popitem reads `last` for its truth: None pops the oldest, as False does.
+            ("MemoryDuplicateGuard.claim", "done.popitem(last=None)"),
+        ),
+    ),
     # The webhook gate (the receiver's sans-I/O checks), once it has its own module.
     "gate": Target("telnyx_messaging/webhooks/_policy.py", ("tests/webhooks",)),
     "journal": Target(
         "telnyx_messaging/_bulk/_journal.py",
-        ("tests/bulk", "tests/cli/test_send_bulk_cli.py"),
+        ("tests/bulk", "tests/cli"),
         child_process_tests=(
             "tests/bulk/test_bulk.py::test_a_run_killed_halfway_and_resumed_sends_every_message_once",
             "tests/cli/test_send_bulk_cli.py",
         ),
     ),
-    "pacing": Target("telnyx_messaging/_bulk/_pacing.py", ("tests/bulk",)),
+    "pacing": Target(
+        "telnyx_messaging/_bulk/_pacing.py",
+        ("tests/bulk", "tests/cli/test_send_bulk_pacing.py", "tests/redis/test_redis_pacing.py"),
+        # Several processes drawing on one shared budget.
+        child_process_tests=("tests/redis/test_redis_pacing.py",),
+    ),
 }
 
 # What mutmut's exit codes mean for the score: a timeout or a type error is a caught mutant.
@@ -205,36 +289,76 @@ def _function(mutant: str) -> str:
 
 def _killed_in_a_child(work: Path, target: Target, mutant: str) -> bool:
     """Whether the child-process tests fail with ``mutant`` switched on."""
+    # Exit code 1 is a failing test; anything else (a test id that moved, no tests) is not a kill.
+    return _pytest(work, target.child_process_tests, mutant) == 1
+
+
+def _child_tests_pass(work: Path, target: Target) -> bool:
+    """Whether the child-process tests pass with no mutant (if not, they cannot judge any)."""
+    if _pytest(work, target.child_process_tests) == 0:
+        return True
+    print(
+        "  the child-process tests do not pass as they are (a test moved or was renamed?): "
+        f"{' '.join(target.child_process_tests)}; survivors are not run against them",
+        flush=True,
+    )
+    return False
+
+
+def _pytest(work: Path, tests: Sequence[str], mutant: str = "") -> int:
+    """Run ``tests`` on the mutated copy (``mutant`` switched on, or none); the exit code."""
     mutants = work / "mutants"
     done = subprocess.run(  # noqa: S603 - our own interpreter and pytest
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-x",
-            "-p",
-            "no:cacheprovider",
-            "--no-header",
-            *target.child_process_tests,
-        ],
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
         cwd=mutants,
         env={**os.environ, "PYTHONPATH": str(mutants), "MUTANT_UNDER_TEST": mutant},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         check=False,
     )
-    return done.returncode != 0
+    return done.returncode
 
 
-def run(name: str, target: Target, max_children: int) -> tuple[int, int, int]:
-    """Mutate one module; print its score and survivors. Returns (caught, counted, equivalent)."""
+def _constants(work: Path, target: Target) -> tuple[int, list[str]]:
+    """Edit each constant in turn and run the tests: (edits caught, the edits that survived)."""
+    source = work / "mutants" / target.path
+    original = source.read_text()
+    tests = [t for t in target.tests if (work / "mutants" / t.split("::")[0]).exists()]
+    caught, survived = 0, []
+    for text, replacement in target.constants:
+        if text not in original:
+            survived.append(f"{text!r} not found: update the constants of this target")
+            continue
+        source.write_text(original.replace(text, replacement, 1))
+        try:
+            failed = _pytest(work, tests) != 0
+        finally:
+            source.write_text(original)
+        if failed:
+            caught += 1
+        else:
+            survived.append(f"{text} -> {replacement}")
+    return caught, survived
+
+
+def run(
+    name: str, target: Target, max_children: int, only: Sequence[str] = ()
+) -> tuple[int, int, int]:
+    """Mutate one module; print its score and survivors. Returns (caught, counted, equivalent).
+
+    ``only``: mutant name patterns (``*x_backoff_seconds*``) to test, instead of all.
+    """
     print(f"\n=== {name}: {target.path}", flush=True)
     work = _prepare(name, target)
-    _mutmut(work, "run", "--max-children", str(max_children))
-    report = _report(work)
+    _mutmut(work, "run", "--max-children", str(max_children), *only)
+    report = {
+        mutant: result
+        for mutant, result in _report(work).items()
+        if not only or any(fnmatch.fnmatch(mutant, pattern) for pattern in only)
+    }
     equivalent = set(target.equivalent)
     caught = counted = skipped = 0
+    with_children: bool | None = None  # whether the child-process tests can judge: asked once
     survivors: list[tuple[str, str, str]] = []
     for mutant, (status, diff) in sorted(report.items()):
         if status in CAUGHT:
@@ -245,7 +369,9 @@ def run(name: str, target: Target, max_children: int) -> tuple[int, int, int]:
         if key in equivalent:
             skipped += 1
             continue
-        if target.child_process_tests and _killed_in_a_child(work, target, mutant):
+        if with_children is None and target.child_process_tests:
+            with_children = _child_tests_pass(work, target)
+        if with_children and _killed_in_a_child(work, target, mutant):
             caught += 1
             counted += 1
             print(f"  killed by a child-process test: {mutant}")
@@ -260,6 +386,13 @@ def run(name: str, target: Target, max_children: int) -> tuple[int, int, int]:
         f"{skipped} equivalent not counted; {len(survivors)} survived)",
         flush=True,
     )
+    if target.constants:
+        edits_caught, edits_survived = _constants(work, target)
+        for line in edits_survived:
+            print(f"--- a constant edit survived: {line}")
+        print(
+            f"{name}: {edits_caught} of {len(target.constants)} constant edits caught", flush=True
+        )
     return caught, counted, skipped
 
 
@@ -269,6 +402,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("modules", nargs="*", help=f"any of {', '.join(TARGETS)} (default: all)")
     parser.add_argument("--max-children", type=int, default=1, help="mutants tested at once")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="test only the mutants whose names match (repeatable), e.g. '*x_backoff_seconds*'",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.modules) - set(TARGETS)
     if unknown:
@@ -279,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (ROOT / target.path).exists():
             print(f"\n=== {name}: {target.path} does not exist yet, skipped")
             continue
-        caught, counted, skipped = run(name, target, args.max_children)
+        caught, counted, skipped = run(name, target, args.max_children, args.only)
         scores.append((name, caught, counted, skipped))
     print("\nmodule      score   caught/counted  equivalent")
     for name, caught, counted, skipped in scores:

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen
 
@@ -209,114 +209,57 @@ class Message(Model):
     wait_seconds: float | None = None
 
 
-@frozen(kw_only=True)
-class WhatsAppMessage(Model):
-    """A WhatsApp message as Telnyx accepted it; ``body`` echoes the content sent.
-
-    As for :class:`Message`, ``id``, ``from_`` and ``to`` are always there.
-    """
-
-    id: str
-    from_: Address
-    to: tuple[Recipient, ...]
-    record_type: str | None = None
-    direction: str | None = None
-    type: str | None = None
-    body: Mapping[str, Any] | None = field(default=None, hash=False)
-    encoding: str | None = None
-    messaging_profile_id: str | None = None
-    organization_id: str | None = None
-    received_at: datetime | None = None
-    wait_seconds: float | None = None
+# Built on first use (see _resource_models.py): a webhook receiver never needs them.
+_ELSEWHERE = frozenset(
+    {
+        "BulkUpdate",
+        "FeatureSet",
+        "MessagingFeatures",
+        "MobilePhoneNumberMessagingSettings",
+        "NumberHealth",
+        "OptOut",
+        "PaginationMeta",
+        "PhoneNumberMessagingSettings",
+        "WhatsAppMessage",
+    }
+)
 
 
-@frozen(kw_only=True)
-class OptOut(Model):
-    """A recipient who opted out (sent STOP) of messages from ``from_``."""
+def __getattr__(name: str) -> Any:
+    if name not in _ELSEWHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from telnyx_messaging import _resource_models
 
-    from_: str | None = None
-    to: str | None = None
-    keyword: str | None = None
-    messaging_profile_id: str | None = None
-    created_at: datetime | None = None
-
-
-@frozen(kw_only=True)
-class MessagingFeatures(Model):
-    """Which directions a number can message in, for SMS or MMS."""
-
-    domestic_two_way: bool
-    international_inbound: bool
-    international_outbound: bool
+    value = getattr(_resource_models, name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
 
-@frozen(kw_only=True)
-class FeatureSet(Model):
-    """SMS and MMS capabilities of a number; either may be absent."""
-
-    sms: MessagingFeatures | None = None
-    mms: MessagingFeatures | None = None
-
-
-@frozen(kw_only=True)
-class NumberHealth(Model):
-    """Sending health of a number, as Telnyx scores it."""
-
-    message_count: int
-    inbound_outbound_ratio: float
-    success_ratio: float
-    spam_ratio: float
-
-
-@frozen(kw_only=True)
-class _NumberMessagingSettings(Model):
-    id: str | None = None
-    record_type: str | None = None
-    phone_number: str | None = None
-    messaging_profile_id: str | None = None
-    messaging_product: str | None = None
-    country_code: str | None = None
-    type: str | None = None
-    traffic_type: str | None = None
-    organization_id: str | None = None
-    tags: tuple[str, ...] = ()
-    features: FeatureSet | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-
-
-@frozen(kw_only=True)
-class PhoneNumberMessagingSettings(_NumberMessagingSettings):
-    """A phone number's messaging settings: its profile, product, features and health."""
-
-    eligible_messaging_products: tuple[str, ...] = ()
-    health: NumberHealth | None = None
-
-
-@frozen(kw_only=True)
-class MobilePhoneNumberMessagingSettings(_NumberMessagingSettings):
-    """A mobile phone number's messaging settings."""
-
-
-@frozen(kw_only=True)
-class BulkUpdate(Model):
-    """A bulk messaging-settings update order and how far it got, number by number."""
-
-    order_id: str | None = None
-    record_type: str | None = None
-    success: tuple[str, ...] = ()
-    pending: tuple[str, ...] = ()
-    failed: tuple[str, ...] = ()
-
-
-@frozen(kw_only=True)
-class PaginationMeta(Model):
-    """Where a page sits in a list: page number and size, total pages and results."""
-
-    # Optional although the spec requires all four: the pager reads a missing count as "last
-    # page", which ends a list safely, where failing would lose the page's items.
-
-    page_number: int | None = None
-    page_size: int | None = None
-    total_pages: int | None = None
-    total_results: int | None = None
+if TYPE_CHECKING:
+    from telnyx_messaging._resource_models import (
+        BulkUpdate as BulkUpdate,
+    )
+    from telnyx_messaging._resource_models import (
+        FeatureSet as FeatureSet,
+    )
+    from telnyx_messaging._resource_models import (
+        MessagingFeatures as MessagingFeatures,
+    )
+    from telnyx_messaging._resource_models import (
+        MobilePhoneNumberMessagingSettings as MobilePhoneNumberMessagingSettings,
+    )
+    from telnyx_messaging._resource_models import (
+        NumberHealth as NumberHealth,
+    )
+    from telnyx_messaging._resource_models import (
+        OptOut as OptOut,
+    )
+    from telnyx_messaging._resource_models import (
+        PaginationMeta as PaginationMeta,
+    )
+    from telnyx_messaging._resource_models import (
+        PhoneNumberMessagingSettings as PhoneNumberMessagingSettings,
+    )
+    from telnyx_messaging._resource_models import (
+        WhatsAppMessage as WhatsAppMessage,
+    )

@@ -30,8 +30,10 @@ class PacingBudget(Protocol):
 
     Keys are short strings naming what is metered: ``"account:sms"``, ``"account:mms"``,
     ``"account:whatsapp"``, ``"run"`` (the caller's ``rate``) and ``"sender:<from>"``. The
-    ``rate`` comes with every call, in messages a second, and may change between calls (the
-    run slows down after a 429 and ramps back up); a budget keeps no rate of its own.
+    ``rate`` comes with every call, in messages a second, always finite and above 0 (a budget
+    with no pace is taken at 1,000,000 a second, so holds still apply), and may change between
+    calls (the run slows down after a 429 and ramps back up); a budget keeps no rate of its
+    own.
 
     A shared implementation keeps, per key, the moment the next send may leave (GCRA's
     "theoretical arrival time"): ``take`` reads it, and if it has come moves it on by

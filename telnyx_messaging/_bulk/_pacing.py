@@ -95,6 +95,9 @@ DEFAULT_HOLD = 1.0
 #: 40011, too many requests (https://developers.telnyx.com/docs/messaging/errors).
 SENDER_BACKPRESSURE = frozenset({"40318", "40011"})
 RATE_LIMITED = "10011"
+#: The rate a budget with no pace is taken at: still a turn, so holds (a shared budget's
+#: too) apply, but no wait worth the name (a microsecond apart).
+UNPACED = 1_000_000.0
 #: Recent pace changes kept for display.
 _CHANGES_KEPT = 100
 
@@ -219,6 +222,7 @@ class _Scope:
         "passed",
         "rate",
         "recent",
+        "touched_at",
         "users",
     )
 
@@ -230,6 +234,7 @@ class _Scope:
         self.limit: float | None = None  # the x-ratelimit-limit a 429 named
         self.cut_to = 0.0  # the pace the last cut left; it ramps up by RAMP of it a second
         self.changed_at = -math.inf
+        self.touched_at = -math.inf  # last cut or hold
         self.grew_at = 0.0
         self.last_wait = 0.0
         self.recent: collections.deque[float] = collections.deque()  # send times, last second
@@ -272,7 +277,7 @@ class _Scope:
             went_through = HEADROOM * _lately(self.passed, now) / self.window(now)
             new = min(shallowest * current, max(DEEPEST_CUT * current, went_through))
         self.rate = self.cut_to = max(MIN_RATE, new)
-        self.changed_at = self.grew_at = now
+        self.changed_at = self.grew_at = self.touched_at = now
 
     def window(self, now: float) -> float:
         """The seconds ``recent`` and ``passed`` cover: one, or less for a budget just made."""
@@ -314,14 +319,18 @@ class Pacer:
         budget: PacingBudget | None = None,
         max_pause: float = DEFAULT_MAX_PAUSE,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
+        """``clock`` and ``sleep`` are the loop's (tests pass a virtual pair)."""
         self.profile = profile
+        self._sleep = sleep
         self._per_sender_rate = check_rate("per_sender_rate", per_sender_rate)
         self._rate = check_rate("rate", rate)
-        self._types: dict[str, SenderType | None] = {
+        self._given: dict[str, SenderType | None] = {
             str(sender): sender_type(kind, name=f"sender_types[{sender!r}]")
             for sender, kind in (sender_types or {}).items()
         }
+        self._found: dict[str, SenderType | None] = {}  # looked up or read from the form
         self._lookup = lookup
         self._lookups: dict[str, asyncio.Future[SenderType | None]] = {}
         self.budget: PacingBudget = budget if budget is not None else MemoryBudget(clock=clock)
@@ -370,8 +379,15 @@ class Pacer:
         for scope in scopes:
             scope.users += 1
         try:
-            for scope in scopes:
-                await self._take(scope)
+            pending = scopes
+            while pending:
+                passed: list[tuple[_Scope, float]] = []
+                for scope in pending:
+                    await self._take(scope)
+                    passed.append((scope, self._clock()))
+                # Slowed or held while this turn waited for another budget: its place there
+                # was taken at the old pace, so it queues again.
+                pending = [scope for scope, at in passed if scope.touched_at > at]
         finally:
             for scope in scopes:
                 scope.users -= 1
@@ -395,10 +411,10 @@ class Pacer:
                 rate, reached = scope.pace(self._clock())
                 if reached:
                     self._note(scope, "ramped up")
-                wait = await budget.take(key, rate if rate is not None else math.inf)
+                wait = await budget.take(key, rate if rate is not None else UNPACED)
                 if wait <= 0:
                     return
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
 
     def _account_ceiling(self, kind: str) -> float | None:
         planned = self.profile.account_rate(kind)
@@ -439,8 +455,10 @@ class Pacer:
 
     async def _type_of(self, sender: str) -> SenderType | None:
         """The sender's type: given, plain from its form, or looked up once (and cached)."""
-        if sender in self._types:
-            return self._types[sender]
+        if sender in self._given:
+            return self._given[sender]
+        if sender in self._found:
+            return self._found[sender]
         kind: SenderType | None
         if not sender.startswith("+"):
             # Not E.164: an alphanumeric sender ID, or a short code's digits.
@@ -453,9 +471,9 @@ class Pacer:
                 pending = self._lookups[sender] = asyncio.ensure_future(self._look_up(sender))
             kind = await asyncio.shield(pending)
             self._lookups.pop(sender, None)
-        self._types[sender] = kind
-        if len(self._types) > MAX_SENDER_BUCKETS:
-            self._types.pop(next(iter(self._types)))
+        if len(self._found) >= MAX_SENDER_BUCKETS:
+            del self._found[next(iter(self._found))]  # the oldest: asked again if it returns
+        self._found[sender] = kind
         return kind
 
     def _needs_type(self) -> bool:
@@ -481,7 +499,8 @@ class Pacer:
             return None
 
     def _count_ten_dlc(self, sender: str) -> None:
-        if self._types.get(sender) != "long_code" or not is_ten_dlc(sender):
+        kind = self._given[sender] if sender in self._given else self._found.get(sender)
+        if kind != "long_code" or not is_ten_dlc(sender):
             return
         cap = self.profile.ten_dlc_daily_cap
         assert cap is not None
@@ -538,6 +557,7 @@ class Pacer:
             ) from error
         self._slow(scope, turn, limit, reason, SHALLOWEST_CUT)
         hold = wait_to_sleep(DEFAULT_HOLD if wait is None else wait)
+        scope.touched_at = self._clock()
         await self.budget.hold(scope.key, hold)
         self.gate.pause(hold)
         log.info("Telnyx pushed back (%s): holding %s for %.2fs", reason, scope.key, hold)

@@ -28,7 +28,8 @@ class SendResult:
     When ``ok``, ``message`` is the :class:`~telnyx_messaging.Message` Telnyx queued (``None``
     for a row finished by an earlier run of the same journal, see ``resumed``); otherwise
     ``error`` is what failed it, usually a :class:`~telnyx_messaging.TelnyxError`.
-    ``attempts`` counts HTTP attempts (0 when the row was refused before sending).
+    ``attempts`` counts HTTP attempts, not those Telnyx pushed back (a 429, 40318, 40011:
+    they cost no attempt); 0 when the row was refused before sending.
     With ``send_many(..., await_delivery=tracker)``, a sent row's result comes once its
     delivery is final (or ``delivery_timeout`` passed), and ``delivery`` says how it ended.
 
@@ -94,17 +95,17 @@ class BulkStats:
     in_flight: int
     #: Rows waiting out a backoff before their next attempt.
     retrying: int
-    #: HTTP attempts made, retries included.
+    #: HTTP requests made, retries and those Telnyx pushed back (429, 40318) included.
     attempts: int
     #: Seconds since the run started.
     elapsed: float
     #: Rows finished per second over the last few seconds.
     rate: float
-    #: Whether a 429 has every worker paused right now.
+    #: Whether a budget (the account's, a sender's) is held after a 429 right now.
     paused: bool
-    #: Seconds the run spent paused by 429s, all workers together.
+    #: Seconds the run spent with a budget held after a 429, each second counted once.
     paused_seconds: float
-    #: How many 429 pauses there were.
+    #: How many such holds there were (overlapping ones count once).
     pauses: int
     #: With ``await_delivery``: sent rows whose result waits for their delivery outcome.
     awaiting_delivery: int = 0

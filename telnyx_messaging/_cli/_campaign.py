@@ -47,6 +47,7 @@ DUPLICATE = "duplicate_recipient"
 OPTED_OUT = "opted_out"
 SENT_EARLIER = "sent_earlier"
 _TYPES = ("SMS", "MMS")
+EMPTY_TO = "'to' is empty: fill in the recipient's number (E.164, e.g. +13125550100)"
 NO_SENDER = "say who sends: fill 'from' or 'messaging_profile_id', or pass --from"
 
 
@@ -138,6 +139,8 @@ class Planner:
         written = cells["to"]
         to = written
         try:
+            if not written:  # one row left blank: its row fails, the others go
+                raise InvalidArgumentError(EMPTY_TO)
             if self._normalize is not None:
                 to = self._normalize(written)
             kwargs = self._kwargs(cells, to)

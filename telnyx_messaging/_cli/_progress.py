@@ -29,13 +29,25 @@ def describe_pace(change: PaceChange) -> str:
     return f"pace: {scope} {rate} ({reason})"
 
 
-def _line(stats: Any) -> str:
+#: The rows with a result and those counts in words (see ``send_bulk._Totals``).
+Tally = Callable[[], tuple[int, str]]
+
+
+def _line(stats: Any, tally: Tally) -> str:
     eta = "?" if stats.eta is None else f"{stats.eta:.0f}s"
     total = "?" if stats.total is None else stats.total
-    paused = f", paused for 429 ({stats.paused_seconds:.1f}s so far)" if stats.paused else ""
-    return (
-        f"{stats.done}/{total}: {stats.sent} sent, {stats.failed} not sent, {stats.skipped} "
-        f"done before; {stats.rate:.1f}/s, ETA {eta}{paused}"
+    paused = (
+        f", a budget held after a 429 ({stats.paused_seconds:.1f}s so far)" if stats.paused else ""
+    )
+    done, counts = tally()
+    return f"{done}/{total}: {counts}; {stats.rate:.1f}/s, ETA {eta}{paused}"
+
+
+def _stats_tally(stats: Any) -> Tally:
+    """send_many's own counts, for a caller with none of its own."""
+    return lambda: (
+        stats.done,
+        f"{stats.sent} sent, {stats.failed} failed, {stats.skipped} done before",
     )
 
 
@@ -56,12 +68,17 @@ class _NewChanges:
 
 
 def progress(
-    err: IO[str], total: int, pacing: Callable[[], PacingSnapshot | None] = lambda: None
+    err: IO[str],
+    total: int,
+    pacing: Callable[[], PacingSnapshot | None] = lambda: None,
+    tally: Tally | None = None,
 ) -> tuple[Callable[[Any], None], Callable[[], None]]:
     """A progress hook for the run and a function to close the display.
 
     ``pacing`` gives the run's :class:`~telnyx_messaging.PacingSnapshot` (None before the
-    run exists): each change of a budget's pace is shown once, as it happens.
+    run exists): each change of a budget's pace is shown once, as it happens. ``tally``
+    gives the rows with a result and their counts in the caller's words (the summary's), so
+    that the lines and the summary agree; without it, send_many's counts are shown.
     """
     new_changes = _NewChanges(pacing)
     if err.isatty():
@@ -84,7 +101,7 @@ def progress(
             def show_bar(stats: Any) -> None:
                 for change in new_changes():
                     bar.console.print(describe_pace(change), markup=False, highlight=False)
-                line = _line(stats).split(": ", 1)[1]
+                line = _line(stats, tally or _stats_tally(stats)).split(": ", 1)[1]
                 bar.update(task, completed=stats.done, line=line)
 
             def stop_bar() -> None:
@@ -95,16 +112,32 @@ def progress(
             return show_bar, stop_bar
 
     last = [0.0]
+    shown: list[str] = []  # the last line printed
+    latest: list[Any] = []  # the last stats seen
 
     def show_changes() -> None:
         for change in new_changes():
             print(describe_pace(change), file=err, flush=True)
 
+    def print_line(stats: Any) -> None:
+        line = _line(stats, tally or _stats_tally(stats))
+        if not shown or shown[0] != line:
+            shown[:] = [line]
+            print(line, file=err, flush=True)
+
     def show_line(stats: Any) -> None:
         show_changes()
+        latest[:] = [stats]
         now = time.monotonic()
         if now - last[0] >= PLAIN_EVERY or stats.done == stats.total:
             last[0] = now
-            print(_line(stats), file=err, flush=True)
+            print_line(stats)
 
-    return show_line, show_changes
+    def close() -> None:
+        show_changes()
+        # The results are counted as they are read, a moment after send_many counts them:
+        # the last line is the one with every result in it.
+        if latest and tally is not None and tally()[0] == latest[0].done:
+            print_line(latest[0])
+
+    return show_line, close

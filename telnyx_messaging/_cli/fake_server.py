@@ -18,7 +18,9 @@ __all__ = ["add_fake_server", "serve"]
 async def serve(args: argparse.Namespace) -> None:
     """Serve FakeTelnyx until interrupted."""
     limits = RateLimits(
-        account_per_second=args.account_rate_limit, per_sender_per_second=args.sender_rate_limit
+        account_per_second=args.account_rate_limit,
+        per_sender_per_second=args.sender_rate_limit,
+        mms_per_second=args.mms_rate_limit,
     )
     fake = FakeTelnyx(
         host=args.host,
@@ -41,9 +43,37 @@ async def serve(args: argparse.Namespace) -> None:
         print(f"FakeTelnyx on {fake.base_url}; Ctrl-C stops it", flush=True)
         print(f"  API key     {fake.api_key}")
         print(f"  public key  {fake.public_key}  (verifies its webhooks)")
+        # What the user configured, so a typo or a missing option shows before the first test.
+        print(f"  webhooks    {_webhooks_line(args.webhook_url, args.webhook_failover_url)}")
+        print(f"  rate limits {_rate_limits_line(fake.rate_limits)}")
         control = fake.base_url.removesuffix("/v2") + "/_fake/"
         print(f"  control     {control}  (FakeTelnyxControl; docs/testing.md)", flush=True)
         await asyncio.Event().wait()
+
+
+def _webhooks_line(url: str | None, failover: str | None) -> str:
+    if url is None and failover is None:
+        return "none (--webhook-url sets the default profile's)"
+    return f"{url or 'none'}" + (f" (failover {failover})" if failover else "")
+
+
+def _rate_limits_line(limits: RateLimits) -> str:
+    account, sender, mms = (
+        limits.account_per_second,
+        limits.per_sender_per_second,
+        limits.mms_per_second,
+    )
+    if account is None and sender is None and mms is None:
+        return "none (--account-rate-limit, --sender-rate-limit, --mms-rate-limit)"
+
+    def rate(limit: int | None) -> str:
+        return "none" if limit is None else f"{limit}/s"
+
+    # Without an MMS limit, MMS count against the account's limit (RateLimits' rule).
+    return (
+        f"account {rate(account)}, per sender {rate(sender)}, "
+        f"MMS {'with the account' if mms is None else rate(mms)}"
+    )
 
 
 def _run_server(args: argparse.Namespace) -> int:
@@ -134,6 +164,12 @@ def add_fake_server(commands: Any) -> None:
         type=_positive,
         metavar="N",
         help="answer 429 past N sends a second per sender (a long code: 1)",
+    )
+    server.add_argument(
+        "--mms-rate-limit",
+        type=_positive,
+        metavar="N",
+        help="answer 429 past N MMS a second, counted apart from SMS (Telnyx: about 15)",
     )
     server.add_argument(
         "--signing-seed",

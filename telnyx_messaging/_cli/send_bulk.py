@@ -40,6 +40,7 @@ from telnyx_messaging._cli._campaign import (
 from telnyx_messaging._cli._csv_input import BadInputError, CsvSource, read_rows
 from telnyx_messaging._cli._dry_run import write_report
 from telnyx_messaging._cli._progress import progress
+from telnyx_messaging._cli._redis_run import check_redis_args, run_in_redis
 from telnyx_messaging._cli._results_csv import (
     RESULT_COLUMNS,
     CannotWriteError,
@@ -120,6 +121,21 @@ def add_send_bulk(commands: Any) -> None:
         "twice within 24 hours (default: derived from the journal's path)",
     )
     parser.add_argument(
+        "--redis",
+        metavar="URL",
+        nargs="?",
+        const="",
+        help="work on the campaign (--campaign NAME) in Redis with every other send-bulk "
+        "given the same CSV and name, on any machine: each row is sent once, by one of them "
+        "(URL default: TELNYX_REDIS_URL; needs the redis extra)",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="with --redis: send nothing, write the campaign's results so far to --out "
+        "(rows with no outcome yet are 'pending')",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="send nothing; report per row what would be sent, refused or skipped, the "
@@ -182,6 +198,8 @@ def send_bulk(args: argparse.Namespace) -> int:
         plan = _plan(args)
         if args.dry_run:
             return _dry_run(plan, args, sys.stdout, err)
+        if args.redis is not None:
+            return asyncio.run(_send_in_redis(plan, args, err))
         return asyncio.run(_send(plan, args, err))
     except BadInputError as exc:
         print(f"send-bulk: {exc}", file=err)
@@ -241,7 +259,10 @@ class _Check:
     failed: list[int] = field(factory=list)
     skipped: list[int] = field(factory=list)
     duplicates: list[tuple[int, int]] = field(factory=list)
+    #: Cells --default-region rewrote, whatever then became of their rows.
     normalised: int = 0
+    #: Of those, the rows not sent (skipped as a duplicate or opted out, refused, ...).
+    normalised_held: int = 0
 
 
 class _Plan:
@@ -295,6 +316,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
         raise BadInputError(str(exc)) from None
     if args.retry_failed and not args.resume:
         raise BadInputError("--retry-failed goes with --resume")
+    check_redis_args(args)
     source = CsvSource.open(args.csv)
     with source.lines() as file:
         _check_header(source, file, template, args.from_, args.delimiter)
@@ -317,7 +339,10 @@ def _plan(args: argparse.Namespace) -> _Plan:
 
     plan = _Plan(source, new_planner, args.delimiter)
     plan.api_key = api_key
-    if not args.dry_run:
+    if not args.dry_run and args.redis is not None:
+        # No journal: Redis keeps the outcomes, and the results file is the report anew.
+        plan.out, plan.journal = _where_results_go(args.out, source, None)
+    elif not args.dry_run:
         plan.out, plan.journal = _where_results_go(args.out, source, args.only_failed_from)
         if args.resume and not plan.journal.exists() and not plan.out.exists():
             raise BadInputError(
@@ -333,7 +358,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
                         "to (nothing sent is sent again), or pass another --out"
                     )
     _check_rows(plan)
-    if not args.dry_run and not api_key:
+    if not args.dry_run and not args.report_only and not api_key:
         plan.api_key = _api_key(args)
     if earlier is not None and len(earlier) != plan.check.count:
         raise BadInputError(
@@ -475,18 +500,18 @@ def _check_rows(plan: _Plan) -> None:
     check = plan.check
     for planned in plan.rows():
         check.count += 1
-        here = f"{where} row {planned.number} (line {planned.line})"
-        if not planned.to and not planned.written_to:
-            raise BadInputError(f"{here} has no 'to'")
         if planned.refusal is not None and planned.refusal.status == "failed":
             if planned.refusal.title == NO_SENDER:
+                here = f"{where} row {planned.number} (line {planned.line})"
                 raise BadInputError(f"{here} has no sender: fill 'from', or pass --from")
             check.failed.append(planned.number)
         elif planned.refusal is not None and planned.refusal.code != SENT_EARLIER:
             check.skipped.append(planned.number)
         if planned.duplicate_of is not None:
             check.duplicates.append((planned.number, planned.duplicate_of))
-        check.normalised += planned.written_to is not None and planned.kwargs is not None
+        if planned.written_to is not None:
+            check.normalised += 1
+            check.normalised_held += planned.kwargs is None
     if not check.count:
         raise BadInputError(f"{where} has no rows below its header: nobody to send to")
 
@@ -494,7 +519,11 @@ def _check_rows(plan: _Plan) -> None:
 def _warnings(plan: _Plan, err: IO[str], *, skipping_duplicates: bool, dry: bool) -> None:
     check = plan.check
     if check.normalised:
-        print(f"send-bulk: {plural(check.normalised, 'number')} made E.164", file=err)
+        held = ""
+        if check.normalised_held:
+            would, where = ("would ", "report") if dry else ("", "results")
+            held = f" ({check.normalised_held:,} of those rows {would}not sent: see the {where})"
+        print(f"send-bulk: {plural(check.normalised, 'number')} made E.164{held}", file=err)
     if check.duplicates:
         pairs = ", ".join(f"row {n} repeats row {first}" for n, first in check.duplicates[:5])
         more = f" and {len(check.duplicates) - 5} more" if len(check.duplicates) > 5 else ""
@@ -537,7 +566,8 @@ def _dry_run(plan: _Plan, args: argparse.Namespace, out: IO[str], err: IO[str]) 
 
 @define
 class _Totals:
-    """Rows by outcome across runs: this one, and the earlier ones it continues."""
+    """Rows by outcome across runs: this one, and the earlier ones it continues. The progress
+    lines, the summary and the results file all count from here, so they agree."""
 
     sent: int = 0
     sent_before: int = 0
@@ -545,15 +575,26 @@ class _Totals:
     failed_before: int = 0
     skipped: int = 0
 
-    def line(self) -> str:
-        sent, failed = self.sent + self.sent_before, self.failed + self.failed_before
-        before = f" ({self.sent_before:,} by an earlier run)" if self.sent_before else ""
+    @property
+    def rows(self) -> int:
+        return self.sent + self.sent_before + self.failed + self.failed_before + self.skipped
+
+    def counts(self, *, summary: bool = False) -> str:
+        """``2 sent now, 28 sent by an earlier run, 0 failed, 0 skipped`` (just ``2 sent``
+        when no earlier run sent anything); the summary says it in sentences."""
+        between = "; " if summary else ", "
+        sent = f"{self.sent:,} sent"
+        if self.sent_before:
+            were = "were " if summary else ""
+            sent += f" now{between}{self.sent_before:,} {were}sent by an earlier run{between}"
+        else:
+            sent += ", "
+        failed = self.failed + self.failed_before
         failed_before = f" ({self.failed_before:,} in an earlier run)" if self.failed_before else ""
-        rows = plural(sent + failed + self.skipped, "row")
-        return (
-            f"{rows}: {sent:,} sent{before}, {failed:,} failed{failed_before}, "
-            f"{self.skipped:,} skipped"
-        )
+        return f"{sent}{failed:,} failed{failed_before}, {self.skipped:,} skipped"
+
+    def line(self) -> str:
+        return f"{plural(self.rows, 'row')}: {self.counts(summary=True)}"
 
 
 _CHANGED_ROW = re.compile(r"\brow (\d+) of the input\b")
@@ -584,8 +625,12 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
         )
     client = _client(args, plan.api_key)
     started_run: list[BulkSend] = []  # the hook is made before the run it reports on
+    totals = _Totals()
     show, finish = progress(
-        err, plan.check.count, lambda: started_run[0].pacing if started_run else None
+        err,
+        plan.check.count,
+        lambda: started_run[0].pacing if started_run else None,
+        lambda: (totals.rows, totals.counts()),
     )
     held: dict[int, PlannedRow] = {}  # rows not sent, by index, until their result comes
 
@@ -597,7 +642,6 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
             # send_many numbers every row as the file does and its journal keys stay put.
             yield planned.kwargs
 
-    totals = _Totals()
     results = ResultsFile(plan.out, replacing=args.resume)
     try:
         run = client.messages.send_many(
@@ -633,7 +677,7 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
                 results.close(keep=keep)
                 finish()  # the last pace changes before any message about the end
     except JournalError as exc:
-        if results.written == 0 and not run.stats.read:
+        if results.written == 0 and not (started_run and started_run[0].stats.read):
             raise  # refused when it opened: said as bad input (status 2)
         print(
             f"send-bulk: the run stopped: {in_command_terms(str(exc))} "
@@ -664,13 +708,48 @@ async def _send(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
         await client.close()
     stats, pacing = run.stats, run.pacing
     pushed = f" ({pacing.refused:,} pushed back by Telnyx)" if pacing.refused else ""
+    # paused_seconds is wall time during which SOME budget was held: one sender held while
+    # the others send counts too, so it is said as that, never as the run pausing.
+    holds = (
+        f"; a budget (a sender's or the account's) was held after a 429 during "
+        f"{stats.paused_seconds:.1f}s of the run"
+        if stats.pauses
+        else ""
+    )
     print(
         f"done in {time.monotonic() - started:.1f}s: {totals.line()}; "
-        f"{plural(pacing.requests, 'request')}{pushed}; paused {stats.paused_seconds:.1f}s "
-        f"for rate limits. Results: {plan.out}",
+        f"{plural(pacing.requests, 'request')}{pushed}{holds}. Results: {plan.out}",
         file=err,
     )
     return 1 if totals.failed + totals.failed_before else 0
+
+
+async def _send_in_redis(plan: _Plan, args: argparse.Namespace, err: IO[str]) -> int:
+    """Work on the campaign in Redis with the other workers; the results file from its
+    report."""
+    started = time.monotonic()
+    if not args.report_only:
+        _warnings(plan, err, skipping_duplicates=args.skip_duplicates, dry=False)
+    try:
+        sent, failed, skipped, pending = await run_in_redis(
+            list(plan.rows()), args, plan.out, lambda: _client(args, plan.api_key), err
+        )
+    except CannotWriteError as exc:
+        print(
+            f"send-bulk: cannot write the results to {str(plan.out)!r} ({exc}); the "
+            "outcomes are kept in Redis: make room, then write them with --report-only.",
+            file=err,
+        )
+        return EXIT_CANNOT_WRITE
+    rows = plural(sent + failed + skipped + pending, "row")
+    waiting = f", {pending:,} pending (no outcome yet)" if pending else ""
+    print(
+        f"done in {time.monotonic() - started:.1f}s: campaign {args.campaign!r}: {rows}: "
+        f"{sent:,} sent, {failed:,} failed, {skipped:,} skipped{waiting} (by every worker). "
+        f"Results: {plan.out}",
+        file=err,
+    )
+    return 1 if failed or pending else 0
 
 
 def _result_row(result: Any, planned: PlannedRow | None, totals: _Totals) -> tuple[Any, ...]:
@@ -678,14 +757,16 @@ def _result_row(result: Any, planned: PlannedRow | None, totals: _Totals) -> tup
     number = result.index + 1
     if planned is not None and planned.refusal is not None:
         refusal = planned.refusal
+        status = refusal.status
         if refusal.code == SENT_EARLIER:
             totals.sent_before += 1
+            status = "sent"  # by the earlier run: the file counts it as the summary does
         elif refusal.status == "skipped":
             totals.skipped += 1
         else:
             totals.failed += 1
         to = planned.to or planned.written_to or ""
-        return (number, to, refusal.status, refusal.message_id, refusal.code, refusal.title, 0)
+        return (number, to, status, refusal.message_id, refusal.code, refusal.title, 0)
     if result.ok:
         totals.sent_before += result.resumed
         totals.sent += not result.resumed

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TypeVar
 
-from telnyx_messaging._bulk import BulkSend, BulkStats, SendResult
+from telnyx_messaging._bulk import BulkSend, BulkStats, PacingSnapshot, SendResult
 from telnyx_messaging._sync.loop import LoopThread
 
 __all__ = ["SyncBulkSend"]
@@ -73,6 +73,14 @@ class SyncBulkSend:
     def stats(self) -> BulkStats:
         """How far the run got: counts, rate, the 429 pauses (see :attr:`BulkSend.stats`)."""
         return self._read(lambda run: run.stats)
+
+    @property
+    def pacing(self) -> PacingSnapshot:
+        """Each budget's pace and why it changed, requests spent (see :attr:`BulkSend.pacing`).
+
+        .. versionadded:: 0.2.0
+        """
+        return self._read(lambda run: run.pacing)
 
     @property
     def not_started(self) -> list[int]:

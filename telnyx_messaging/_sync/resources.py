@@ -23,8 +23,10 @@ from typing import (
 )
 
 from telnyx_messaging._models import (
-    BulkUpdate,
     Message,
+)
+from telnyx_messaging._resource_models import (
+    BulkUpdate,
     MobilePhoneNumberMessagingSettings,
     OptOut,
     PhoneNumberMessagingSettings,

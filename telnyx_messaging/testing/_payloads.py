@@ -7,7 +7,6 @@ Shapes follow the spec's schemas (``OutboundMessagePayload``, ``InboundMessagePa
 
 from __future__ import annotations
 
-import math
 import mimetypes
 import uuid
 from collections.abc import Mapping, Sequence
@@ -15,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telnyx_messaging.testing._seed import ORGANIZATION_ID, PROFILE_IDS, PROFILE_NUMBER
+from telnyx_messaging.testing._sms import sms_encoding
 from telnyx_messaging.testing._wire import iso
 
-_SMS_PART_CHARS = 160
 _COST = {"amount": "0.0040", "currency": "USD"}
 _COST_BREAKDOWN = {
     "carrier_fee": {"amount": "0.0015", "currency": "USD"},
@@ -37,11 +36,6 @@ FAILURES = {
         "detail": "The destination is a landline or a non-routable number.",
     },
 }
-
-
-def _parts(text: str | None) -> int:
-    # The spec caps parts at 10; Telnyx refuses longer texts, the fake just clamps.
-    return min(10, max(1, math.ceil(len(text or "") / _SMS_PART_CHARS)))
 
 
 def outbound_message(
@@ -83,7 +77,7 @@ def outbound_message(
         ],
         "webhook_url": body.get("webhook_url"),
         "webhook_failover_url": body.get("webhook_failover_url"),
-        **_accounting(text, now),
+        **_accounting(text, now, requested_encoding=body.get("encoding") or "auto"),
         "valid_until": iso(now + timedelta(hours=1)),
         "errors": [],
         "messaging_profile_id": profile_id,
@@ -99,11 +93,14 @@ def outbound_message(
     return message
 
 
-def _accounting(text: str | None, now: datetime) -> dict[str, Any]:
+def _accounting(
+    text: str | None, now: datetime, *, requested_encoding: str = "auto"
+) -> dict[str, Any]:
     """What an SMS/MMS payload says about its size, price and times, before it is sent."""
+    encoding, parts = sms_encoding(text or "", requested_encoding)
     return {
-        "encoding": "GSM-7",
-        "parts": _parts(text),
+        "encoding": encoding,
+        "parts": parts,
         "num_chars": len(text or ""),
         "tags": [],
         "cost": dict(_COST),

@@ -194,14 +194,17 @@ class FakeTelnyx:
         """Forget what happened, keep how the fake is set up: between tests on one fake.
 
         Forgets messages, requests, webhook attempts, stored idempotent answers, queued
-        faults, and what requests changed (opt-outs from ``STOP``, number settings, bulk
-        updates); cancels pending sends and webhooks. Keeps the keys, the clock (time does not
-        go back), the rate limits, `fault_hook`, `messaging_profiles` and `failing_numbers`.
+        faults, rate-limit windows, and what requests changed (opt-outs from ``STOP``,
+        number settings, bulk updates); cancels pending sends and webhooks. Keeps the keys,
+        the clock (time does not go back), the rate limits themselves, `fault_hook`,
+        `messaging_profiles` and `failing_numbers`.
 
         .. versionadded:: 0.2.0
         """
         await self._lifecycle.close()
         kept = self._state
+        # The same limits, with no window or sender queue filled by earlier traffic.
+        self._limiter = RateLimiter(self._limiter.limits, self._clock)
         self._state, self._lifecycle, self._pipeline = self._fresh_parts()
         self._state.profiles = kept.profiles
         self._state.failing_numbers = kept.failing_numbers

@@ -191,7 +191,8 @@ class WebhookGate:
 
     Built by :class:`~telnyx_messaging.webhooks.WebhookReceiver` (``receiver.gate``), which
     checks the options; an adapter only calls :meth:`head`, :meth:`open`, :meth:`dispatch`
-    (or :meth:`dispatch_sync`), :meth:`refuse` and :meth:`answered`.
+    (or :meth:`dispatch_sync`) and :meth:`answered`, plus, for what only the I/O sees,
+    :meth:`too_large`, :meth:`slow_body`, :meth:`disconnected` and :meth:`refuse`.
 
     ``function`` is the user's ``on_event`` (called with the event) or, with ``handoff``,
     the user's ``handoff`` (called with the :class:`VerifiedWebhook`). ``enqueue`` puts a
@@ -441,6 +442,11 @@ class WebhookGate:
         self._in_flight.discard(task)
         # Seen here, for when the request that awaited it was cancelled.
         _ = task.cancelled() or task.exception()
+
+    @property
+    def running(self) -> int:
+        """Requests past verification and not answered yet (claiming, handling, queueing)."""
+        return len(self._in_flight)
 
     def close(self) -> None:
         """Refuse every request from now on (503, so Telnyx retries elsewhere or later)."""

@@ -284,11 +284,19 @@ class WebhookReceiver:
             # in flight), then what they queued: both within the one timeout.
             await asyncio.wait_for(self._settle_all(), timeout)
         except asyncio.TimeoutError:
-            log.error(
-                "closed the webhook receiver with %d events not handled after %gs",
-                self.pending,
-                timeout,
-            )
+            if self.pending:
+                log.error(
+                    "closed the webhook receiver with %d events not handled after %gs",
+                    self.pending,
+                    timeout,
+                )
+            else:  # only requests not yet answered: Telnyx delivers those again
+                log.warning(
+                    "closed the webhook receiver after %gs with %d requests still running; "
+                    "they were not acknowledged, so Telnyx will deliver them again",
+                    timeout,
+                    self._gate.running,
+                )
         await self._stop_workers()
 
     async def _settle_all(self) -> None:

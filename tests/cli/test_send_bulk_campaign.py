@@ -254,10 +254,11 @@ def test_failed_rows_are_resent_with_corrected_data_via_only_failed_from(
     assert resent["4"]["status"] == "sent"
     assert resent["4"]["to"] == "+13125559999"
     for n in ("1", "2", "3", "5"):
-        assert resent[n]["status"] == "skipped"
+        assert resent[n]["status"] == "sent"
         assert resent[n]["error_code"] == "sent_earlier"
         assert resent[n]["message_id"] == first_ids[n]
-    assert "5 rows: 5 sent (4 by an earlier run), 0 failed, 0 skipped" in capsys.readouterr().err
+    summary = "5 rows: 1 sent now; 4 were sent by an earlier run; 0 failed, 0 skipped"
+    assert summary in capsys.readouterr().err
 
 
 def test_only_failed_from_needs_every_row_in_its_place(
@@ -297,7 +298,7 @@ def test_a_resumed_run_gives_totals_across_runs(
     fake.fault_hook = None
     assert main([*command, "--resume"]) == 1
     err = capsys.readouterr().err
-    assert "3 rows: 2 sent (2 by an earlier run), 1 failed (1 in an earlier run)" in err
+    assert "3 rows: 0 sent now; 2 were sent by an earlier run; 1 failed (1 in an earlier" in err
     assert "0 requests" in err
 
 
@@ -312,7 +313,7 @@ def test_counts_are_said_in_the_singular_for_one(
     assert "1 row: 1 to send" in err
     assert "1 message: 1 SMS in 1 part" in err
     assert main([*command, "--out", str(tmp_path / "o.csv")]) == 0
-    assert "1 row: 1 sent, 0 failed, 0 skipped; 1 request;" in capsys.readouterr().err
+    assert "1 row: 1 sent, 0 failed, 0 skipped; 1 request." in capsys.readouterr().err
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -417,3 +418,65 @@ def test_dry_run_with_check_optouts_reports_them_skipped(
         ("skipped", "opted_out"),
     ]
     assert not fake.messages
+
+
+def test_only_failed_from_counts_agree_in_progress_summary_and_results(
+    fake: FakeTelnyx, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rows sent by the earlier run are the same number in the progress line, the summary
+    and the results file, each saying which were sent now and which before."""
+    rows = people(5)
+    recipients = write_csv(tmp_path / "r.csv", ["to", "name"], rows)
+    out = tmp_path / "o.csv"
+    command = ["send-bulk", str(recipients), *SENDER, "--text", "Hi {name}"]
+    fake.fault_hook = refuse(rows[1][0])  # type: ignore[assignment]
+    assert main([*command, "--out", str(out)]) == 1
+    fake.fault_hook = None
+    rows[1][0] = "+13125559999"
+    write_csv(recipients, ["to", "name"], rows)
+    capsys.readouterr()
+    again = tmp_path / "o2.csv"
+    assert main([*command, "--only-failed-from", str(out), "--out", str(again)]) == 0
+    err = capsys.readouterr().err
+    assert "5/5: 1 sent now, 4 sent by an earlier run, 0 failed, 0 skipped;" in err
+    assert "5 rows: 1 sent now; 4 were sent by an earlier run; 0 failed, 0 skipped" in err
+    results = sorted(read(again), key=lambda r: int(r["row"]))
+    assert [r["status"] for r in results] == ["sent"] * 5
+    assert [r["error_code"] for r in results] == ["sent_earlier", "", *["sent_earlier"] * 3]
+    assert "not sent" not in err
+
+
+def test_every_number_made_e164_is_counted_a_skipped_duplicate_too(
+    fake: FakeTelnyx, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cell rewritten and then skipped as a duplicate is still a number made E.164; the
+    warning says how many of those rows are not sent."""
+    recipients = write_csv(
+        tmp_path / "r.csv", ["to"], [["(312) 555-0002"], ["312 555 0002"], ["3125550003"]]
+    )
+    command = ["send-bulk", str(recipients), *SENDER, "--text", "Hi", "--default-region", "US"]
+    assert main([*command, "--skip-duplicates", "--out", str(tmp_path / "o.csv")]) == 0
+    assert len(fake.messages) == 2
+    err = capsys.readouterr().err
+    assert "3 numbers made E.164 (1 of those rows not sent: see the results)" in err
+
+
+def test_an_empty_to_fails_its_row_only(
+    fake: FakeTelnyx, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A row with an empty 'to' is a failed row saying so; the other rows are sent."""
+    recipients = write_csv(
+        tmp_path / "r.csv",
+        ["to", "name"],
+        [["+13125550001", "A"], [" ", "B"], ["+13125550003", "C"]],
+    )
+    out = tmp_path / "o.csv"
+    command = ["send-bulk", str(recipients), *SENDER, "--text", "Hi {name}"]
+    assert main([*command, "--dry-run"]) == 1
+    assert [r["status"] for r in dry_rows(capsys.readouterr().out)] == ["send", "failed", "send"]
+    assert main([*command, "--out", str(out)]) == 1
+    assert len(fake.messages) == 2
+    by_row = {r["row"]: r for r in read(out)}
+    assert (by_row["2"]["status"], by_row["2"]["error_code"]) == ("failed", "invalid_argument")
+    assert "'to' is empty" in by_row["2"]["error_title"]
+    assert "3 rows: 2 sent, 1 failed, 0 skipped" in capsys.readouterr().err

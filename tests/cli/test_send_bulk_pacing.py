@@ -47,7 +47,7 @@ def test_a_rate_given_is_shown_as_the_flag(
     err = capsys.readouterr().err
     assert "pace: sender +13125550100 50/s (--per-sender-rate)" in err
     assert "per_sender_rate=" not in err
-    assert "3 requests;" in err
+    assert "3 requests." in err
 
 
 def test_a_wait_longer_than_max_pause_stops_the_run_for_a_resume(
@@ -73,3 +73,24 @@ def test_a_wait_longer_than_max_pause_stops_the_run_for_a_resume(
     assert main([*command, "--resume"]) == 0
     assert len(fake.messages) == 20
     assert sorted(int(r["row"]) for r in read(out)) == list(range(1, 21))
+
+
+def test_the_summary_says_holds_are_of_a_budget_not_of_the_run(
+    fake: FakeTelnyx, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """send_many's paused_seconds is the wall time during which some budget (one sender's, or
+    the account's) was held after a 429, while other senders may go on: the summary says
+    that, not that the run paused."""
+    fake.rate_limits = RateLimits(per_sender_per_second=10)
+    rows = [
+        [number, "+13125550100" if n % 2 else "+13125550101"]
+        for n, (number, _) in enumerate(people(40))
+    ]
+    recipients = write_csv(tmp_path / "r.csv", ["to", "from"], rows)
+    command = ["send-bulk", str(recipients), "--text", "Hi", "--concurrency", "10"]
+    assert main([*command, "--out", str(tmp_path / "o.csv")]) == 0
+    summary = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "paused" not in summary
+    held = summary.split("a budget (a sender's or the account's) was held after a 429 during ")
+    assert float(held[1].split("s of the run")[0]) >= 0.0
+    assert len(fake.messages) == 40

@@ -183,11 +183,11 @@ def test_csv_errors_name_the_line_of_the_file(
 def test_row_errors_name_the_row_and_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A row missing its `to` after a two-line cell is row 3, on line 5 of the file."""
+    """A row short of values after a two-line cell is row 3, on line 5 of the file."""
     path = tmp_path / "r.csv"
-    path.write_text('to,name\n+13125550001,a\n+13125550002,"b\nc"\n,d\n')
+    path.write_text('to,name\n+13125550001,a\n+13125550002,"b\nc"\n+13125550004\n')
     assert main(["send-bulk", str(path), *SENDER, "--text", "Hi", "--dry-run"]) == 2
-    assert "row 3 (line 5) has no 'to'" in capsys.readouterr().err
+    assert "row 3 (line 5) has fewer values" in capsys.readouterr().err
 
 
 class FillsUp:

@@ -22,7 +22,7 @@ import aiohttp
 import aiohttp.web
 import pytest
 
-from telnyx_messaging import AsyncClient, Client, InvalidArgumentError, webhooks
+from telnyx_messaging import AsyncClient, Client, InvalidArgumentError, RateLimitError, webhooks
 from telnyx_messaging._cli import fake_server as fake_server_cli
 from telnyx_messaging._cli.main import build_parser
 from telnyx_messaging.testing import (
@@ -30,6 +30,7 @@ from telnyx_messaging.testing import (
     DeliveryAttempt,
     FakeTelnyx,
     FakeTelnyxControl,
+    RateLimits,
     RecordedRequest,
     Respond,
 )
@@ -464,3 +465,17 @@ def test_fake_server_seconds_must_be_a_number_of_seconds(
     with pytest.raises(SystemExit):
         build_parser().parse_args(["fake-server", "--send-seconds", bad])
     assert "must be a number of seconds, 0 or more" in capsys.readouterr().err
+
+
+async def test_reset_forgets_the_rate_limit_windows_and_keeps_the_limits() -> None:
+    """A send right after reset is not refused for the traffic before it; the limits hold."""
+    async with (
+        FakeTelnyx(rate_limits=RateLimits(account_per_second=1)) as fake,
+        AsyncClient(api_key=fake.api_key, base_url=fake.base_url, max_retries=0) as client,
+    ):
+        await client.messages.send(to="+13125550002", from_=SENDER, text="first")
+        await fake.reset()
+        await client.messages.send(to="+13125550002", from_=SENDER, text="after reset")
+        assert fake.rate_limits == RateLimits(account_per_second=1)
+        with pytest.raises(RateLimitError):
+            await client.messages.send(to="+13125550002", from_=SENDER, text="third")

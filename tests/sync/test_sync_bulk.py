@@ -28,6 +28,7 @@ def test_every_row_gets_one_result(sync_client: Client, threaded_fake: FakeTelny
     stats = run.stats
     assert (stats.sent, stats.failed, stats.in_flight) == (60, 0, 0)
     assert (run.not_started, run.unfinished, run.leftover_results) == ([], [], [])
+    assert run.pacing.requests == 60  # read on the loop thread, like stats
 
 
 def test_failed_rows_come_back_as_results(sync_client: Client, threaded_fake: FakeTelnyx) -> None:

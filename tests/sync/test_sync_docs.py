@@ -131,6 +131,7 @@ def test_every_docs_page_with_python_is_checked_by_some_test() -> None:
     run_elsewhere = {
         "webhooks.md",  # tests/webhooks/test_webhook_docs.py
         "tracking.md",  # tests/tracking/test_tracking_docs.py
+        "redis.md",  # tests/redis/test_redis_docs.py
         "observability.md",  # tests/telemetry/test_telemetry_docs.py
     }
     checked = {*test_docs_examples.PAGES, *PAGES, *run_elsewhere}

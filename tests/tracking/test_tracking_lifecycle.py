@@ -87,6 +87,9 @@ async def test_delivered_through_the_fakes_webhooks(
         waiting = asyncio.create_task(tracker.wait(msg, timeout=60))
         await until(lambda: receiver.fed == ["message.sent"], "message.sent")
         assert not waiting.done()
+        # The fake starts its hour on the clock only once its message.sent POST is answered:
+        # advancing before then would leave the hour ahead of it.
+        await fake.deliveries_settled(timeout=30)
         fake.advance(3600)
         outcome = await waiting
     assert outcome.source == "webhook"
@@ -162,6 +165,9 @@ async def test_polling_answers_when_the_webhooks_go_elsewhere(
         await until(lambda: polls() >= 2, "two polls")
         await until(lambda: fake.messages[msg.id]["to"][0]["status"] == "sent", "sent")
         assert not waiting.done()
+        # The fake starts its hour on the clock only once its message.sent POST is answered:
+        # advancing before then would leave the hour ahead of it.
+        await fake.deliveries_settled(timeout=30)
         fake.advance(3600)
         outcome = await waiting
     assert outcome.source == "poll"

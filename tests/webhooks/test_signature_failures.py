@@ -466,3 +466,127 @@ def test_telnyx_signs_as_documented() -> None:
     for signed in (b"%d" % NOW + BODY, BODY + b"|%d" % NOW):
         wrong = {**headers, _SIGNATURE: base64.b64encode(key.sign(signed).signature).decode()}
         assert _failure(headers=wrong, key=public_key).code == "signature_mismatch"
+
+
+# -- reasons say what to fix ---------------------------------------------------------------------
+
+_PORTAL = "Mission Control Portal > Keys & Credentials > Public Key"
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "key", "now", "reason"),
+    [
+        pytest.param(
+            BODY,
+            _without(_SIGNATURE),
+            KEY,
+            NOW,
+            "missing header telnyx-signature-ed25519: is this request from Telnyx, and does a "
+            "proxy strip headers on the way?",
+            id="missing-signature",
+        ),
+        pytest.param(
+            BODY,
+            _without(_TIMESTAMP),
+            KEY,
+            NOW,
+            "missing header telnyx-timestamp: is this request from Telnyx, and does a proxy "
+            "strip headers on the way?",
+            id="missing-timestamp",
+        ),
+        pytest.param(
+            BODY,
+            _headers(),
+            KEY,
+            NOW + 412,
+            "webhook timestamp is 412s old, beyond the 300s tolerance: a replayed or "
+            "long-delayed webhook, or this server's clock is ahead (check NTP)",
+            id="stale",
+        ),
+        pytest.param(
+            BODY,
+            _headers(),
+            KEY,
+            NOW - 412,
+            "webhook timestamp is 412s in the future, beyond the 300s tolerance: this "
+            "server's clock is behind (check NTP)",
+            id="future",
+        ),
+        pytest.param(
+            "\ud800",
+            _headers(),
+            KEY,
+            NOW,
+            "body is text that cannot be UTF-8 encoded (a lone surrogate): pass the raw "
+            "request bytes",
+            id="lone-surrogate",
+        ),
+        pytest.param(
+            BODY,
+            {**_headers(), _TIMESTAMP: 5},
+            KEY,
+            NOW,
+            "header telnyx-timestamp is a int, not text: pass the request's headers",
+            id="header-not-text",
+        ),
+        pytest.param(
+            BODY,
+            _Unreadable(),
+            KEY,
+            NOW,
+            "could not read the webhook headers (RuntimeError): pass the request's headers mapping",
+            id="unreadable-headers",
+        ),
+        pytest.param(
+            BODY,
+            _headers(),
+            None,
+            NOW,
+            "no public key to verify the webhook with: pass public_key= (the base64 key from "
+            f"{_PORTAL}), or AsyncClient(public_key=...) / the TELNYX_PUBLIC_KEY environment "
+            "variable for client.webhooks",
+            id="no-key",
+        ),
+        pytest.param(
+            BODY,
+            _headers(),
+            [KEY, 4.5],
+            NOW,
+            "public_key item 1 is a float: each key must be the base64 text from the portal, "
+            "raw bytes, or PEM",
+            id="list-item",
+        ),
+        pytest.param(
+            BODY,
+            _headers(),
+            4.5,
+            NOW,
+            f"public_key is a float: pass the base64 text from {_PORTAL}, the raw 32 bytes, "
+            "PEM, or a list of these",
+            id="not-a-key",
+        ),
+        pytest.param(
+            BODY,
+            _headers(),
+            _pem(ED25519_SPKI + RAW, "PRIVATE KEY"),
+            NOW,
+            "public key is PEM but not a '-----BEGIN PUBLIC KEY-----' block: pass the Ed25519 "
+            "public key (never a private key)",
+            id="pem-label",
+        ),
+        pytest.param(
+            BODY,
+            _headers(),
+            [KEY, _pem(X25519_SPKI + RAW)],
+            NOW,
+            "public key (item 1 of the list) is PEM but not a 32-byte Ed25519 public key "
+            "(44 bytes of DER)",
+            id="pem-in-a-list",
+        ),
+    ],
+)
+def test_each_reason_says_what_to_fix(
+    body: Any, headers: Any, key: Any, now: float, reason: str
+) -> None:
+    """The whole reason: what went wrong, then what to do about it (never the key itself)."""
+    assert _failure(body, headers, key, now=now).reason == reason

@@ -65,12 +65,14 @@ def test_a_valid_webhook_is_handled(client: TestClient, seen: list[Any]) -> None
 @pytest.mark.parametrize(
     ("body", "headers", "status"),
     [
-        pytest.param(BODY.replace(b"delivered", b"sent"), SIGNER.headers(BODY), 401, id="tampered"),
-        pytest.param(BODY, SIGNER.headers(BODY, timestamp=1_600_000_000), 401, id="stale"),
+        pytest.param(
+            BODY.replace(b"delivered", b"sent"), lambda: SIGNER.headers(BODY), 401, id="tampered"
+        ),
+        pytest.param(BODY, lambda: SIGNER.headers(BODY, timestamp=1_600_000_000), 401, id="stale"),
         pytest.param(BODY, {}, 401, id="unsigned"),
         pytest.param(b"\x00\xff junk", {"telnyx-timestamp": "x"}, 401, id="junk"),
-        pytest.param(b"[1, 2]", SIGNER.headers(b"[1, 2]"), 400, id="signed-junk"),
-        pytest.param(b"x" * 5000, SIGNER.headers(b"x" * 5000), 413, id="oversized"),
+        pytest.param(b"[1, 2]", lambda: SIGNER.headers(b"[1, 2]"), 400, id="signed-junk"),
+        pytest.param(b"x" * 5000, lambda: SIGNER.headers(b"x" * 5000), 413, id="oversized"),
         pytest.param(b"garbage", {"Content-Encoding": "gzip"}, 400, id="bad-gzip"),
         pytest.param(BODY, {"Content-Encoding": "br"}, 415, id="brotli"),
         pytest.param(BODY, {"Content-Length": "ten"}, 400, id="bad-length"),
@@ -85,6 +87,8 @@ def test_bad_requests_get_4xx_and_never_reach_the_callback(
     status: int,
 ) -> None:
     """Tampered, stale, junk, oversized or wrongly encoded: a 4xx, one warning, no callback."""
+    # Signed now, not at collection: a late test in a long run would be past the tolerance.
+    headers = headers() if callable(headers) else headers
     with caplog.at_level(logging.WARNING, logger="telnyx_messaging"):
         response = post(client, body, headers)
     assert response.status_code == status

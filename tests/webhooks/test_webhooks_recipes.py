@@ -9,6 +9,7 @@ the ``redis`` package those tests are skipped.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import socket
@@ -216,7 +217,10 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     pytest.importorskip("redis")
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)")
+        why = "redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)"
+        if os.environ.get("TELNYX_REQUIRE_REDIS"):  # nox -s tests: a silent skip would hide it
+            pytest.fail(why)
+        pytest.skip(why)
     server = RedisServer(binary, tmp_path)
     server.start()
     try:
@@ -231,11 +235,7 @@ async def recipes(
 ) -> AsyncIterator[dict[str, Any]]:
     """The three Redis recipes from the docs, run as written, pointed at the test's Redis."""
     monkeypatch.setenv("REDIS_URL", redis_server.url)
-    namespace = run(
-        fresh_namespace(),
-        SECTIONS["Replays and duplicates"][0],
-        *SECTIONS["Durable hand-off: Redis Streams"],
-    )
+    namespace = run(fresh_namespace(), *SECTIONS["Durable hand-off: Redis Streams"])
     namespace["server"] = redis_server
     try:
         yield namespace

@@ -581,3 +581,30 @@ def test_wsgi_answers_503_when_the_guard_is_full() -> None:
 def test_lazy_names_are_listed() -> None:
     """dir(webhooks) shows the names that load on first use, for editors and help()."""
     assert {"WebhookReceiver", "DuplicateGuardFullError", "DeliveryTracker"} <= set(dir(webhooks))
+
+
+async def test_close_says_when_only_unanswered_requests_remain(
+    serve: Callable[..., Awaitable[str]],
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A callback still running when close() gives up was never acknowledged: a warning."""
+    started, go_on = asyncio.Event(), asyncio.Event()
+
+    async def slow(event: webhooks.WebhookEvent) -> None:
+        started.set()
+        await go_on.wait()
+
+    rx = webhooks.WebhookReceiver(public_key=SIGNER.public_key, on_event=slow)
+    url = await serve(rx)
+    answer = asyncio.create_task(post(session, url, webhook_body()[1]))
+    await started.wait()
+    assert rx.gate.running == 1
+    with caplog.at_level(logging.WARNING, logger="telnyx_messaging"):
+        await rx.close(timeout=0.05)
+    [record] = [r for r in caplog.records if "closed the webhook receiver" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert "1 requests still running" in record.getMessage()
+    go_on.set()
+    assert (await answer)[0] == 200
+    assert rx.gate.running == 0

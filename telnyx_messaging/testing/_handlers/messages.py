@@ -10,6 +10,7 @@ from telnyx_messaging.testing._handlers import Context, Handler, body_of, data
 from telnyx_messaging.testing._openapi import is_address
 from telnyx_messaging.testing._payloads import outbound_message, whatsapp_message
 from telnyx_messaging.testing._seed import PROFILE_NUMBER
+from telnyx_messaging.testing._sms import not_gsm
 from telnyx_messaging.testing._wire import (
     FakeAnswer,
     FakeApiError,
@@ -53,6 +54,21 @@ def _check_send_at(ctx: Context, body: Mapping[str, Any]) -> None:
         )
 
 
+def _check_encoding(body: Mapping[str, Any]) -> None:
+    # The spec: `gsm7` "forces GSM-7 encoding (returns 400 if message contains characters that
+    # cannot be encoded)".
+    outside = not_gsm(body.get("text") or "")
+    if body.get("encoding") == "gsm7" and outside:
+        raise FakeApiError(
+            400,
+            "10015",
+            "Bad Request",
+            f"encoding 'gsm7' cannot carry {outside!r} in text; replace those characters, "
+            "or send with encoding 'auto' or 'ucs2'.",
+            pointer="/text",
+        )
+
+
 def _require_any(body: Mapping[str, Any], *fields: str) -> None:
     """Answer 422, pointing at the first field, unless one of ``fields`` has a value."""
     if all(body.get(field) in (None, "", []) for field in fields):
@@ -64,6 +80,7 @@ def _send(
 ) -> FakeAnswer:
     _require_any(body, "text", "media_urls")
     _check_send_at(ctx, body)
+    _check_encoding(body)
     sender = body.get("from") or PROFILE_NUMBER
     # A number sends through its own messaging profile unless the request names one.
     profile_id = body.get("messaging_profile_id") or ctx.state.profile_of_number(sender)

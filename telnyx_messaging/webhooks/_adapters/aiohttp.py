@@ -48,8 +48,10 @@ def aiohttp_handler(gate: WebhookGate) -> Callable[[web.Request], Awaitable[web.
         except asyncio.TimeoutError:
             return gate.slow_body(request.path)
         except (RequestPayloadError, HttpProcessingError, ConnectionError) as exc:
+            # aiohttp says "Connection lost" with ConnectionResetError; a bad gzip is a
+            # payload error on a connection that is still open.
             transport = request.transport
-            if transport is None or transport.is_closing():
+            if isinstance(exc, ConnectionError) or transport is None or transport.is_closing():
                 return gate.disconnected(request.path)  # gone: not a bad body, and no answer
             # A body that is not the gzip/deflate it claims to be.
             return gate.refuse(
