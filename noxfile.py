@@ -70,7 +70,7 @@ def typecheck(session: nox.Session) -> None:
     # The Flask and Django views, and send-bulk's progress bar (rich), import their optional
     # library inside a function, and telnyx_messaging.redis imports redis-py: mypy needs them
     # installed to check those imports the same way on every machine.
-    session.install("-e", ".[flask,django,cli,phonenumbers,redis]", "mypy==2.4.1")
+    session.install("-e", ".[flask,django,cli,phonenumbers,redis,otel]", "mypy==2.4.1")
     session.run("mypy", "--strict", "telnyx_messaging")
     session.run("mypy", "--strict", "tests/typing/")
 
