@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import gsm0338  # noqa: F401 - registers the "gsm03.38" codec
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from telnyx_messaging.testing import FakeTelnyx
@@ -48,9 +48,18 @@ def test_the_alphabet_matches_the_codec() -> None:
 # ESC (0x1B) is left out: the codec writes it as a septet, but it is the escape to the
 # extension table, not a character a text carries; the fake counts it as non-GSM.
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x1b"), max_size=60))
+@example("\U0001f600" * 35)  # 70 UTF-16 units: one part
+@example("\U0001f600" * 36)  # 72 units: two
 def test_short_texts_agree_with_the_codec(text: str) -> None:
-    """Any short text: GSM-7 exactly when the codec can write it (one part below the limits)."""
-    assert sms_encoding(text) == (oracle_units(text)[0], 1)
+    """Any short text: GSM-7 exactly when the codec can write it, and one part while its units
+    fit one part (60 characters outside the BMP are 120 UTF-16 units: two parts)."""
+    encoding, units = oracle_units(text)
+    got_encoding, parts = sms_encoding(text)
+    assert got_encoding == encoding
+    if units <= (160 if encoding == "GSM-7" else 70):
+        assert parts == 1
+    else:  # a surrogate pair at a boundary may add a part, never take one away
+        assert oracle_parts(encoding, units) <= parts <= oracle_parts(encoding, units) + 1
 
 
 @given(st.text(alphabet="aé€ç✓ЖЖ", min_size=1, max_size=400))
