@@ -319,3 +319,28 @@ def test_a_closed_gate_under_wsgi_names_the_route(caplog: pytest.LogCaptureFixtu
     assert messages(caplog) == [
         "refused a webhook to /hooks (503 closed): shutting down; retry later"
     ]
+
+
+def test_a_callback_of_exactly_two_seconds_is_within_the_window(
+    clock: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """'Beyond' the ~2 s window means longer than 2 s: exactly 2 s logs nothing."""
+
+    def on_event(event: object) -> None:
+        clock.now += 2.0
+
+    gate = make_gate([], on_event=on_event)
+    with caplog.at_level(logging.WARNING, logger="telnyx_messaging"):
+        assert gate.dispatch_sync(opened(gate)) == _policy.Answer(200)
+    assert messages(caplog) == []
+
+
+def test_without_a_route_the_log_line_names_none(caplog: pytest.LogCaptureFixture) -> None:
+    """dispatch_sync and claim_sync called without where= log no route."""
+    gate = make_gate([], duplicates=BrokenGuard(claim=ConnectionError("x")))
+    with caplog.at_level(logging.WARNING, logger="telnyx_messaging"):
+        assert gate.dispatch_sync(opened(gate)).status == 503
+        assert gate.claim_sync(opened(gate)) is not None
+    assert [line.split(":")[0] for line in messages(caplog)] == [
+        "refused a webhook (503 guard_unavailable)"
+    ] * 2
