@@ -521,8 +521,8 @@ def _warnings(plan: _Plan, err: IO[str], *, skipping_duplicates: bool, dry: bool
     if check.normalised:
         held = ""
         if check.normalised_held:
-            would, where = ("would ", "report") if dry else ("", "results")
-            held = f" ({check.normalised_held:,} of those rows {would}not sent: see the {where})"
+            would, where = ("would not be", "report") if dry else ("not", "results")
+            held = f" ({check.normalised_held:,} of those rows {would} sent: see the {where})"
         print(f"send-bulk: {plural(check.normalised, 'number')} made E.164{held}", file=err)
     if check.duplicates:
         pairs = ", ".join(f"row {n} repeats row {first}" for n, first in check.duplicates[:5])
