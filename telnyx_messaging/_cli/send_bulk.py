@@ -104,7 +104,7 @@ def add_send_bulk(commands: Any) -> None:
     parser.add_argument(
         "--retry-failed",
         action="store_true",
-        help="with --resume, also resend rows that failed (with the keys they had)",
+        help="with --resume or --redis, also resend rows that failed (with the keys they had)",
     )
     parser.add_argument(
         "--only-failed-from",
@@ -314,8 +314,8 @@ def _plan(args: argparse.Namespace) -> _Plan:
         template = Template(text)
     except TemplateError as exc:
         raise BadInputError(str(exc)) from None
-    if args.retry_failed and not args.resume:
-        raise BadInputError("--retry-failed goes with --resume")
+    if args.retry_failed and not args.resume and args.redis is None:
+        raise BadInputError("--retry-failed goes with --resume (or --redis)")
     check_redis_args(args)
     source = CsvSource.open(args.csv)
     with source.lines() as file:

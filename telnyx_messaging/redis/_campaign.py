@@ -59,6 +59,16 @@ log = logging.getLogger("telnyx_messaging")
 DEFAULT_PREFIX = "telnyx:campaign:"
 GROUP = "workers"
 _LOAD_BATCH = 500
+# KEYS[1]: the results hash, KEYS[2]: the rows stream; ARGV: the row's index, parameters and
+# key. A failed outcome is dropped and its row queued again in one step, so a row is never
+# left with neither an outcome nor an entry to send (nor queued twice by two callers).
+_REQUEUE = """
+local outcome = redis.call('HGET', KEYS[1], ARGV[1])
+if not outcome or cjson.decode(outcome)['ok'] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('XADD', KEYS[2], '*', 'i', ARGV[1], 'p', ARGV[2], 'k', ARGV[3])
+return 1
+"""
 _VIAS = (
     "send",
     "send_long_code",
@@ -285,6 +295,33 @@ class RedisCampaign:
             }
         if int(known["loaded"]) != total:  # pragma: no cover - same digest, same count
             raise ConfigurationError(f"campaign {self.name!r} holds another number of rows")
+
+    async def retry_failed(self) -> int:
+        """Queue the rows that failed again, with their same Idempotency-Keys; return how many.
+
+        Their outcomes are dropped, so the workers (running, or started next) send them again;
+        a message Telnyx created under a row's key is replayed, not created twice. Safe to
+        call from several workers at once: each failed row is queued once.
+        """
+        failed = {
+            _text(index)
+            for index, value in (await self._client.hgetall(self._results)).items()
+            if not json.loads(value)["ok"]
+        }
+        if not failed:
+            return 0
+        requeue = self._client.register_script(_REQUEUE)
+        queued = 0
+        entries: list[Any] = list(await self._client.xrange(self._rows) or ())
+        for _, fields in entries:
+            index = _text(fields[b"i"])
+            if index in failed:
+                failed.discard(index)  # a row queued again has two entries: the first will do
+                queued += await requeue(
+                    keys=[self._results, self._rows],
+                    args=[index, _text(fields[b"p"]), _text(fields[b"k"])],
+                )
+        return queued
 
     # --- reading
 
@@ -690,6 +727,7 @@ async def run_campaign(
     lease: float = 30.0,
     pacing: PacingProfile | str = "telnyx",
     rate_limit_timeout: float | None = None,
+    retry_failed: bool = False,
 ) -> CampaignReport:
     """Run one worker of a campaign in Redis: what ``send-bulk --redis URL --campaign NAME`` does.
 
@@ -699,12 +737,17 @@ async def run_campaign(
     at ``rate`` (default: the ``pacing`` profile's rate, Telnyx's published limits at 95%)
     and each sender at ``per_sender_rate`` (default: the limit Telnyx's 429s name, learned
     and shared); see :meth:`RedisCampaign.work` for backpressure and ``rate_limit_timeout``.
+    ``retry_failed=True`` first queues the rows that failed again, with their same keys
+    (:meth:`RedisCampaign.retry_failed`).
 
     .. versionadded:: 0.2.0
     """
     async with await RedisCampaign.connect(campaign, url, via=via) as redis_campaign:
         if rows is not None:
             await redis_campaign.load(rows)
+        if retry_failed:
+            queued = await redis_campaign.retry_failed()
+            log.info("campaign %r: %d failed rows queued again", campaign, queued)
         budget = RedisRateBudget(redis_campaign._client, rate=rate, per_sender_rate=per_sender_rate)
         return await redis_campaign.work(
             client,

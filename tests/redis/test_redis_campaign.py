@@ -379,3 +379,30 @@ async def test_two_workers_at_telnyx_limits_fail_no_row_for_rate_limits(
     assert (report.sent, report.failed, report.pending) == (24, 0, 0)
     assert {row.attempts for row in report.rows} == {1}  # a 429 is no row's try
     assert posts <= 24 * 1.15
+
+
+async def test_retry_failed_sends_the_failed_rows_again_with_their_keys(
+    redis_server: RedisServer, fake: FakeTelnyx, client: AsyncClient
+) -> None:
+    """A row Telnyx refused fails; run again with retry_failed=True, it is queued again with
+    its same key and sent; the rows sent before are not sent again."""
+    data = rows(4)
+    refusal = {"code": "40310", "title": "Invalid 'to' address"}
+    fake.fail_next(Respond(422, json={"errors": [refusal]}), method="POST", path="/messages")
+    first = await run_campaign(
+        client, campaign="again", url=redis_server.url, rows=data, concurrency=1
+    )
+    assert (first.sent, first.failed) == (3, 1)
+    same = await run_campaign(client, campaign="again", url=redis_server.url, rows=data)
+    assert (same.sent, same.failed) == (3, 1)  # without the flag: nothing sent again
+    posts = sum(1 for r in fake.requests if r.method == "POST")
+    again = await run_campaign(
+        client, campaign="again", url=redis_server.url, rows=data, retry_failed=True
+    )
+    assert (again.sent, again.failed, again.pending) == (4, 0, 0)
+    assert sum(1 for r in fake.requests if r.method == "POST") == posts + 1
+    assert len(fake.messages) == 4
+    expected = {derive_key("again", "send", n, row_hash("send", r)) for n, r in enumerate(data)}
+    assert fake.seen_idempotency_keys == expected
+    async with await RedisCampaign.connect("again", redis_server.url) as campaign:
+        assert await campaign.retry_failed() == 0  # nothing failed: nothing queued
