@@ -35,7 +35,6 @@ PENDING = "pending"
 #: Flags that belong to the journal, which a Redis campaign replaces.
 _NOT_WITH_REDIS = (
     ("resume", "--resume"),
-    ("retry_failed", "--retry-failed"),
     ("only_failed_from", "--only-failed-from"),
 )
 
@@ -55,7 +54,8 @@ def check_redis_args(args: argparse.Namespace) -> None:
         if getattr(args, attribute):
             raise BadInputError(
                 f"{flag} does not go with --redis: the campaign in Redis keeps every row's "
-                "outcome, so running the same command again continues it"
+                "outcome, so running the same command again continues it (add "
+                "--retry-failed to send the rows that failed again)"
             )
 
 
@@ -96,6 +96,7 @@ async def run_in_redis(
                 rate=args.rate,
                 per_sender_rate=args.per_sender_rate,
                 concurrency=args.concurrency,
+                retry_failed=args.retry_failed,
             )
     return _write(rows, report, out)
 

@@ -104,7 +104,7 @@ def add_send_bulk(commands: Any) -> None:
     parser.add_argument(
         "--retry-failed",
         action="store_true",
-        help="with --resume, also resend rows that failed (with the keys they had)",
+        help="with --resume or --redis, also resend rows that failed (with the keys they had)",
     )
     parser.add_argument(
         "--only-failed-from",
@@ -314,8 +314,8 @@ def _plan(args: argparse.Namespace) -> _Plan:
         template = Template(text)
     except TemplateError as exc:
         raise BadInputError(str(exc)) from None
-    if args.retry_failed and not args.resume:
-        raise BadInputError("--retry-failed goes with --resume")
+    if args.retry_failed and not args.resume and args.redis is None:
+        raise BadInputError("--retry-failed goes with --resume (or --redis)")
     check_redis_args(args)
     source = CsvSource.open(args.csv)
     with source.lines() as file:
@@ -521,8 +521,8 @@ def _warnings(plan: _Plan, err: IO[str], *, skipping_duplicates: bool, dry: bool
     if check.normalised:
         held = ""
         if check.normalised_held:
-            would, where = ("would ", "report") if dry else ("", "results")
-            held = f" ({check.normalised_held:,} of those rows {would}not sent: see the {where})"
+            would, where = ("would not be", "report") if dry else ("not", "results")
+            held = f" ({check.normalised_held:,} of those rows {would} sent: see the {where})"
         print(f"send-bulk: {plural(check.normalised, 'number')} made E.164{held}", file=err)
     if check.duplicates:
         pairs = ", ".join(f"row {n} repeats row {first}" for n, first in check.duplicates[:5])

@@ -35,14 +35,17 @@ import redis.asyncio
 from attrs import frozen
 
 from telnyx_messaging._bulk._journal import derive_key, encode_row, row_hash
+from telnyx_messaging._bulk._pacing import HEADROOM, is_backpressure, message_kind
+from telnyx_messaging._bulk._profiles import PacingProfile, profile_named
+from telnyx_messaging._bulk._results import describe
 from telnyx_messaging._errors import (
     APIError,
     APIStatusError,
     ConfigurationError,
     InvalidArgumentError,
-    RateLimitError,
     TelnyxError,
 )
+from telnyx_messaging._http.retry import server_wait
 from telnyx_messaging.redis._connection import connect
 from telnyx_messaging.redis._pacing import RedisRateBudget
 
@@ -56,6 +59,16 @@ log = logging.getLogger("telnyx_messaging")
 DEFAULT_PREFIX = "telnyx:campaign:"
 GROUP = "workers"
 _LOAD_BATCH = 500
+# KEYS[1]: the results hash, KEYS[2]: the rows stream; ARGV: the row's index, parameters and
+# key. A failed outcome is dropped and its row queued again in one step, so a row is never
+# left with neither an outcome nor an entry to send (nor queued twice by two callers).
+_REQUEUE = """
+local outcome = redis.call('HGET', KEYS[1], ARGV[1])
+if not outcome or cjson.decode(outcome)['ok'] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('XADD', KEYS[2], '*', 'i', ARGV[1], 'p', ARGV[2], 'k', ARGV[3])
+return 1
+"""
 _VIAS = (
     "send",
     "send_long_code",
@@ -65,9 +78,15 @@ _VIAS = (
     "send_group_mms",
     "send_whatsapp",
 )
-#: Tries of one row on a retryable failure (the client's own retries come on top), after
-#: which it is recorded as failed.
+#: Tries of one row on a retryable failure (one request each: the worker owns retries),
+#: after which it is recorded as failed. Telnyx's backpressure (429, 40318, 40011) is no try.
 MAX_TRIES = 5
+#: How long a worker holds every worker when Telnyx pushes back without naming a wait.
+DEFAULT_HOLD = 1.0
+#: Seconds between two reads of the limits other workers learned.
+LEARNED_REFRESH = 1.0
+#: The window over which this worker counts who sent lately (to tell which limit a 429 is).
+_RECENT = 1.0
 
 
 class CampaignInterruptedError(TelnyxError):
@@ -277,6 +296,33 @@ class RedisCampaign:
         if int(known["loaded"]) != total:  # pragma: no cover - same digest, same count
             raise ConfigurationError(f"campaign {self.name!r} holds another number of rows")
 
+    async def retry_failed(self) -> int:
+        """Queue the rows that failed again, with their same Idempotency-Keys; return how many.
+
+        Their outcomes are dropped, so the workers (running, or started next) send them again;
+        a message Telnyx created under a row's key is replayed, not created twice. Safe to
+        call from several workers at once: each failed row is queued once.
+        """
+        failed = {
+            _text(index)
+            for index, value in (await self._client.hgetall(self._results)).items()
+            if not json.loads(value)["ok"]
+        }
+        if not failed:
+            return 0
+        requeue = self._client.register_script(_REQUEUE)
+        queued = 0
+        entries: list[Any] = list(await self._client.xrange(self._rows) or ())
+        for _, fields in entries:
+            index = _text(fields[b"i"])
+            if index in failed:
+                failed.discard(index)  # a row queued again has two entries: the first will do
+                queued += await requeue(
+                    keys=[self._results, self._rows],
+                    args=[index, _text(fields[b"p"]), _text(fields[b"k"])],
+                )
+        return queued
+
     # --- reading
 
     async def report(self) -> CampaignReport:
@@ -309,15 +355,29 @@ class RedisCampaign:
         concurrency: int = 8,
         lease: float = 30.0,
         outage_timeout: float = 60.0,
+        pacing: PacingProfile | str = "telnyx",
+        rate_limit_timeout: float | None = None,
     ) -> CampaignReport:
         """Send rows until every row of the campaign has an outcome; return the report.
 
         ``worker`` names this worker in its consumer group (default: host and pid); give each
-        worker its own. ``budget`` paces the sends (shared by every worker: one account).
-        ``concurrency`` sends run at once. Rows another worker holds unacknowledged for
-        ``lease`` seconds are taken over. While Redis is away the worker waits; after
-        ``outage_timeout`` seconds it raises :class:`CampaignInterruptedError` with the rows
-        it held.
+        worker its own. ``concurrency`` sends run at once. Rows another worker holds
+        unacknowledged for ``lease`` seconds are taken over. While Redis is away the worker
+        waits; after ``outage_timeout`` seconds it raises :class:`CampaignInterruptedError`
+        with the rows it held.
+
+        Sends are paced in Redis, shared by every worker (one account): by ``budget``'s
+        rates when it has them, else by the ``pacing`` profile's account rate for the kind of
+        message (``"telnyx"``: Telnyx's published limits, at 95%; ``"unpaced"``: none); with
+        no ``budget``, one on the campaign's Redis with the default prefix. Telnyx's
+        backpressure (429, 40318, 40011) costs a row no try: every worker is held for the
+        wait Telnyx named (1 s when none) and the row goes again with the same key; a 429's
+        ``x-ratelimit-limit`` is learned (paced at 95%) and shared with every worker. A row
+        fails for rate limits only once it has been held back ``rate_limit_timeout``
+        seconds (default: never).
+
+        .. versionchanged:: 0.2.0 paced by default; backpressure is no try; ``pacing`` and
+           ``rate_limit_timeout``.
         """
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise InvalidArgumentError(
@@ -329,6 +389,16 @@ class RedisCampaign:
         ):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= least:
                 raise InvalidArgumentError(f"{option} must be seconds >= {least:g}, got {value!r}")
+        profile = profile_named(pacing)
+        if rate_limit_timeout is not None and (
+            isinstance(rate_limit_timeout, bool)
+            or not isinstance(rate_limit_timeout, (int, float))
+            or not rate_limit_timeout > 0
+        ):
+            raise InvalidArgumentError(
+                f"rate_limit_timeout must be seconds > 0 or None (never), got "
+                f"{rate_limit_timeout!r}"
+            )
         if not await self._client.exists(self._meta):
             raise ConfigurationError(
                 f"campaign {self.name!r} has no rows in Redis: load() them first (or pass "
@@ -337,7 +407,10 @@ class RedisCampaign:
         run = _Worker(
             self,
             client,
-            budget=budget,
+            pace=_Pace(
+                budget or RedisRateBudget(self._client, outage_timeout=outage_timeout), profile
+            ),
+            rate_limit_timeout=rate_limit_timeout,
             name=worker or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
             concurrency=concurrency,
             lease=float(lease),
@@ -355,7 +428,8 @@ class _Worker:
         campaign: RedisCampaign,
         client: AsyncClient,
         *,
-        budget: RedisRateBudget | None,
+        pace: _Pace,
+        rate_limit_timeout: float | None,
         name: str,
         concurrency: int,
         lease: float,
@@ -363,8 +437,10 @@ class _Worker:
     ) -> None:
         self.campaign = campaign
         self.redis = campaign._client
-        self.send = getattr(client.messages, campaign.via)
-        self.budget = budget
+        # One request per call: the worker owns retries, so backpressure costs no try.
+        self.send = getattr(client.with_options(max_retries=0).messages, campaign.via)
+        self.pace = pace
+        self.rate_limit_timeout = rate_limit_timeout
         self.name = name
         self.concurrency = concurrency
         self.lease_ms = int(lease * 1000)
@@ -492,43 +568,140 @@ class _Worker:
 
     async def _send(self, params: dict[str, Any], key: str) -> dict[str, Any]:
         sender = params.get("from_")
+        sender = sender if isinstance(sender, str) else None
+        kind = message_kind(self.campaign.via, params)
         tries = 0
+        began = time.monotonic()
         while True:
-            tries += 1
-            if self.budget is not None:
-                await self._budget(
-                    self.budget.wait_turn, sender if isinstance(sender, str) else None
-                )
+            await self._budget(self.pace.turn, sender, kind)
             try:
                 message = await self.send(**params, idempotency_key=key)
-            except RateLimitError as exc:
-                if self.budget is not None:
-                    await self._budget(self.budget.pause, exc.retry_after or 1.0)
-                if tries < MAX_TRIES:
-                    continue
-                return _failed(exc, tries)
             except APIStatusError as exc:
+                if is_backpressure(exc):
+                    hold = server_wait(exc) or DEFAULT_HOLD
+                    timeout = self.rate_limit_timeout
+                    if timeout is not None and time.monotonic() - began + hold > timeout:
+                        return _failed(exc, max(tries, 1))
+                    await self._budget(self.pace.pushed_back, sender, kind, exc, hold)
+                    continue  # the same row, the same key: no try spent
+                tries += 1
                 if exc.retryable and tries < MAX_TRIES:
+                    await asyncio.sleep(_backoff(tries))
                     continue
                 return _failed(exc, tries)
             except APIError as exc:  # no answer: maybe created; the same key makes a retry safe
+                tries += 1
                 if tries < MAX_TRIES:
-                    await asyncio.sleep(min(2.0**tries * 0.1, 5.0))
+                    await asyncio.sleep(_backoff(tries))
                     continue
                 return _failed(exc, tries)
             except (InvalidArgumentError, TypeError) as exc:  # a row the method cannot take
                 return {
                     "ok": False,
-                    "error_code": "invalid_row",
+                    "error_code": "invalid_argument",
                     "error_title": str(exc),
                     "attempts": 0,
                 }
-            return {"ok": True, "message_id": message.id, "attempts": tries}
+            self.pace.went_through(sender)
+            return {"ok": True, "message_id": message.id, "attempts": tries + 1}
+
+
+class _Pace:
+    """One worker's pacing: the shared budget at the profile's (or the budget's own) rates,
+    lowered to the limits any worker learned from Telnyx's 429s, read from Redis each second.
+    """
+
+    def __init__(self, budget: RedisRateBudget, profile: PacingProfile) -> None:
+        self.budget = budget
+        self.profile = profile
+        self.learned: dict[str, float] = {}
+        self.read_at = -LEARNED_REFRESH
+        self.recent: dict[str | None, list[float]] = {}  # sender -> when its sends left
+
+    def rates(self, sender: str | None, kind: str) -> tuple[float | None, float | None]:
+        """The account's and the sender's pace for a send now (None: not paced)."""
+        account = self.budget.rate
+        if account is None and (planned := self.profile.account_rate(kind)) is not None:
+            account = planned * HEADROOM
+        account = _lower(account, self.learned.get(f"account:{kind}"))
+        per_sender = self.budget.per_sender_rate
+        if sender is not None:
+            per_sender = _lower(per_sender, self.learned.get(f"sender:{sender}"))
+        return account, per_sender
+
+    async def turn(self, sender: str | None, kind: str) -> None:
+        now = time.monotonic()
+        if now - self.read_at >= LEARNED_REFRESH:
+            self.read_at = now
+            # Redis away: keep what was read; wait_turn waits out the outage.
+            with contextlib.suppress(redis.RedisError, OSError):
+                self.learned = await self.budget.learned()
+        account, per_sender = self.rates(sender, kind)
+        await self.budget.wait_turn(
+            sender, message_kind=kind, account_rate=account, sender_rate=per_sender
+        )
+
+    def went_through(self, sender: str | None) -> None:
+        now = time.monotonic()
+        times = self.recent.setdefault(sender, [])
+        times.append(now)
+        if len(times) > 64 or times[0] < now - _RECENT:
+            times[:] = [t for t in times if t >= now - _RECENT]
+
+    def _lately(self, sender: str | None = None, *, everyone: bool = False) -> int:
+        since = time.monotonic() - _RECENT
+        groups = self.recent.values() if everyone else [self.recent.get(sender, [])]
+        return sum(1 for times in groups for t in times if t >= since)
+
+    async def pushed_back(
+        self, sender: str | None, kind: str, error: APIStatusError, hold: float
+    ) -> None:
+        """Telnyx said "slower": learn the limit a 429 named and hold every worker."""
+        limit = _limit_named(error)
+        if limit is not None:
+            # The sender's limit when its own sends make most of this worker's lately (as
+            # send_many's pacer judges it), else the account's.
+            mine, everyone = self._lately(sender), self._lately(everyone=True)
+            key = (
+                f"sender:{sender}"
+                if sender is not None and mine >= 0.8 * everyone
+                else f"account:{kind}"
+            )
+            rate = limit * HEADROOM
+            if rate < self.learned.get(key, float("inf")):
+                self.learned[key] = rate
+                await self.budget.learn(key, rate)
+                log.info("Telnyx's limit for %s is %g/s: pacing it at %g/s", key, limit, rate)
+        await self.budget.pause(hold)
+
+
+def _lower(rate: float | None, learned: float | None) -> float | None:
+    """The slower of two paces (None: no pace)."""
+    if rate is None or learned is None:
+        return learned if rate is None else rate
+    return min(rate, learned)
+
+
+def _limit_named(error: APIStatusError) -> float | None:
+    """The ``x-ratelimit-limit`` a 429 named (a window's limit; 40318 is a queue: none)."""
+    if error.status != 429:
+        return None
+    value = next((v for k, v in error.headers.items() if k.lower() == "x-ratelimit-limit"), None)
+    try:
+        limit = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return limit if limit is not None and 0 < limit < float("inf") else None
+
+
+def _backoff(tries: int) -> float:
+    return min(2.0**tries * 0.1, 5.0)
 
 
 def _failed(exc: APIError, tries: int) -> dict[str, Any]:
-    code = getattr(exc, "code", None) or type(exc).__name__
-    return {"ok": False, "error_code": str(code), "error_title": str(exc)[:500], "attempts": tries}
+    # Telnyx's code and title (never the request's URL); none of our own for no answer.
+    code, title = describe(exc)
+    return {"ok": False, "error_code": code, "error_title": title[:500], "attempts": tries}
 
 
 async def _pipeline(
@@ -552,23 +725,36 @@ async def run_campaign(
     worker: str | None = None,
     concurrency: int = 8,
     lease: float = 30.0,
+    pacing: PacingProfile | str = "telnyx",
+    rate_limit_timeout: float | None = None,
+    retry_failed: bool = False,
 ) -> CampaignReport:
     """Run one worker of a campaign in Redis: what ``send-bulk --redis URL --campaign NAME`` does.
 
-    Loads ``rows`` (when given; the same rows again are a no-op), shares one rate budget
-    (``rate``, ``per_sender_rate``) with every worker, sends until every row of the campaign
-    has an outcome, and returns the report. Start as many workers as you like, on any machine.
+    Loads ``rows`` (when given; the same rows again are a no-op), shares one rate budget with
+    every worker, sends until every row of the campaign has an outcome, and returns the
+    report. Start as many workers as you like, on any machine. The budget paces the account
+    at ``rate`` (default: the ``pacing`` profile's rate, Telnyx's published limits at 95%)
+    and each sender at ``per_sender_rate`` (default: the limit Telnyx's 429s name, learned
+    and shared); see :meth:`RedisCampaign.work` for backpressure and ``rate_limit_timeout``.
+    ``retry_failed=True`` first queues the rows that failed again, with their same keys
+    (:meth:`RedisCampaign.retry_failed`).
 
     .. versionadded:: 0.2.0
     """
     async with await RedisCampaign.connect(campaign, url, via=via) as redis_campaign:
         if rows is not None:
             await redis_campaign.load(rows)
-        budget = None
-        if rate is not None or per_sender_rate is not None:
-            budget = RedisRateBudget(
-                redis_campaign._client, rate=rate, per_sender_rate=per_sender_rate
-            )
+        if retry_failed:
+            queued = await redis_campaign.retry_failed()
+            log.info("campaign %r: %d failed rows queued again", campaign, queued)
+        budget = RedisRateBudget(redis_campaign._client, rate=rate, per_sender_rate=per_sender_rate)
         return await redis_campaign.work(
-            client, budget=budget, worker=worker, concurrency=concurrency, lease=lease
+            client,
+            budget=budget,
+            worker=worker,
+            concurrency=concurrency,
+            lease=lease,
+            pacing=pacing,
+            rate_limit_timeout=rate_limit_timeout,
         )

@@ -111,6 +111,18 @@ if until_ > due then
 end
 return 0
 """
+# KEYS[1]: the hash of learned rates; ARGV[1]: the field, ARGV[2]: the rate, ARGV[3]: how long
+# the hash is kept (ms). A rate only ever comes down: a lower limit learned by any process wins.
+_LEARN = """
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or 'inf')
+if tonumber(ARGV[2]) < current then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 0
+"""
+#: How long a learned limit is kept after the last one was learned: an hour.
+LEARNED_TTL = 3600.0
 #: As MemoryBudget's: how late a send may be and keep its slot.
 _SLACK_US = 20_000
 # Processes refused together come back spread over this many seconds, not all at once.
@@ -193,6 +205,8 @@ class RedisRateBudget:
         self._pause_left = client.register_script(_PAUSE_LEFT)
         self._take = client.register_script(_TAKE)
         self._hold = client.register_script(_HOLD)
+        self._learn = client.register_script(_LEARN)
+        self._learned_key = f"{prefix}:learned"
 
     def __repr__(self) -> str:
         def rate(interval: int) -> str:
@@ -249,6 +263,30 @@ class RedisRateBudget:
 
     # --- the budget
 
+    @property
+    def rate(self) -> float | None:
+        """The account's rate this budget was given (messages a second), or None."""
+        return None if self._account is None else 1_000_000 / self._account
+
+    @property
+    def per_sender_rate(self) -> float | None:
+        """Each sender's rate this budget was given (messages a second), or None."""
+        return None if self._per_sender is None else 1_000_000 / self._per_sender
+
+    async def learn(self, key: str, rate: float) -> None:
+        """Share a rate learned from Telnyx (a 429's ``x-ratelimit-limit``) for ``key``
+        (``sender:<from>``, ``account:<kind>``) with every process; a lower one never rises
+        again until an hour passes with nothing learned."""
+        _interval("rate", rate)
+        await self._learn(
+            keys=[self._learned_key], args=[key, repr(float(rate)), int(LEARNED_TTL * 1000)]
+        )
+
+    async def learned(self) -> dict[str, float]:
+        """The rates learned so far by every process, by key."""
+        raw = await self._client.hgetall(self._learned_key)
+        return {(k.decode() if isinstance(k, bytes) else str(k)): float(v) for k, v in raw.items()}
+
     # --- send_many's seam: telnyx_messaging.PacingBudget
 
     async def take(self, key: str, rate: float) -> float:
@@ -278,7 +316,13 @@ class RedisRateBudget:
     # --- your own sends
 
     async def wait_turn(
-        self, sender: str | None = None, kind: str | None = None, *, message_kind: str = "sms"
+        self,
+        sender: str | None = None,
+        kind: str | None = None,
+        *,
+        message_kind: str = "sms",
+        account_rate: float | None = None,
+        sender_rate: float | None = None,
     ) -> None:
         """Wait until a send may go: no 429 pause anywhere, and every bucket it needs is due.
 
@@ -287,19 +331,25 @@ class RedisRateBudget:
         ``"whatsapp"``). They are the keys ``send_many`` books through :meth:`take`
         (``sender:<from>``, ``account:<kind>``), so your sends and a ``send_many`` run share
         one pace. All are checked and moved on together, in one round trip, so a send never
-        holds one bucket's slot while it waits for another's.
+        holds one bucket's slot while it waits for another's. ``account_rate`` and
+        ``sender_rate``, when given, pace this send instead of the budget's own figures (a
+        campaign passes what it planned or learned).
         """
         keys = [self._pause_key]
         intervals: list[int] = []
-        if sender is not None and self._per_sender is not None:
+        per_sender = (
+            self._per_sender if sender_rate is None else _interval("sender_rate", sender_rate)
+        )
+        account = self._account if account_rate is None else _interval("account_rate", account_rate)
+        if sender is not None and per_sender is not None:
             keys.append(f"{self.prefix}:sender:{sender}")
-            intervals.append(self._per_sender)
+            intervals.append(per_sender)
         if kind is not None and kind in self._per_kind:
             keys.append(f"{self.prefix}:kind:{kind}")
             intervals.append(self._per_kind[kind])
-        if self._account is not None:
+        if account is not None:
             keys.append(f"{self.prefix}:account:{message_kind}")
-            intervals.append(self._account)
+            intervals.append(account)
         # The due times live in Redis, moved by every process: ask again after each wait.
         while (wait := await self._run(self._turn, keys, intervals)) > 0:  # noqa: ASYNC110
             await asyncio.sleep(wait / 1_000_000 + random.uniform(0, _JITTER))  # noqa: S311

@@ -459,6 +459,11 @@ def test_every_number_made_e164_is_counted_a_skipped_duplicate_too(
     assert len(fake.messages) == 2
     err = capsys.readouterr().err
     assert "3 numbers made E.164 (1 of those rows not sent: see the results)" in err
+    # A dry run says the same in the conditional, grammatically.
+    command = [*command, "--skip-duplicates", "--dry-run", "--out", str(tmp_path / "d.csv")]
+    main(command)
+    err = capsys.readouterr().err
+    assert "3 numbers made E.164 (1 of those rows would not be sent: see the report)" in err
 
 
 def test_an_empty_to_fails_its_row_only(

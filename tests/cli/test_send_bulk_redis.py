@@ -145,6 +145,8 @@ def test_report_only_before_the_workers_finish_says_pending(
     assert main([*redis, *out]) == 0
     assert main([*redis, *out]) == 0  # every row has its outcome: nothing sent again
     assert len(fake.messages) == 3
+    assert main([*redis, "--retry-failed", *out]) == 0  # no row failed: nothing to resend
+    assert len(fake.messages) == 3
     assert main([*redis, "--resume", *out]) == 2
     assert "--resume does not go with --redis" in capsys.readouterr().err
     assert main(["send-bulk", *command, "--redis", redis_server.url, *out]) == 2
@@ -174,3 +176,27 @@ def test_redis_is_imported_only_with_the_redis_flag(fake: FakeTelnyx, tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert len(fake.messages) == 1
+
+
+def test_retry_failed_with_redis_sends_the_failed_rows_again(
+    fake: FakeTelnyx, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A row Telnyx refused is failed; the same command with --retry-failed sends it again
+    with its key, and only it; the results file then has every row sent."""
+    from telnyx_messaging.testing import Respond
+
+    refusal = {"code": "40310", "title": "Invalid 'to' address"}
+    fake.fail_next(Respond(422, json={"errors": [refusal]}), method="POST", path="/messages")
+    recipients = write_csv(tmp_path / "r.csv", ["to", "name"], people(3))
+    command = ["send-bulk", str(recipients), "--from", "+18445550001", "--text", "Hi"]
+    redis = [*command, "--campaign", "r", "--redis", redis_server.url, "--concurrency", "1"]
+    out = ["--out", str(tmp_path / "o.csv")]
+    assert main([*redis, *out]) == 1
+    failed = [r for r in read(tmp_path / "o.csv") if r["status"] == "failed"]
+    assert [(r["error_code"], r["error_title"]) for r in failed] == [
+        ("40310", "Invalid 'to' address")
+    ]
+    assert main([*redis, "--retry-failed", *out]) == 0
+    assert {r["status"] for r in read(tmp_path / "o.csv")} == {"sent"}
+    assert len(fake.messages) == 3
+    assert len(fake.seen_idempotency_keys) == 3  # the failed row went again with its key

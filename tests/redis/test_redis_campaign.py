@@ -155,9 +155,21 @@ async def test_failed_rows_are_recorded_with_their_error(
     )
     assert (report.sent, report.failed) == (2, 2)
     failures = {row.index: row for row in report.rows if not row.ok}
-    assert failures[3].error_code == "invalid_row"
+    assert failures[3].error_code == "invalid_argument"
     assert "nope" in (failures[3].error_title or "")
-    assert failures[2].error_code
+    assert failures[2].error_code == "invalid_argument"
+
+
+async def test_a_row_telnyx_refuses_has_telnyx_code_and_title(
+    redis_server: RedisServer, fake: FakeTelnyx, client: AsyncClient
+) -> None:
+    """error_code is Telnyx's code, never a class name; error_title has no request URL."""
+    refusal = {"code": "40310", "title": "Invalid 'to' address", "detail": "Not a number."}
+    fake.fail_next(Respond(422, json={"errors": [refusal]}), method="POST", path="/messages")
+    report = await run_campaign(client, campaign="refused", url=redis_server.url, rows=rows(1))
+    (row,) = report.rows
+    assert (row.ok, row.error_code, row.error_title) == (False, "40310", "Invalid 'to' address")
+    assert row.attempts == 1
 
 
 async def test_workers_share_the_budget(
@@ -268,16 +280,46 @@ async def test_a_429_pauses_the_budget_and_failures_are_tried_again(
         assert loop.time() - started >= 0.3
     outcomes = {row.index: row for row in report.rows}
     assert outcomes[0].ok
-    assert outcomes[0].attempts == 4  # 429, 503, lost answer, then the replayed answer
+    # A 429 is no try: 503, lost answer, then the replayed answer.
+    assert outcomes[0].attempts == 3
     assert not outcomes[1].ok
     assert outcomes[1].attempts == 5
+    # What Telnyx answered, never a class name or the request's URL.
+    assert (outcomes[1].error_code, outcomes[1].error_title) == (None, "HTTP 503")
     assert (report.sent, report.failed) == (3, 1)
     assert len(fake.messages) == 3
+
+
+async def test_rate_limits_fail_a_row_only_past_rate_limit_timeout(
+    redis_server: RedisServer, fake: FakeTelnyx
+) -> None:
+    """Telnyx keeps answering 429 (and 40318): the row is held, never tried out, until
+    rate_limit_timeout; then it fails with Telnyx's code. Unpaced, nothing else slows it."""
+    busy = Respond(
+        429,
+        json={"errors": [{"code": "10011", "title": "Too many"}]},
+        headers={"Retry-After": "0.2"},
+    )
+    queue_full = Respond(400, json={"errors": [{"code": "40318", "title": "Queue full"}]})
+    fake.fail_next(*[busy, queue_full] * 20, method="POST", path="/messages")
+    async with (
+        AsyncClient(api_key=fake.api_key, base_url=fake.base_url) as client,
+        await RedisCampaign.connect("held", redis_server.url) as campaign,
+    ):
+        await campaign.load(rows(1))
+        report = await campaign.work(client, pacing="unpaced", rate_limit_timeout=1.5)
+    (row,) = report.rows
+    assert not row.ok
+    assert row.error_code in {"10011", "40318"}
+    assert row.attempts == 1
+    assert len(fake.messages) == 0
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
+        ({"rate_limit_timeout": 0}, "rate_limit_timeout must be seconds > 0"),
+        ({"pacing": "fast"}, "pacing must be a PacingProfile"),
         ({"concurrency": 0}, "concurrency must be a whole number >= 1"),
         ({"lease": 0.5}, "lease must be seconds >= 1"),
         ({"outage_timeout": -1}, "outage_timeout must be seconds >= 0"),
@@ -307,3 +349,60 @@ async def test_misuse_says_what_to_do(redis_server: RedisServer, client: AsyncCl
     redis_server.stop()
     with pytest.raises(ConfigurationError, match="could not reach Redis"):
         await RedisCampaign.connect("x", redis_server.url)
+
+
+async def test_two_workers_at_telnyx_limits_fail_no_row_for_rate_limits(
+    redis_server: RedisServer,
+) -> None:
+    """Two workers, default settings, against an account of 10/s whose sender takes 4/s:
+    a 429 holds every worker and is never a row's try; the sender's limit is learned from
+    x-ratelimit-limit and shared, so few requests are refused and every row is sent once."""
+    from telnyx_messaging.testing import RateLimits
+
+    data = rows(24)
+    limits = RateLimits(account_per_second=10, per_sender_per_second=4)
+    async with FakeTelnyx(send_seconds=3600, rate_limits=limits) as fake:
+        clients = [AsyncClient(api_key=fake.api_key, base_url=fake.base_url) for _ in range(2)]
+        try:
+            reports = await asyncio.gather(
+                *(
+                    run_campaign(c, campaign="limits", url=redis_server.url, rows=data, worker=w)
+                    for c, w in zip(clients, "ab", strict=True)
+                )
+            )
+        finally:
+            for c in clients:
+                await c.close()
+        posts = sum(1 for r in fake.requests if r.method == "POST")
+        assert len(fake.messages) == 24
+    report = reports[0]
+    assert (report.sent, report.failed, report.pending) == (24, 0, 0)
+    assert {row.attempts for row in report.rows} == {1}  # a 429 is no row's try
+    assert posts <= 24 * 1.15
+
+
+async def test_retry_failed_sends_the_failed_rows_again_with_their_keys(
+    redis_server: RedisServer, fake: FakeTelnyx, client: AsyncClient
+) -> None:
+    """A row Telnyx refused fails; run again with retry_failed=True, it is queued again with
+    its same key and sent; the rows sent before are not sent again."""
+    data = rows(4)
+    refusal = {"code": "40310", "title": "Invalid 'to' address"}
+    fake.fail_next(Respond(422, json={"errors": [refusal]}), method="POST", path="/messages")
+    first = await run_campaign(
+        client, campaign="again", url=redis_server.url, rows=data, concurrency=1
+    )
+    assert (first.sent, first.failed) == (3, 1)
+    same = await run_campaign(client, campaign="again", url=redis_server.url, rows=data)
+    assert (same.sent, same.failed) == (3, 1)  # without the flag: nothing sent again
+    posts = sum(1 for r in fake.requests if r.method == "POST")
+    again = await run_campaign(
+        client, campaign="again", url=redis_server.url, rows=data, retry_failed=True
+    )
+    assert (again.sent, again.failed, again.pending) == (4, 0, 0)
+    assert sum(1 for r in fake.requests if r.method == "POST") == posts + 1
+    assert len(fake.messages) == 4
+    expected = {derive_key("again", "send", n, row_hash("send", r)) for n, r in enumerate(data)}
+    assert fake.seen_idempotency_keys == expected
+    async with await RedisCampaign.connect("again", redis_server.url) as campaign:
+        assert await campaign.retry_failed() == 0  # nothing failed: nothing queued
