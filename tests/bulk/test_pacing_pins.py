@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from telnyx_messaging._bulk._pacing import PauseGate
+from telnyx_messaging import APIStatusError, RateLimitError
+from telnyx_messaging._bulk import PROFILES
+from telnyx_messaging._bulk._pacing import Pacer, PauseGate
+from telnyx_messaging._models import ErrorDetail
 
 
 class Clock:
@@ -41,3 +44,62 @@ def test_a_hold_ending_exactly_now_is_over() -> None:
     clock.now = 60.0
     assert gate.pauses == 2
     assert gate.paused_seconds == pytest.approx(2.0)
+
+
+class VirtualTime:
+    """A clock that only moves when something sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+TOLL_FREE = "+18885550100"
+
+
+def _refused() -> APIStatusError:
+    return RateLimitError(
+        "slower",
+        method="POST",
+        url="https://api.telnyx.com/v2/messages",
+        status=429,
+        headers={},
+        errors=[ErrorDetail(code="10011", title="Too many requests")],
+    )
+
+
+async def _cut_after(sends: int, gap: float) -> float:
+    """A toll-free sender (19/s) sends ``sends`` rows ``gap`` s apart, then a bare 429."""
+    clock = VirtualTime()
+    pacer = Pacer(
+        profile=PROFILES["telnyx"],
+        sender_types={TOLL_FREE: "tollfree"},
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    for _ in range(sends):
+        turn = await pacer.wait_turn(TOLL_FREE, "sms")
+        pacer.went_through(turn, None)
+        clock.now += gap
+    turn = await pacer.wait_turn(TOLL_FREE, "sms")
+    clock.now += 0.01
+    await pacer.pushed_back(turn, _refused())
+    rate = pacer.snapshot().rates[f"sender:{TOLL_FREE}"].rate
+    assert rate is not None
+    return rate
+
+
+async def test_a_bare_429_cuts_to_what_went_through_per_second_of_the_budgets_life() -> None:
+    """No limit named: the cut keeps 95% of what got through in the last second, measured
+    over the budget's age when it is younger than a second, and over one second after."""
+    young = await _cut_after(6, 0.08)
+    old = await _cut_after(30, 0.08)
+    # 6 sends in the budget's first 0.49 s (refused 0.01 s after the last): 6 / 0.49 a second.
+    assert young == pytest.approx(0.95 * 6 / 0.49)
+    # 30 sends 0.08 s apart: 12 of them in the last second; the budget is 2.41 s old.
+    assert old == pytest.approx(0.95 * 12)
