@@ -50,7 +50,7 @@ class VirtualTime:
     """A clock that only moves when something sleeps on it."""
 
     def __init__(self) -> None:
-        self.now = 0.0
+        self.now = 100.0  # not 0: a budget born at 0 hides sums that should be differences
 
     def __call__(self) -> float:
         return self.now
@@ -62,13 +62,13 @@ class VirtualTime:
 TOLL_FREE = "+18885550100"
 
 
-def _refused() -> APIStatusError:
+def _refused(headers: dict[str, str] | None = None) -> APIStatusError:
     return RateLimitError(
         "slower",
         method="POST",
         url="https://api.telnyx.com/v2/messages",
         status=429,
-        headers={},
+        headers=headers or {},
         errors=[ErrorDetail(code="10011", title="Too many requests")],
     )
 
@@ -103,3 +103,29 @@ async def test_a_bare_429_cuts_to_what_went_through_per_second_of_the_budgets_li
     assert young == pytest.approx(0.95 * 6 / 0.49)
     # 30 sends 0.08 s apart: 12 of them in the last second; the budget is 2.41 s old.
     assert old == pytest.approx(0.95 * 12)
+
+
+@pytest.mark.parametrize(
+    ("limit", "rate"),
+    [
+        ("0.5", 0.5 * 0.95),  # a small limit is a limit
+        ("0", 19 / 2),  # not a limit: as if none were named
+        ("-3", 19 / 2),
+    ],
+)
+async def test_a_429_naming_a_limit_of_zero_or_less_is_as_if_it_named_none(
+    limit: str, rate: float
+) -> None:
+    """A toll-free sender paced at 19/s, nothing through yet, refused naming ``limit``:
+    a positive limit, however small, is followed; 0 or less is no limit (the deepest cut)."""
+    clock = VirtualTime()
+    pacer = Pacer(
+        profile=PROFILES["telnyx"],
+        sender_types={TOLL_FREE: "tollfree"},
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    turn = await pacer.wait_turn(TOLL_FREE, "sms")
+    clock.now += 0.01
+    await pacer.pushed_back(turn, _refused({"x-ratelimit-limit": limit}))
+    assert pacer.snapshot().rates[f"sender:{TOLL_FREE}"].rate == pytest.approx(rate)
