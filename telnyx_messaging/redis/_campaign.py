@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 import socket
 import time
 import uuid
@@ -84,7 +85,9 @@ MAX_TRIES = 5
 #: How long a worker holds every worker when Telnyx pushes back without naming a wait.
 DEFAULT_HOLD = 1.0
 #: Seconds between two reads of the limits other workers learned.
-LEARNED_REFRESH = 1.0
+LEARNED_REFRESH = 0.2
+# Workers refused together come back spread over this many seconds, not all at once.
+_JITTER = 0.002
 #: The window over which this worker counts who sent lately (to tell which limit a 429 is).
 _RECENT = 1.0
 
@@ -630,16 +633,22 @@ class _Pace:
         return account, per_sender
 
     async def turn(self, sender: str | None, kind: str) -> None:
-        now = time.monotonic()
-        if now - self.read_at >= LEARNED_REFRESH:
-            self.read_at = now
-            # Redis away: keep what was read; wait_turn waits out the outage.
-            with contextlib.suppress(redis.RedisError, OSError):
-                self.learned = await self.budget.learned()
-        account, per_sender = self.rates(sender, kind)
-        await self.budget.wait_turn(
-            sender, message_kind=kind, account_rate=account, sender_rate=per_sender
-        )
+        """Wait for the send's turn at the paces known now: after a wait (a 429's hold)
+        they are read again, so a limit learned meanwhile paces the sends that waited."""
+        while True:
+            now = time.monotonic()
+            if now - self.read_at >= LEARNED_REFRESH:
+                self.read_at = now
+                # Redis away: keep what was read; try_turn waits out the outage.
+                with contextlib.suppress(redis.RedisError, OSError):
+                    self.learned = await self.budget.learned()
+            account, per_sender = self.rates(sender, kind)
+            wait = await self.budget.try_turn(
+                sender, message_kind=kind, account_rate=account, sender_rate=per_sender
+            )
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait + random.uniform(0, _JITTER))  # noqa: S311
 
     def went_through(self, sender: str | None) -> None:
         now = time.monotonic()

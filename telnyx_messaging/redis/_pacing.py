@@ -332,9 +332,32 @@ class RedisRateBudget:
         (``sender:<from>``, ``account:<kind>``), so your sends and a ``send_many`` run share
         one pace. All are checked and moved on together, in one round trip, so a send never
         holds one bucket's slot while it waits for another's. ``account_rate`` and
-        ``sender_rate``, when given, pace this send instead of the budget's own figures (a
-        campaign passes what it planned or learned).
+        ``sender_rate``, when given, pace this send instead of the budget's own figures.
         """
+        # The due times live in Redis, moved by every process: ask again after each wait.
+        while (  # noqa: ASYNC110
+            wait := await self.try_turn(
+                sender,
+                kind,
+                message_kind=message_kind,
+                account_rate=account_rate,
+                sender_rate=sender_rate,
+            )
+        ) > 0:
+            await asyncio.sleep(wait + random.uniform(0, _JITTER))  # noqa: S311
+
+    async def try_turn(
+        self,
+        sender: str | None = None,
+        kind: str | None = None,
+        *,
+        message_kind: str = "sms",
+        account_rate: float | None = None,
+        sender_rate: float | None = None,
+    ) -> float:
+        """Take the send's turn if it may go now and return ``0.0``, else the seconds to wait
+        (one round trip; :meth:`wait_turn` without the waiting, for a caller whose rates may
+        change while it waits)."""
         keys = [self._pause_key]
         intervals: list[int] = []
         per_sender = (
@@ -350,9 +373,7 @@ class RedisRateBudget:
         if account is not None:
             keys.append(f"{self.prefix}:account:{message_kind}")
             intervals.append(account)
-        # The due times live in Redis, moved by every process: ask again after each wait.
-        while (wait := await self._run(self._turn, keys, intervals)) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(wait / 1_000_000 + random.uniform(0, _JITTER))  # noqa: S311
+        return await self._run(self._turn, keys, intervals) / 1_000_000
 
     async def _run(self, script: Any, keys: list[str], args: list[int]) -> int:
         """Run one of the scripts; while Redis is away, wait (the sends wait with it) and try

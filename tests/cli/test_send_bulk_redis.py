@@ -200,3 +200,34 @@ def test_retry_failed_with_redis_sends_the_failed_rows_again(
     assert {r["status"] for r in read(tmp_path / "o.csv")} == {"sent"}
     assert len(fake.messages) == 3
     assert len(fake.seen_idempotency_keys) == 3  # the failed row went again with its key
+
+
+def test_two_processes_at_telnyx_limits_fail_no_row_with_default_settings(
+    fake: FakeTelnyx, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The reported bug, scaled down: two default workers against an account of 10/s whose
+    sender takes 4/s. No row fails for rate limits, a 429 costs no row a try, few requests
+    are refused (the sender's limit is learned and shared), each message created once."""
+    from telnyx_messaging.testing import RateLimits
+
+    fake.rate_limits = RateLimits(account_per_second=10, per_sender_per_second=4)
+    recipients = write_csv(tmp_path / "r.csv", ["to", "name"], people(24))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [str(recipients), "--from", "+18445550001", "--text", "Hi {name}"]
+    workers = [
+        send_bulk(
+            *command,
+            *["--campaign", "limits", "--redis", redis_server.url],
+            *["--out", str(tmp_path / f"{name}.csv")],
+            env=env,
+        )
+        for name in "ab"
+    ]
+    outputs = [process.communicate(timeout=120) for process in workers]
+    assert [process.returncode for process in workers] == [0, 0], outputs
+    results = read(tmp_path / "a.csv")
+    assert {r["status"] for r in results} == {"sent"}
+    assert {r["attempts"] for r in results} == {"1"}
+    assert len(fake.messages) == 24
+    posts = sum(1 for r in fake.requests if r.method == "POST")
+    assert posts <= 24 * 1.15

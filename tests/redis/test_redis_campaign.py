@@ -294,11 +294,12 @@ async def test_rate_limits_fail_a_row_only_past_rate_limit_timeout(
     redis_server: RedisServer, fake: FakeTelnyx
 ) -> None:
     """Telnyx keeps answering 429 (and 40318): the row is held, never tried out, until
-    rate_limit_timeout; then it fails with Telnyx's code. Unpaced, nothing else slows it."""
+    rate_limit_timeout; then it fails with Telnyx's code. Unpaced, nothing else slows it; a
+    limit that is not a number teaches nothing."""
     busy = Respond(
         429,
         json={"errors": [{"code": "10011", "title": "Too many"}]},
-        headers={"Retry-After": "0.2"},
+        headers={"Retry-After": "0.2", "x-ratelimit-limit": "many"},
     )
     queue_full = Respond(400, json={"errors": [{"code": "40318", "title": "Queue full"}]})
     fake.fail_next(*[busy, queue_full] * 20, method="POST", path="/messages")
@@ -406,3 +407,24 @@ async def test_retry_failed_sends_the_failed_rows_again_with_their_keys(
     assert fake.seen_idempotency_keys == expected
     async with await RedisCampaign.connect("again", redis_server.url) as campaign:
         assert await campaign.retry_failed() == 0  # nothing failed: nothing queued
+
+
+async def test_a_limit_learned_below_the_given_rate_wins(redis_server: RedisServer) -> None:
+    """per_sender_rate=50 against a sender Telnyx takes at 4/s: the 429's limit is learned
+    and the sender goes at 3.8/s; no row fails or spends a try on it."""
+    from telnyx_messaging.testing import RateLimits
+
+    async with (
+        FakeTelnyx(send_seconds=3600, rate_limits=RateLimits(per_sender_per_second=4)) as fake,
+        AsyncClient(api_key=fake.api_key, base_url=fake.base_url) as client,
+    ):
+        report = await run_campaign(
+            client, campaign="given", url=redis_server.url, rows=rows(12), per_sender_rate=50
+        )
+        refused = sum(1 for r in fake.requests if r.method == "POST") - 12
+        assert len(fake.messages) == 12
+    assert (report.sent, report.failed) == (12, 0)
+    assert {row.attempts for row in report.rows} == {1}
+    assert refused <= 4  # the sends already on their way when the first 429 came
+    async with await RedisRateBudget.connect(redis_server.url) as budget:
+        assert await budget.learned() == {"sender:+18445550001": pytest.approx(3.8)}
