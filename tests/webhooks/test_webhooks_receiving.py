@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
+import re
 import subprocess
 import sys
 import zlib
@@ -147,6 +148,8 @@ async def test_a_slow_callback_is_handled_once_despite_retries(
     serve: Serve, session: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A callback past the window makes Telnyx retry; retries get 503, not a second run."""
+    # The timer fires 2 s after the callback started; a loaded machine may print 2.1s.
+    still_running = re.compile(r"is still running after 2\.\ds")
     calls: list[str | None] = []
     release, first_answered = asyncio.Event(), asyncio.Event()
 
@@ -164,14 +167,14 @@ async def test_a_slow_callback_is_handled_once_despite_retries(
         assert await deliver(session, url, BODY) == ["timeout", 503, 503]
         # The warning comes 2 s after the callback started, a hair after Telnyx gave up.
         for _ in range(200):
-            if any("is still running after 2.0s" in r.getMessage() for r in caplog.records):
+            if any(still_running.search(r.getMessage()) for r in caplog.records):
                 break
             await asyncio.sleep(0.025)
         release.set()
         await first_answered.wait()  # the first delivery finishes, though nobody waits for it
         assert (await post(session, url, BODY))[:2] == (200, "duplicate: already handled")
     assert calls == [EVENT_ID]
-    assert any("is still running after 2.0s" in r.getMessage() for r in caplog.records)
+    assert any(still_running.search(r.getMessage()) for r in caplog.records)
 
 
 async def test_a_duplicate_still_running_is_answered_503(serve: Serve, session: Any) -> None:
