@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from redis_server import RedisServer, running_redis
 
 from telnyx_messaging._cli.main import main
 from telnyx_messaging.testing import FakeTelnyx
 from tests.cli.test_send_bulk_cli import fake, people, read, write_csv
-from tests.redis.redis_fixtures import RedisServer
 
 __all__ = ["fake"]  # the fixture, used by name
 
@@ -25,19 +24,7 @@ ROOT = Path(__file__).parents[2]
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    pytest.importorskip("redis")
-    binary = shutil.which("redis-server")
-    if binary is None:
-        why = "redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)"
-        if os.environ.get("TELNYX_REQUIRE_REDIS"):  # nox -s tests: a silent skip would hide it
-            pytest.fail(why)
-        pytest.skip(why)
-    server = RedisServer(binary, tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running_redis(tmp_path)
 
 
 def send_bulk(*arguments: str, env: dict[str, str]) -> subprocess.Popen[str]:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import redis.asyncio
-from redis_fixtures import RedisServer
+from redis_server import RedisServer
 
 from telnyx_messaging import AsyncClient, ConfigurationError, InvalidArgumentError
 from telnyx_messaging._bulk._journal import derive_key, row_hash

@@ -15,7 +15,8 @@ import pytest
 import redis
 import redis.asyncio
 from aiohttp import web
-from redis_fixtures import SIGNER, RedisServer, delivery_webhook, start_replica, stop_replicas
+from redis_fixtures import SIGNER, delivery_webhook, start_replica, stop_replicas
+from redis_server import RedisServer
 
 from telnyx_messaging import ConfigurationError, InvalidArgumentError, webhooks
 from telnyx_messaging.redis import RedisDuplicateGuard, SyncRedisDuplicateGuard, redact

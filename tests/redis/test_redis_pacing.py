@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio
-from redis_fixtures import RedisServer
+from redis_server import RedisServer
 
 from telnyx_messaging import ConfigurationError, InvalidArgumentError
 from telnyx_messaging.redis import RedisRateBudget

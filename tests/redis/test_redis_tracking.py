@@ -12,11 +12,11 @@ import redis.asyncio
 from redis_fixtures import (
     EXAMPLES,
     SIGNER,
-    RedisServer,
     delivery_webhook,
     start_replica,
     stop_replicas,
 )
+from redis_server import RedisServer
 
 from telnyx_messaging import ConfigurationError, InvalidArgumentError, webhooks
 from telnyx_messaging.redis import RedisDeliveryRelay

@@ -9,11 +9,7 @@ the ``redis`` package those tests are skipped.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -22,6 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from redis_server import RedisServer, running_redis
 
 from telnyx_messaging import webhooks
 from telnyx_messaging.testing._signer import WebhookSigner
@@ -161,72 +158,10 @@ def test_the_metrics_recipe_counts() -> None:
 # -- the Redis recipes -----------------------------------------------------------------------
 
 
-class RedisServer:
-    """A redis-server on loopback that keeps its data on disk, and can be restarted."""
-
-    def __init__(self, binary: str, directory: Path) -> None:
-        self.binary, self.directory = binary, directory
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port: int = s.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log = (self.directory / "redis.log").open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - the system's redis-server, our arguments
-            [
-                self.binary,
-                *("--bind", "127.0.0.1", "--port", str(self.port)),
-                *("--dir", str(self.directory), "--save", ""),
-                # Durable: every write is on disk before Redis answers it.
-                *("--appendonly", "yes", "--appendfsync", "always"),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"redis-server exited:\n{(self.directory / 'redis.log').read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        pytest.fail("redis-server did not answer PING within 20 s")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # SIGTERM: Redis shuts down cleanly
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:  # pragma: no cover - only if Redis hangs
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server started for this test and stopped after it; skipped where absent."""
-    pytest.importorskip("redis")
-    binary = shutil.which("redis-server")
-    if binary is None:
-        why = "redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)"
-        if os.environ.get("TELNYX_REQUIRE_REDIS"):  # nox -s tests: a silent skip would hide it
-            pytest.fail(why)
-        pytest.skip(why)
-    server = RedisServer(binary, tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    """A durable redis-server (every write on disk before Redis answers it) for this test."""
+    yield from running_redis(tmp_path, "--appendonly", "yes", "--appendfsync", "always")
 
 
 @pytest.fixture
