@@ -35,6 +35,7 @@ import redis
 import redis.asyncio
 from attrs import frozen
 
+from telnyx_messaging import _args
 from telnyx_messaging._bulk._journal import derive_key, encode_row, row_hash
 from telnyx_messaging._bulk._pacing import HEADROOM, is_backpressure, message_kind
 from telnyx_messaging._bulk._profiles import PacingProfile, profile_named
@@ -382,10 +383,7 @@ class RedisCampaign:
         .. versionchanged:: 0.2.0 paced by default; backpressure is no try; ``pacing`` and
            ``rate_limit_timeout``.
         """
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise InvalidArgumentError(
-                f"concurrency must be a whole number >= 1, got {concurrency!r}"
-            )
+        _args.whole_number("concurrency", concurrency, minimum=1)
         for option, value, least in (
             ("lease", lease, 1.0),
             ("outage_timeout", outage_timeout, 0.0),
