@@ -246,7 +246,9 @@ async def test_three_receiver_processes_handle_each_event_once(redis_server: Red
     """Deliveries of one event spread over three replica processes, some at the same time:
     exactly one handles it; the others answer 503 (in progress) or 200 (duplicate). A 503 is
     delivered again, as Telnyx does, until every delivery got its 200."""
-    replicas = [start_replica(redis_server.url, "count", 0.2) for _ in range(3)]
+    # Handling takes 1 s, ten times the 0.1 s stagger: on a loaded CI box the later deliveries
+    # still arrive while the first is in progress (at 0.2 s they could all arrive after it).
+    replicas = [start_replica(redis_server.url, "count", 1.0) for _ in range(3)]
     try:
         urls = [f"http://127.0.0.1:{port}/webhooks" for _, port in replicas]
         bodies = [delivery_webhook(f"msg-{i}") for i in range(20)]
@@ -256,7 +258,7 @@ async def test_three_receiver_processes_handle_each_event_once(redis_server: Red
             await asyncio.sleep(after)
             return replica, event, (await post(session, urls[replica], bodies[event]))[0]
 
-        # Event i first to replica i % 3, and while it is handled (0.2 s) to the other two.
+        # Event i first to replica i % 3, and while it is handled (1 s) to the other two.
         pending = [((i + j) % 3, i, 0.1 * (j > 0)) for i in range(20) for j in range(3)]
         async with aiohttp.ClientSession() as session:
             for _ in range(10):
