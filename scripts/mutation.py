@@ -47,13 +47,19 @@ class Target:
 
     path: str
     tests: tuple[str, ...]
-    #: Tests that reach the module in a child process: run against each survivor afterwards.
+    #: Tests run against each survivor afterwards, not against every mutant: those that reach
+    #: the module in a child process (mutmut cannot see them), and slow ones that would make
+    #: every mutant of a widely used function take as long as they do.
     child_process_tests: tuple[str, ...] = ()
     #: (function, mutated line as mutmut shows it) pairs judged equivalent; see docs/testing.md.
     equivalent: tuple[tuple[str, str], ...] = field(default=())
     #: mutmut leaves module-level code alone: (text, replacement) edits of the constants, each
     #: run against the tests on its own. The numbers the docs promise must not move unseen.
     constants: tuple[tuple[str, str], ...] = field(default=())
+    #: A mutant whose tests run longer than (their usual time + 1 s) times this is a timeout,
+    #: which counts as caught. mutmut's default (15) lets a mutant that hangs a 20 s test file
+    #: hold a worker for five minutes; the tests here wait on wall clocks, not on the CPU.
+    timeout_multiplier: float = 4.0
 
 
 TARGETS = {
@@ -162,7 +168,24 @@ TARGETS = {
     # The webhook gate (the receiver's sans-I/O checks), once it has its own module.
     "gate": Target(
         "telnyx_messaging/webhooks/_policy.py",
-        ("tests/webhooks",),
+        (
+            "tests/webhooks/test_gate_pins.py",
+            "tests/webhooks/test_webhooks.py",
+            "tests/webhooks/test_webhooks_aiohttp.py",
+            "tests/webhooks/test_webhooks_asgi.py",
+            "tests/webhooks/test_webhooks_wsgi.py",
+            "tests/webhooks/test_webhooks_dedupe.py",
+            "tests/webhooks/test_webhooks_receiving.py",
+            "tests/webhooks/test_webhooks_reliability.py",
+            "tests/webhooks/test_webhooks_recipes.py",
+            "tests/webhooks/test_webhook_docs.py",
+        ),
+        # 300 trickling clients against a server in a child process, and the fake's
+        # retries of a 3 s callback: 5 s each, only against the survivors.
+        child_process_tests=(
+            "tests/webhooks/test_webhooks_slow_clients.py",
+            "tests/webhooks/test_webhooks_fake_deliveries.py",
+        ),
         equivalent=(
             # Only callables get here (the receiver checks on_event, handoff and the guard's
             # methods), and every callable has __call__: the default is never used.
@@ -206,6 +229,7 @@ def _config_for(target: Target) -> str:
     settings = {
         **shared,
         "only_mutate": [target.path],
+        "timeout_multiplier": target.timeout_multiplier,
         "pytest_add_cli_args_test_selection": [
             t for t in target.tests if (ROOT / t.split("::")[0]).exists()
         ],
