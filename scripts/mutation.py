@@ -60,6 +60,9 @@ class Target:
     #: which counts as caught. mutmut's default (15) lets a mutant that hangs a 20 s test file
     #: hold a worker for five minutes; the tests here wait on wall clocks, not on the CPU.
     timeout_multiplier: float = 4.0
+    #: Lines (a regular expression they match) whose text the program reads without regard to
+    #: case, such as SQL: a mutant that only changes the case of such a line is equivalent.
+    case_blind: str = ""
 
 
 TARGETS = {
@@ -199,10 +202,37 @@ TARGETS = {
     ),
     "journal": Target(
         "telnyx_messaging/_bulk/_journal.py",
-        ("tests/bulk", "tests/cli"),
+        ("tests/bulk/test_journal_pins.py", "tests/bulk", "tests/cli"),
         child_process_tests=(
             "tests/bulk/test_bulk.py::test_a_run_killed_halfway_and_resumed_sends_every_message_once",
             "tests/cli/test_send_bulk_cli.py",
+        ),
+        # SQLite reads its keywords and names without regard to case (not its 'strings').
+        case_blind=(
+            r"^(?!.*'\w+').*"
+            r'("(SELECT|INSERT|UPDATE|BEGIN|COMMIT|ROLLBACK|PRAGMA)\b|\bFROM rows WHERE\b)'
+        ),
+        equivalent=(
+            # The temporary file's random part: any length names a file nobody else makes.
+            (
+                "Journal._create",
+                'folder, f".{os.path.basename(self.path)}.{os.getpid()}.'
+                '{uuid.uuid4().hex[:9]}.new"',
+            ),
+            # Python's implicit transactions never start: every statement that writes runs
+            # inside the explicit BEGIN IMMEDIATE ... COMMIT.
+            ("Journal._create", "db = sqlite3.connect(temporary, )"),
+        ),
+        constants=(
+            ('FORMAT = "2"', 'FORMAT = "3"'),
+            ("FLUSH_SECONDS = 0.5", "FLUSH_SECONDS = 0.6"),
+            ("FLUSH_SECONDS = 0.5", "FLUSH_SECONDS = 0.4"),
+            ("FLUSH_ROWS = 256", "FLUSH_ROWS = 255"),
+            ("FLUSH_ROWS = 256", "FLUSH_ROWS = 257"),
+            ("5b0f4c52-7a43-4d6e-9a7e-2f1c3e8d9b61", "5b0f4c52-7a43-4d6e-9a7e-2f1c3e8d9b62"),
+            ('b"SQLite format 3\\x00"', 'b"SQLite format 3 "'),
+            ('_TABLES = {"meta", "rows"}', '_TABLES = {"meta", "rows", "runs"}'),
+            ("idx INTEGER PRIMARY KEY", "idx INTEGER"),
         ),
     ),
     "pacing": Target(
@@ -314,12 +344,27 @@ def _report(work: Path) -> dict[str, tuple[str, str]]:
 
 def _added_line(diff: str) -> str:
     """The mutated line of a mutant's diff, stripped (how EQUIVALENT names a mutant)."""
-    added = [
-        line[1:].strip()
+    return " / ".join(line.strip() for line in _changed_lines(diff, "+"))
+
+
+def _changed_lines(diff: str, sign: str) -> list[str]:
+    """The lines a mutant's diff removes (``sign`` "-") or adds ("+"), unstripped."""
+    return [
+        line[1:]
         for line in diff.splitlines()
-        if line.startswith("+") and not line.startswith("+++")
+        if line.startswith(sign) and not line.startswith(sign * 3)
     ]
-    return " / ".join(added)
+
+
+def _case_only(diff: str, pattern: str) -> bool:
+    """Whether the mutant only changed the case of a line matching ``pattern``."""
+    removed, added = _changed_lines(diff, "-"), _changed_lines(diff, "+")
+    return (
+        bool(pattern)
+        and len(removed) == len(added) >= 1
+        and all(re.search(pattern, line) for line in removed)
+        and all(a != b and a.lower() == b.lower() for a, b in zip(removed, added, strict=True))
+    )
 
 
 def _function(mutant: str) -> str:
@@ -384,15 +429,28 @@ def _constants(work: Path, target: Target) -> tuple[int, list[str]]:
 
 
 def run(
-    name: str, target: Target, max_children: int, only: Sequence[str] = ()
+    name: str,
+    target: Target,
+    max_children: int,
+    only: Sequence[str] = (),
+    recheck: Sequence[str] = (),
 ) -> tuple[int, int, int]:
     """Mutate one module; print its score and survivors. Returns (caught, counted, equivalent).
 
     ``only``: mutant name patterns (``*x_backoff_seconds*``) to test, instead of all.
+    ``recheck``: test files written since the last run of this module: instead of mutating
+    again, run each of that run's survivors against them (seconds each, not a whole run).
     """
     print(f"\n=== {name}: {target.path}", flush=True)
-    work = _prepare(name, target)
-    _mutmut(work, "run", "--max-children", str(max_children), *only)
+    work = WORK / name
+    if recheck:
+        if not (work / "mutants" / "mutmut-stats.json").exists():
+            raise SystemExit(f"no earlier run of {name} in {work}: run it without --recheck")
+        # The tests as they are now, over mutmut's copy of them.
+        shutil.copytree(ROOT / "tests", work / "mutants" / "tests", dirs_exist_ok=True)
+    else:
+        work = _prepare(name, target)
+        _mutmut(work, "run", "--max-children", str(max_children), *only)
     report = {
         mutant: result
         for mutant, result in _report(work).items()
@@ -408,8 +466,13 @@ def run(
             counted += 1
             continue
         key = (_function(mutant), _added_line(diff))
-        if key in equivalent:
+        if key in equivalent or _case_only(diff, target.case_blind):
             skipped += 1
+            continue
+        if recheck and _pytest(work, recheck, mutant) == 1:
+            caught += 1
+            counted += 1
+            print(f"  killed by a test written since: {mutant}")
             continue
         if with_children is None and target.child_process_tests:
             with_children = _child_tests_pass(work, target)
@@ -451,6 +514,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="PATTERN",
         help="test only the mutants whose names match (repeatable), e.g. '*x_backoff_seconds*'",
     )
+    parser.add_argument(
+        "--recheck",
+        action="append",
+        default=[],
+        metavar="TESTS",
+        help="run the last run's survivors against these tests (repeatable), not a new run",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.modules) - set(TARGETS)
     if unknown:
@@ -461,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (ROOT / target.path).exists():
             print(f"\n=== {name}: {target.path} does not exist yet, skipped")
             continue
-        caught, counted, skipped = run(name, target, args.max_children, args.only)
+        caught, counted, skipped = run(name, target, args.max_children, args.only, args.recheck)
         scores.append((name, caught, counted, skipped))
     print("\nmodule      score   caught/counted  equivalent")
     for name, caught, counted, skipped in scores:

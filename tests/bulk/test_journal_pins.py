@@ -1,0 +1,222 @@
+"""Journal promises that mutation testing found unpinned (issue 24).
+
+Pure: the SQLite journal on its own, no run, no server; the clock it batches outcomes by is
+the test's. What a user sees of each: the words of its errors (they say what to do), when
+outcomes reach the file, the file's contents, and the campaign id keys are derived from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from telnyx_messaging import JournalError
+from telnyx_messaging._bulk import _journal
+from telnyx_messaging._bulk._journal import Journal, campaign_of_path, derive_key
+
+WHAT_TO_DO = (
+    "Move {path!r} aside and run the same input again with journal= the same path (or the "
+    "same campaign=): each row's key is derived from the campaign, so Telnyx does not create "
+    "again what it created in the last 24 hours."
+)
+
+
+def sent_in_a_copy(journal: Path, tmp_path: Path) -> int:
+    """Rows recorded as sent in a copy of the journal's files: what a crash would leave."""
+    for suffix in ("", "-wal"):
+        if Path(f"{journal}{suffix}").exists():
+            shutil.copy(f"{journal}{suffix}", tmp_path / f"crash.db{suffix}")
+    db = sqlite3.connect(tmp_path / "crash.db")
+    try:
+        (sent,) = db.execute("SELECT count(*) FROM rows WHERE state = 1").fetchone()
+    finally:
+        db.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp_path / 'crash.db'}{suffix}").unlink(missing_ok=True)
+    return int(sent)
+
+
+class FrozenClock:
+    """The journal's ``time`` module, with a monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return time.time()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    frozen = FrozenClock()
+    monkeypatch.setattr(
+        _journal, "time", SimpleNamespace(monotonic=frozen.monotonic, time=frozen.time)
+    )
+    return frozen
+
+
+def started(journal: Journal, count: int) -> None:
+    journal.start([(n, f"{n:032x}", f"key-{n}") for n in range(count)])
+
+
+def finish(journal: Journal, index: int) -> None:
+    journal.finish(
+        index, ok=True, message_id=f"m-{index}", error_code=None, error_title=None, attempts=1
+    )
+
+
+# -- when outcomes reach the file ----------------------------------------------------------------
+
+
+def test_outcomes_are_committed_256_at_a_time(clock: FrozenClock, tmp_path: Path) -> None:
+    """The docs' "every 256 results": the 256th outcome commits the batch, not the 257th."""
+    path = tmp_path / "j.db"
+    journal = Journal(path, via="send")
+    started(journal, 300)
+    for index in range(255):
+        finish(journal, index)
+    assert sent_in_a_copy(path, tmp_path) == 0
+    finish(journal, 255)
+    assert sent_in_a_copy(path, tmp_path) == 256
+    finish(journal, 256)
+    assert sent_in_a_copy(path, tmp_path) == 256
+    journal.close()
+    assert sent_in_a_copy(path, tmp_path) == 257
+
+
+def test_outcomes_wait_half_a_second_at_most(clock: FrozenClock, tmp_path: Path) -> None:
+    """The docs' "or half a second of them": an outcome noted exactly 0.5 s after the last
+    commit waits; one noted later commits itself and those before it."""
+    path = tmp_path / "j.db"
+    journal = Journal(path, via="send")
+    started(journal, 3)  # a commit: the half second counts from here
+    clock.now += 0.5
+    finish(journal, 0)
+    assert sent_in_a_copy(path, tmp_path) == 0
+    clock.now += 0.001
+    finish(journal, 1)
+    assert sent_in_a_copy(path, tmp_path) == 2
+    clock.now += 0.4
+    finish(journal, 2)
+    assert sent_in_a_copy(path, tmp_path) == 2  # under half a second since that commit
+    journal.close()
+
+
+# -- the words of its errors ---------------------------------------------------------------------
+
+
+def test_an_empty_journal_says_what_it_is_and_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    path.write_bytes(b"")
+    with pytest.raises(JournalError) as caught:
+        Journal(path, via="send")
+    assert str(caught.value) == (
+        f"the journal {str(path)!r} is empty (0 bytes): it was truncated, or is not a journal. "
+        + WHAT_TO_DO.format(path=str(path))
+    )
+
+
+def test_a_write_that_fails_records_none_of_its_rows(tmp_path: Path) -> None:
+    """A failed ``start`` is all or nothing: the rows before the failure are not recorded
+    either (rolled back), the error says to check the disk, and the journal stays usable."""
+    path = tmp_path / "j.db"
+    journal = Journal(path, via="send")
+    unwritable: Any = object()  # what SQLite cannot store: fails the second row, not the first
+    with pytest.raises(JournalError) as caught:
+        journal.start([(0, "0" * 32, "key-0"), (1, unwritable, "key-1")])
+    message = str(caught.value)
+    assert message.startswith(f"the journal {str(path)!r} could not be written (")
+    assert message.endswith(
+        "); the run stopped. Check the disk, then run the same input again with the same "
+        "journal: rows already sent are not sent again."
+    )
+    assert journal.lookup(0, 1) == {}
+    journal.close()
+
+
+def test_a_full_disk_says_free_disk_space(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.db", via="send")
+    started(journal, 1)
+    (pages,) = journal._db.execute("PRAGMA page_count").fetchone()
+    journal._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from here
+    with pytest.raises(JournalError) as caught:
+        journal.start([(n, "h" * 32, "k" * 36 + str(n)) for n in range(1, 2000)])
+    assert re.fullmatch(
+        rf"the journal {re.escape(repr(str(tmp_path / 'j.db')))} could not be written "
+        r"\(.*full.*\); the run stopped\. Free disk space, then run the same input again with "
+        r"the same journal: rows already sent are not sent again\.",
+        str(caught.value),
+    )
+    journal.close()
+
+
+def test_a_read_that_fails_names_sqlites_reason(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.db", via="send")
+    journal.close()
+    with pytest.raises(JournalError, match=r"could not be read \(.*closed database\.\)"):
+        journal.lookup(0, 1)
+
+
+# -- the campaign id and where the file is made --------------------------------------------------
+
+
+def test_an_unnamed_journals_campaign_is_journal_and_its_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pinned: keys of a campaign re-run on a new journal at the same path must not change
+    between releases."""
+    monkeypatch.chdir(tmp_path)
+    assert campaign_of_path("j.db") == f"journal:{tmp_path / 'j.db'}"
+    journal = Journal("j.db", via="send")
+    assert journal.campaign == f"journal:{tmp_path / 'j.db'}"
+    journal.close()
+    assert (
+        derive_key(campaign_of_path("/srv/spring.db"), "send", 7, "0" * 32)
+        == derive_key("journal:/srv/spring.db", "send", 7, "0" * 32)
+        == "d5b2449f-4677-559b-8222-818550d21fa5"
+    )
+
+
+def test_a_journal_is_made_beside_its_name_whatever_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new file is built beside the journal (a link moves it into place), not in the
+    working directory, which may be anywhere, or gone; nothing is left behind."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    home = tmp_path / "campaigns"
+    home.mkdir()
+    journal = Journal(home / "j.db", via="send")
+    journal.close()
+    assert sorted(os.listdir(home)) == ["j.db"]
+
+
+# -- what the file holds -------------------------------------------------------------------------
+
+
+def test_the_file_says_its_format_method_campaign_and_when(tmp_path: Path) -> None:
+    """The ``meta`` table docs/bulk.md describes, for whoever reads the file."""
+    before = time.time()
+    journal = Journal(tmp_path / "j.db", via="send_long_code", campaign="spring")
+    journal.close()
+    db = sqlite3.connect(tmp_path / "j.db")
+    try:
+        meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
+    finally:
+        db.close()
+    assert set(meta) == {"format", "via", "campaign", "created_at", "opened_at"}
+    assert (meta["format"], meta["via"], meta["campaign"]) == ("2", "send_long_code", "spring")
+    assert before <= float(meta["created_at"]) <= float(meta["opened_at"]) <= time.time()
