@@ -210,7 +210,7 @@ TARGETS = {
         # SQLite reads its keywords and names without regard to case (not its 'strings').
         case_blind=(
             r"^(?!.*'\w+').*"
-            r'("(SELECT|INSERT|UPDATE|BEGIN|COMMIT|ROLLBACK|PRAGMA)\b|\bFROM rows WHERE\b)'
+            r'("(SELECT|INSERT|UPDATE|BEGIN|COMMIT|ROLLBACK|PRAGMA)\b|\b(FROM rows )?WHERE idx\b)'
         ),
         equivalent=(
             # The temporary file's random part: any length names a file nobody else makes.

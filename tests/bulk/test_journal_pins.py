@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
+import signal
 import sqlite3
 import time
 from pathlib import Path
@@ -220,3 +222,39 @@ def test_the_file_says_its_format_method_campaign_and_when(tmp_path: Path) -> No
     assert set(meta) == {"format", "via", "campaign", "created_at", "opened_at"}
     assert (meta["format"], meta["via"], meta["campaign"]) == ("2", "send_long_code", "spring")
     assert before <= float(meta["created_at"]) <= float(meta["opened_at"]) <= time.time()
+
+
+def test_outcomes_that_cannot_be_written_name_sqlites_reason(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.db", via="send")
+    started(journal, 1)
+    (pages,) = journal._db.execute("PRAGMA page_count").fetchone()
+    journal._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from here
+    journal.finish(
+        0, ok=False, message_id=None, error_code="1", error_title="x" * 20_000, attempts=1
+    )
+    with pytest.raises(JournalError, match=r"could not be written \(.*full.*\)"):
+        journal.flush()
+    journal.close()
+
+
+def test_a_close_that_cannot_fold_the_log_back_loses_nothing(tmp_path: Path) -> None:
+    """Folding the ``-wal`` into the file is best effort: when the file cannot grow, close
+    still closes, and the pair of files holds every outcome for the next run."""
+    path = tmp_path / "j.db"
+    journal = Journal(path, via="send")
+    started(journal, 500)
+    for index in range(500):
+        finish(journal, index)
+    journal.flush()
+    ignored = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (path.stat().st_size, hard))
+    try:
+        journal.close()
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, ignored)
+    again = Journal(path, via="send")
+    entries = again.lookup(0, 499)
+    again.close()
+    assert [entries[n].message_id for n in range(500)] == [f"m-{n}" for n in range(500)]
