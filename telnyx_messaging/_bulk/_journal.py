@@ -434,8 +434,8 @@ class Journal:
         try:
             if self._broken is None:
                 self.flush()
-                with contextlib.suppress(sqlite3.Error):
-                    # Best effort: the pair (file and -wal) is the journal until this succeeds.
-                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
+            # SQLite folds the -wal into the file as its last connection closes, and removes
+            # it; if it cannot (a full disk), the pair of files stays the journal, and close
+            # still succeeds.
             self._db.close()
