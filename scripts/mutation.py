@@ -207,13 +207,43 @@ TARGETS = {
     ),
     "pacing": Target(
         "telnyx_messaging/_bulk/_pacing.py",
-        ("tests/bulk", "tests/cli/test_send_bulk_pacing.py", "tests/redis/test_redis_pacing.py"),
-        # Several processes drawing on one shared budget.
-        child_process_tests=("tests/redis/test_redis_pacing.py",),
+        # The Pacer on a virtual clock: under a second for every mutant.
+        ("tests/bulk/test_pacer.py", "tests/bulk/test_pacing_pins.py"),
+        # Real time against FakeTelnyx (minutes per mutant), several processes drawing on one
+        # Redis budget: only against the survivors.
+        child_process_tests=(
+            "tests/bulk/test_pacing.py",
+            "tests/bulk/test_bulk.py",
+            "tests/cli/test_send_bulk_pacing.py",
+            "tests/redis/test_redis_pacing.py",
+        ),
         equivalent=(
             # The exact-name lookup is a fast path: the case-blind scan after it finds the
             # same header.
             ("_header_number", "value = None"),
+        ),
+        constants=(
+            ("DEFAULT_MAX_PAUSE = 300.0", "DEFAULT_MAX_PAUSE = 301.0"),
+            ("DEFAULT_MAX_PAUSE = 300.0", "DEFAULT_MAX_PAUSE = 299.0"),
+            ("HEADROOM = 0.95", "HEADROOM = 0.96"),
+            ("DEEPEST_CUT = 0.5", "DEEPEST_CUT = 0.6"),
+            ("SHALLOWEST_CUT = 0.9", "SHALLOWEST_CUT = 0.8"),
+            ("CUT_INTERVAL = 1.0", "CUT_INTERVAL = 1.1"),
+            ("CUT_INTERVAL = 1.0", "CUT_INTERVAL = 0.9"),
+            ("QUEUED_SECONDS = 1.0", "QUEUED_SECONDS = 1.1"),
+            ("QUEUED_SECONDS = 1.0", "QUEUED_SECONDS = 0.9"),
+            ("QUEUE_DECREASE = 0.7", "QUEUE_DECREASE = 0.8"),
+            ("RAMP = 0.1", "RAMP = 0.2"),
+            ("PROBE_AFTER = 30.0", "PROBE_AFTER = 31.0"),
+            ("PROBE_AFTER = 30.0", "PROBE_AFTER = 29.0"),
+            ("DEFAULT_HOLD = 1.0", "DEFAULT_HOLD = 2.0"),
+            ('{"40318", "40011"}', '{"40318"}'),
+            ('{"40318", "40011"}', '{"40011"}'),
+            ('RATE_LIMITED = "10011"', 'RATE_LIMITED = "10012"'),
+            ("UNPACED = 1_000_000.0", "UNPACED = 100_000.0"),
+            ("_CHANGES_KEPT = 100", "_CHANGES_KEPT = 101"),
+            ("MAX_SENDER_BUCKETS = MAX_BUDGET_KEYS", "MAX_SENDER_BUCKETS = MAX_BUDGET_KEYS + 1"),
+            ("MAX_SENDER_BUCKETS = MAX_BUDGET_KEYS", "MAX_SENDER_BUCKETS = MAX_BUDGET_KEYS - 1"),
         ),
     ),
 }
