@@ -27,7 +27,13 @@ from telnyx_messaging import (
     set_instant_retries,
 )
 from telnyx_messaging._bulk import PROFILES
-from telnyx_messaging._bulk._pacing import Pacer, Turn, check_max_pause
+from telnyx_messaging._bulk._pacing import (
+    Pacer,
+    Turn,
+    check_max_pause,
+    is_backpressure,
+    message_kind,
+)
 from telnyx_messaging._models import ErrorDetail
 
 TOLL_FREE = "+18885550100"  # Telnyx: 20 a second, paced at 19
@@ -151,6 +157,33 @@ async def sends(pacer: Pacer, sender: str | None, count: int) -> list[Turn]:
     return turns
 
 
+# -- which budgets a send takes from, and what says "slower" -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("via", "row", "kind"),
+    [
+        ("send", {"text": "x"}, "sms"),
+        ("send", {"media_urls": ["https://e.com/a.jpg"]}, "mms"),
+        ("send_long_code", {"type": "MMS"}, "mms"),
+        ("send_group_mms", {"text": "x"}, "mms"),
+        ("send_whatsapp", {}, "whatsapp"),
+    ],
+)
+def test_message_kind(via: str, row: dict[str, Any], kind: str) -> None:
+    """Which account budget a row takes from."""
+    assert message_kind(via, row) == kind
+
+
+def test_only_backpressure_is_backpressure() -> None:
+    """429, 40318 and 40011 say "slower"; other failures do not."""
+    assert is_backpressure(refusal("10011"))
+    assert is_backpressure(refusal("40318", status=400))
+    assert is_backpressure(refusal("40011", status=400))
+    assert not is_backpressure(refusal("40310", status=400))
+    assert not is_backpressure(ValueError("no"))
+
+
 # -- planned paces ---------------------------------------------------------------------------
 
 
@@ -246,8 +279,23 @@ async def test_per_sender_rate_and_rate_are_paced_as_given() -> None:
     assert budget.pace("run") == 10.0
     assert reason_of(pacer, f"sender:{TOLL_FREE}") == "per_sender_rate="
     assert (reason_of(pacer, "run"), pace_of(pacer, "run")) == ("rate=", 10.0)
+    assert [c.scope for c in pacer.snapshot().changes].count("run") == 1
     # Six turns from two senders at 5 a second each, 10 a second together.
     assert [turn.sent_at - 100.0 for turn in turns] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"rate": 0}, "rate must be a positive number"),
+        ({"per_sender_rate": -1}, "per_sender_rate must be a positive number"),
+        ({"sender_types": {TOLL_FREE: "fax"}}, f"sender_types['{TOLL_FREE}'] must be one of"),
+    ],
+)
+def test_bad_options_are_refused_naming_the_option(options: dict[str, Any], named: str) -> None:
+    with pytest.raises(InvalidArgumentError) as refused:
+        Pacer(profile=PROFILES["telnyx"], **options)
+    assert str(refused.value).startswith(named)
 
 
 # -- sender types ----------------------------------------------------------------------------
@@ -267,7 +315,7 @@ class Lookup:
         answer = self.answers[number]
         if isinstance(answer, Exception):
             raise answer
-        return SimpleNamespace(type=answer)
+        return SimpleNamespace() if answer is None else SimpleNamespace(type=answer)
 
 
 async def test_a_sender_type_is_looked_up_once_for_concurrent_turns() -> None:
@@ -303,6 +351,12 @@ async def test_a_lookup_that_fails_leaves_the_type_unknown(
         assert budget.pace(f"sender:{sender}") == UNPACED
     messages = [r.getMessage() for r in caplog.records]
     assert f"sender {TOLL_FREE}: type unknown (slower); paced by Telnyx's answers" in messages
+    # An answer with no type is read as none: the log says which types there are.
+    assert any(
+        m.startswith(f"sender {OTHER_TOLL_FREE}: type unknown (sender type must be one of")
+        and "got None" in m
+        for m in messages
+    )
 
 
 async def test_senders_known_by_their_form_or_given_are_not_looked_up() -> None:
@@ -375,10 +429,12 @@ async def test_the_ten_dlc_daily_cap_stops_the_run_at_the_cap() -> None:
     with pytest.raises(PauseTooLongError) as stopped:
         await pacer.wait_turn(US_LONG_CODE, "sms")
     assert (stopped.value.wait, stopped.value.max_pause) == (86400.0, 600.0)
-    message = str(stopped.value)
-    assert "the 10DLC daily cap of 2 messages" in message
-    assert f"the next 10DLC message from {US_LONG_CODE} may go tomorrow" in message
-    assert "max_pause=600s" in message
+    assert str(stopped.value) == (
+        "the 10DLC daily cap of 2 messages (PacingProfile(ten_dlc_daily_cap=...)) is reached: "
+        f"the next 10DLC message from {US_LONG_CODE} may go tomorrow, a wait of 86400s, more "
+        "than max_pause=600s. The run stopped; the rows not sent are run.not_started (with "
+        "journal=..., run it again tomorrow)."
+    )
     assert pacer.requests == 5
     await pacer.wait_turn(TOLL_FREE, "sms")  # other senders are not stopped by it
 
@@ -403,12 +459,15 @@ async def _queued_sender() -> tuple[VirtualTime, Pacer]:
     return clock, pacer
 
 
-async def test_a_wait_seconds_rising_past_a_second_slows_the_sender_to_70_percent() -> None:
+@pytest.mark.parametrize("wait", [2.0, 1.05])
+async def test_a_wait_seconds_rising_past_a_second_slows_the_sender_to_70_percent(
+    wait: float,
+) -> None:
     _, pacer = await _queued_sender()
     turn = await pacer.wait_turn(TOLL_FREE, "sms")
-    pacer.went_through(turn, 2.0)
+    pacer.went_through(turn, wait)
     assert pace_of(pacer, f"sender:{TOLL_FREE}") == pytest.approx(0.7 * 19)
-    assert reason_of(pacer, f"sender:{TOLL_FREE}") == "wait_seconds 2 and rising"
+    assert reason_of(pacer, f"sender:{TOLL_FREE}") == f"wait_seconds {wait:g} and rising"
     assert reason_of(pacer, "account:sms") == "profile: sms"
 
 
@@ -454,9 +513,8 @@ async def test_went_through_without_a_sender_counts_for_the_account() -> None:
         pacer.went_through(turn, 5.0)
     clock.now = 101.0
     turn = await pacer.wait_turn(None, "sms")
-    clock.now += 0.001
     await pacer.pushed_back(turn, refusal())
-    # 35 went through from 100.0 to 100.72; the last second (after 100.001) holds 34.
+    # 35 went through from 100.0 to 100.72; the last second (after 100.0, not at it) holds 34.
     assert pace_of(pacer, "account:sms") == pytest.approx(0.95 * 34)
 
 
@@ -486,6 +544,11 @@ async def test_a_full_queue_slows_and_holds_the_sender_a_second(
     assert (snapshot.requests, snapshot.refused) == (11, 1)
     assert (pacer.gate.pauses, pacer.gate.paused) == (1, True)
     assert f"Telnyx pushed back ({code}): holding sender:{TOLL_FREE} for 1.00s" in [
+        r.getMessage() for r in caplog.records
+    ]
+    with caplog.at_level(logging.DEBUG, logger="telnyx_messaging"):
+        await pacer.wait_turn("ACME", "sms")
+    assert "pace of sender:ACME: 0.095 (profile: alphanumeric)" in [
         r.getMessage() for r in caplog.records
     ]
     # The sender's next turn leaves when the hold ends.
@@ -535,10 +598,12 @@ async def test_a_429_asking_past_max_pause_stops_the_run_naming_the_wait() -> No
         await pacer.pushed_back(turn, error)
     assert (stopped.value.wait, stopped.value.max_pause) == (301.0, 300.0)
     assert stopped.value.__cause__ is error
-    message = str(stopped.value)
-    assert "Telnyx asked the run to wait 301s before sending again" in message
-    assert "(429 10011, Retry-After), more than max_pause=300s" in message
-    assert "pass a larger max_pause to wait it out" in message
+    assert str(stopped.value) == (
+        "Telnyx asked the run to wait 301s before sending again (429 10011, Retry-After), "
+        "more than max_pause=300s, so the run stopped instead of sleeping. The rows not sent "
+        "are run.not_started and run.unfinished (with journal=..., run it again later); pass "
+        "a larger max_pause to wait it out."
+    )
     assert budget.held == []
     assert reason_of(pacer, f"sender:{TOLL_FREE}") == "profile: toll_free"
     assert pacer.snapshot().refused == 1
@@ -587,13 +652,14 @@ async def _a_429_after(mine: int, others: int, headers: dict[str, str]) -> Pacer
     return pacer
 
 
-@pytest.mark.parametrize(("mine", "culprit"), [(4, "sender"), (3, "account")])
+@pytest.mark.parametrize(("mine", "others", "culprit"), [(4, 10, "sender"), (3, 0, "account")])
 async def test_a_429_naming_a_limit_is_the_senders_when_its_sends_reach_80_percent_of_it(
-    mine: int, culprit: str
+    mine: int, others: int, culprit: str
 ) -> None:
     """x-ratelimit-limit 5: the sender's own 4 sends of the last second reach 80% of it (its
-    limit); 3 do not (the account's), however few the account sent."""
-    pacer = await _a_429_after(mine, 1, {"x-ratelimit-limit": "5"})
+    limit), however many the account sent; 3 do not (the account's), even if they were all
+    the account sent."""
+    pacer = await _a_429_after(mine, others, {"X-RateLimit-Limit": "5"})
     key = f"sender:{TOLL_FREE}" if culprit == "sender" else "account:sms"
     other = "account:sms" if culprit == "sender" else f"sender:{TOLL_FREE}"
     assert pace_of(pacer, key) == pytest.approx(4.75)
@@ -736,6 +802,41 @@ async def test_a_budget_is_cut_at_most_once_a_second_unless_a_lower_limit_is_nam
     assert pace_of(pacer, key) == pytest.approx(4.75 / 2)
 
 
+async def test_429s_of_one_second_naming_the_limit_already_learned_are_one_event() -> None:
+    """Limit 10 learned (paced at 9.5); more 429s that second naming 10 change nothing, one
+    naming 9.8 is lower: followed at once."""
+    clock = VirtualTime()
+    pacer, _ = pacer_on(clock, sender_types={TOLL_FREE: "toll_free"})
+    key = f"sender:{TOLL_FREE}"
+    turns = [await pacer.wait_turn(TOLL_FREE, "sms") for _ in range(9)]  # 0.42 s at 19/s
+    await pacer.pushed_back(turns[-1], refusal(headers={"x-ratelimit-limit": "10"}))
+    assert pace_of(pacer, key) == pytest.approx(9.5)
+    for _ in range(2):
+        turn = await pacer.wait_turn(TOLL_FREE, "sms")
+        await pacer.pushed_back(turn, refusal(headers={"x-ratelimit-limit": "10"}))
+    assert [c.reason for c in pacer.snapshot().changes if c.scope == key] == [
+        "profile: toll_free",
+        "429, x-ratelimit-limit 10",
+    ]
+    turn = await pacer.wait_turn(TOLL_FREE, "sms")
+    await pacer.pushed_back(turn, refusal(headers={"x-ratelimit-limit": "9.8"}))
+    assert pace_of(pacer, key) == pytest.approx(9.8 * 0.95)
+    assert reason_of(pacer, key) == "429, x-ratelimit-limit 9.8"
+
+
+async def test_a_turn_after_a_hold_that_is_over_leaves_at_once() -> None:
+    """Refused, held for no time (a wait of 0): the next turn, free on every budget, leaves
+    the same instant and takes one place on each."""
+    clock = VirtualTime()
+    pacer, budget = pacer_on(clock, sender_types={TOLL_FREE: "toll_free"})
+    turn = await pacer.wait_turn(TOLL_FREE, "sms")
+    clock.now = 101.0
+    await pacer.pushed_back(turn, refusal(headers={"retry-after": "0"}))
+    budget.taken.clear()
+    assert (await pacer.wait_turn(TOLL_FREE, "sms")).sent_at == 101.0
+    assert [key for key, _ in budget.taken] == [f"sender:{TOLL_FREE}", "account:sms"]
+
+
 # -- ramping back ----------------------------------------------------------------------------
 
 
@@ -761,6 +862,15 @@ async def test_a_cut_pace_ramps_back_a_tenth_a_second_up_to_the_ceiling() -> Non
     assert budget.pace(key) == pytest.approx(19.0)
     assert [c.reason for c in pacer.snapshot().changes if c.scope == key][-1] == "ramped up"
     assert len([c for c in pacer.snapshot().changes if c.scope == key]) == 3
+
+
+async def test_a_pace_that_lands_exactly_on_its_ceiling_has_ramped_up() -> None:
+    """9.5 + 0.95 a second for 10 s is 19, the ceiling: noted as reached."""
+    clock, pacer, budget, _ = await _cut_once()
+    clock.now += 10
+    await pacer.wait_turn(TOLL_FREE, "sms")
+    assert budget.pace(f"sender:{TOLL_FREE}") == 19.0
+    assert reason_of(pacer, f"sender:{TOLL_FREE}") == "ramped up"
 
 
 async def test_a_budget_with_no_ceiling_ramps_without_end() -> None:
@@ -868,13 +978,12 @@ def _senders(pacer: Pacer) -> set[str]:
 async def test_past_4096_senders_the_idle_ones_are_forgotten_and_only_they() -> None:
     """4,096 senders remembered; the next one forgets those idle (nothing sent in the last
     second, no turn waiting), keeps a sender that just sent and one with a turn waiting, and
-    keeps the account budgets; counting starts again from what is left."""
+    keeps the account budgets. Counting starts again from what is left: the next 4,096th
+    sender forgets again, and no sooner."""
     clock = VirtualTime(manual=True)
     pacer, _ = pacer_on(clock, PROFILES["unpaced"])
     await pacer.wait_turn(None, "sms")  # the SMS account budget: idle from here on
-    for n in range(4096):
-        await pacer.wait_turn(f"ACME{n}", "whatsapp")
-        clock.now += 1e-5
+    await fill(pacer, clock, "ACME", 4096)
     assert len(_senders(pacer)) == 4096
     clock.now += 2
     await pacer.wait_turn("ACME5", "whatsapp")  # sent just now
@@ -884,36 +993,86 @@ async def test_past_4096_senders_the_idle_ones_are_forgotten_and_only_they() -> 
     await pacer.wait_turn("NEW1", "whatsapp")
     assert _senders(pacer) == {"sender:ACME5", "sender:ACME7", "sender:NEW1"}
     assert "account:sms" in pacer.snapshot().rates
+    # What a forgotten sender cost is gone with it (its turns' lock too).
+    assert len(pacer._locks) <= 10
+    clock.now += 2
+    await fill(pacer, clock, "MORE", 4093)  # 4,096 again
+    assert len(_senders(pacer)) == 4096
     clock.now += 2
     await pacer.wait_turn("NEW2", "whatsapp")
-    assert _senders(pacer) == {"sender:ACME5", "sender:ACME7", "sender:NEW1", "sender:NEW2"}
+    assert _senders(pacer) == {"sender:ACME7", "sender:NEW2"}
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
 
 
+async def fill(pacer: Pacer, clock: VirtualTime, prefix: str, count: int) -> None:
+    """One turn from each of ``count`` new senders (alphanumeric, by their form)."""
+    for n in range(count):
+        await pacer.wait_turn(f"{prefix}{n}", "whatsapp")
+        clock.now += 1e-5
+
+
 async def test_4096_senders_are_all_remembered() -> None:
     clock = VirtualTime()
     pacer, _ = pacer_on(clock, PROFILES["unpaced"])
-    for n in range(4095):
-        await pacer.wait_turn(f"ACME{n}", "whatsapp")
+    await fill(pacer, clock, "ACME", 4095)
     clock.now += 2
     await pacer.wait_turn("LAST", "whatsapp")
     assert len(_senders(pacer)) == 4096
 
 
-async def test_a_looked_up_type_is_forgotten_past_4096_senders_and_asked_again() -> None:
+async def test_a_sender_is_not_forgotten_while_a_turn_of_it_waits() -> None:
+    """Two turns waited on a sender at 0.1 a second; one left, the other still waits: the
+    sender is not idle."""
+    clock = VirtualTime(manual=True)
+    pacer, _ = pacer_on(clock, PROFILES["unpaced"], per_sender_rate=0.1)
+    await fill(pacer, clock, "ACME", 4096)
+    first = asyncio.ensure_future(pacer.wait_turn("ACME7", "whatsapp"))
+    second = asyncio.ensure_future(pacer.wait_turn("ACME7", "whatsapp"))
+    await clock.advance(11)
+    assert first.done()
+    assert not second.done()  # 10 s after the first
+    clock.now += 2
+    await pacer.wait_turn("NEW", "whatsapp")
+    assert _senders(pacer) == {"sender:ACME7", "sender:NEW"}
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
+
+
+async def test_a_looked_up_type_is_kept_for_a_busy_sender_and_forgotten_with_an_idle_one() -> None:
+    """Types looked up are remembered for 4,096 senders, the oldest forgotten first: a sender
+    still sending keeps its budget (no new lookup); one forgotten is asked again on return."""
     clock = VirtualTime()
-    lookup = Lookup({TOLL_FREE: "toll_free"})
+    lookup = Lookup({TOLL_FREE: "toll_free", OTHER_TOLL_FREE: "toll_free"})
     pacer, budget = pacer_on(clock, PacingProfile(sms=None), lookup=lookup)
     await pacer.wait_turn(TOLL_FREE, "sms")
     clock.now += 2
-    for n in range(4095):
-        await pacer.wait_turn(f"ACME{n}", "whatsapp")
-    assert lookup.asked == [TOLL_FREE]
-    await pacer.wait_turn(TOLL_FREE, "whatsapp")  # still remembered
-    clock.now += 2
-    await pacer.wait_turn("ACME-last", "whatsapp")  # forgets the idle, and the oldest type
-    await pacer.wait_turn(TOLL_FREE, "whatsapp")
-    assert lookup.asked == [TOLL_FREE, TOLL_FREE]
+    await pacer.wait_turn(OTHER_TOLL_FREE, "sms")
+    await fill(pacer, clock, "ACME", 4094)  # 4,096 senders and types
+    await pacer.wait_turn("ACME-last", "whatsapp")  # forgets the idle one and its type
+    await pacer.wait_turn(TOLL_FREE, "sms")  # asked again (and the oldest type forgotten)
+    await pacer.wait_turn(OTHER_TOLL_FREE, "sms")  # busy: its budget kept, not asked again
+    assert lookup.asked == [TOLL_FREE, OTHER_TOLL_FREE, TOLL_FREE]
     assert budget.pace(f"sender:{TOLL_FREE}") == pytest.approx(19.0)
+
+
+async def test_a_sender_the_daily_cap_stopped_at_once_is_forgotten_like_others() -> None:
+    """The cap stops a new 10DLC sender's first turn before it took any place: its budget is
+    forgotten when idle like any other (other workers may still be taking turns)."""
+    clock = VirtualTime()
+    stopped = "+13125550222"
+    pacer, _ = pacer_on(
+        clock,
+        PacingProfile(ten_dlc_daily_cap=1),
+        sender_types={US_LONG_CODE: "long_code", stopped: "long_code"},
+    )
+    await pacer.wait_turn(US_LONG_CODE, "sms")
+    await fill(pacer, clock, "ACME", 4094)
+    with pytest.raises(PauseTooLongError):
+        await pacer.wait_turn(stopped, "sms")
+    assert len(_senders(pacer)) == 4096
+    clock.now += 2
+    await pacer.wait_turn("NEW", "whatsapp")
+    assert _senders(pacer) == {"sender:NEW"}
