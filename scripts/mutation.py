@@ -62,6 +62,9 @@ class Target:
     timeout_multiplier: float = 4.0
 
 
+# (mutmut's line keeps its comment)
+_CUT_TO = "# the pace the last cut left; it ramps up by RAMP of it a second"
+
 TARGETS = {
     "retry": Target(
         "telnyx_messaging/_http/retry.py",
@@ -221,6 +224,41 @@ TARGETS = {
             # The exact-name lookup is a fast path: the case-blind scan after it finds the
             # same header.
             ("_header_number", "value = None"),
+            ("_header_number", "value = headers.get(None)"),
+            # Every budget is noted when it is made, and leaves _latest only here.
+            ("Pacer._forget_idle_senders", "self._latest.pop(key, )"),
+            # pace() of a budget never cut is (its cap, False) and changes nothing; the flag
+            # is not read.
+            (
+                "Pacer._note",
+                "rate, _ = scope.pace(self._clock()) if (scope.rate is not None) or True"
+                " else (scope.cap(), False)",
+            ),
+            (
+                "Pacer._note",
+                "rate, _ = scope.pace(self._clock()) if scope.rate is not None"
+                " else (scope.cap(), True)",
+            ),
+            # A missing wait_seconds read as 1.0 (or a first last_wait of 1.0) is not past
+            # QUEUED_SECONDS, and any wait past it is above 0 and 1.0 alike.
+            ("Pacer.went_through", "wait = wait_seconds or 1.0"),
+            ("_Scope.__init__", "self.last_wait = 1.0"),
+            # wait_turn, the only maker of a Turn, sets sent_at before returning it.
+            ("Turn.__init__", "self.sent_at = None"),
+            ("Turn.__init__", "self.sent_at = 1.0"),
+            # Read only once a cut set the pace, and a cut sets them too.
+            ("_Scope.__init__", "self.grew_at = None"),
+            ("_Scope.__init__", "self.grew_at = 1.0"),
+            ("_Scope.__init__", f"self.cut_to = None  {_CUT_TO}"),
+            ("_Scope.__init__", f"self.cut_to = 1.0  {_CUT_TO}"),
+            # "" is falsy: cap() skips it as it skips None, and the probe only clears it again.
+            (
+                "_Scope.__init__",
+                'self.limit: float | None = ""  # the x-ratelimit-limit a 429 named',
+            ),
+            ("_Scope.pace", 'self.limit = ""'),
+            # None is falsy: `if reached:` reads it as False.
+            ("_Scope.pace", "reached = None"),
         ),
         constants=(
             ("DEFAULT_MAX_PAUSE = 300.0", "DEFAULT_MAX_PAUSE = 301.0"),
