@@ -65,6 +65,9 @@ class Target:
     case_blind: str = ""
 
 
+# (mutmut's line keeps its comment)
+_CUT_TO = "# the pace the last cut left; it ramps up by RAMP of it a second"
+
 TARGETS = {
     "retry": Target(
         "telnyx_messaging/_http/retry.py",
@@ -237,13 +240,78 @@ TARGETS = {
     ),
     "pacing": Target(
         "telnyx_messaging/_bulk/_pacing.py",
-        ("tests/bulk", "tests/cli/test_send_bulk_pacing.py", "tests/redis/test_redis_pacing.py"),
-        # Several processes drawing on one shared budget.
-        child_process_tests=("tests/redis/test_redis_pacing.py",),
+        # The Pacer on a virtual clock: under a second for every mutant.
+        ("tests/bulk/test_pacer.py", "tests/bulk/test_pacing_pins.py"),
+        # Real time against FakeTelnyx (minutes per mutant), several processes drawing on one
+        # Redis budget: only against the survivors.
+        child_process_tests=(
+            "tests/bulk/test_pacing.py",
+            "tests/bulk/test_bulk.py",
+            "tests/cli/test_send_bulk_pacing.py",
+            "tests/redis/test_redis_pacing.py",
+        ),
         equivalent=(
             # The exact-name lookup is a fast path: the case-blind scan after it finds the
             # same header.
             ("_header_number", "value = None"),
+            ("_header_number", "value = headers.get(None)"),
+            # Every budget is noted when it is made, and leaves _latest only here.
+            ("Pacer._forget_idle_senders", "self._latest.pop(key, )"),
+            # pace() of a budget never cut is (its cap, False) and changes nothing; the flag
+            # is not read.
+            (
+                "Pacer._note",
+                "rate, _ = scope.pace(self._clock()) if (scope.rate is not None) or True"
+                " else (scope.cap(), False)",
+            ),
+            (
+                "Pacer._note",
+                "rate, _ = scope.pace(self._clock()) if scope.rate is not None"
+                " else (scope.cap(), True)",
+            ),
+            # A missing wait_seconds read as 1.0 (or a first last_wait of 1.0) is not past
+            # QUEUED_SECONDS, and any wait past it is above 0 and 1.0 alike.
+            ("Pacer.went_through", "wait = wait_seconds or 1.0"),
+            ("_Scope.__init__", "self.last_wait = 1.0"),
+            # wait_turn, the only maker of a Turn, sets sent_at before returning it.
+            ("Turn.__init__", "self.sent_at = None"),
+            ("Turn.__init__", "self.sent_at = 1.0"),
+            # Read only once a cut set the pace, and a cut sets them too.
+            ("_Scope.__init__", "self.grew_at = None"),
+            ("_Scope.__init__", "self.grew_at = 1.0"),
+            ("_Scope.__init__", f"self.cut_to = None  {_CUT_TO}"),
+            ("_Scope.__init__", f"self.cut_to = 1.0  {_CUT_TO}"),
+            # "" is falsy: cap() skips it as it skips None, and the probe only clears it again.
+            (
+                "_Scope.__init__",
+                'self.limit: float | None = ""  # the x-ratelimit-limit a 429 named',
+            ),
+            ("_Scope.pace", 'self.limit = ""'),
+            # None is falsy: `if reached:` reads it as False.
+            ("_Scope.pace", "reached = None"),
+        ),
+        constants=(
+            ("DEFAULT_MAX_PAUSE = 300.0", "DEFAULT_MAX_PAUSE = 301.0"),
+            ("DEFAULT_MAX_PAUSE = 300.0", "DEFAULT_MAX_PAUSE = 299.0"),
+            ("HEADROOM = 0.95", "HEADROOM = 0.96"),
+            ("DEEPEST_CUT = 0.5", "DEEPEST_CUT = 0.6"),
+            ("SHALLOWEST_CUT = 0.9", "SHALLOWEST_CUT = 0.8"),
+            ("CUT_INTERVAL = 1.0", "CUT_INTERVAL = 1.1"),
+            ("CUT_INTERVAL = 1.0", "CUT_INTERVAL = 0.9"),
+            ("QUEUED_SECONDS = 1.0", "QUEUED_SECONDS = 1.1"),
+            ("QUEUED_SECONDS = 1.0", "QUEUED_SECONDS = 0.9"),
+            ("QUEUE_DECREASE = 0.7", "QUEUE_DECREASE = 0.8"),
+            ("RAMP = 0.1", "RAMP = 0.2"),
+            ("PROBE_AFTER = 30.0", "PROBE_AFTER = 31.0"),
+            ("PROBE_AFTER = 30.0", "PROBE_AFTER = 29.0"),
+            ("DEFAULT_HOLD = 1.0", "DEFAULT_HOLD = 2.0"),
+            ('{"40318", "40011"}', '{"40318"}'),
+            ('{"40318", "40011"}', '{"40011"}'),
+            ('RATE_LIMITED = "10011"', 'RATE_LIMITED = "10012"'),
+            ("UNPACED = 1_000_000.0", "UNPACED = 100_000.0"),
+            ("_CHANGES_KEPT = 100", "_CHANGES_KEPT = 101"),
+            ("MAX_SENDER_BUCKETS = MAX_BUDGET_KEYS", "MAX_SENDER_BUCKETS = MAX_BUDGET_KEYS + 1"),
+            ("MAX_SENDER_BUCKETS = MAX_BUDGET_KEYS", "MAX_SENDER_BUCKETS = MAX_BUDGET_KEYS - 1"),
         ),
     ),
 }

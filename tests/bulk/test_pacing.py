@@ -33,7 +33,7 @@ from telnyx_messaging import (
     set_instant_retries,
 )
 from telnyx_messaging._bulk import PROFILES
-from telnyx_messaging._bulk._pacing import Pacer, PauseGate, is_backpressure, message_kind
+from telnyx_messaging._bulk._pacing import Pacer, PauseGate
 from telnyx_messaging.testing import FakeTelnyx, RateLimits
 from telnyx_messaging.testing._faults import Respond
 
@@ -324,21 +324,6 @@ async def test_mms_take_from_the_accounts_mms_budget() -> None:
     rates = run.pacing.rates
     assert rates["account:mms"].rate == pytest.approx(15 * 0.95)
     assert rates["account:sms"].rate == pytest.approx(50 * 0.95)
-
-
-@pytest.mark.parametrize(
-    ("via", "row", "kind"),
-    [
-        ("send", {"text": "x"}, "sms"),
-        ("send", {"media_urls": ["https://e.com/a.jpg"]}, "mms"),
-        ("send_long_code", {"type": "MMS"}, "mms"),
-        ("send_group_mms", {"text": "x"}, "mms"),
-        ("send_whatsapp", {}, "whatsapp"),
-    ],
-)
-def test_message_kind(via: str, row: dict[str, Any], kind: str) -> None:
-    """Which account budget a row takes from."""
-    assert message_kind(via, row) == kind
 
 
 async def test_a_ten_dlc_daily_cap_stops_the_run_when_reached() -> None:
@@ -662,14 +647,6 @@ async def test_a_cut_pace_ramps_back_to_its_ceiling_and_probes_past_a_learned_li
     clock.now += 31
     scope.pace(clock.now)
     assert scope.cap() is None  # the limit forgotten: the pace grows past it again
-
-
-def test_only_backpressure_is_backpressure() -> None:
-    """429, 40318 and 40011 say "slower"; other failures do not."""
-    assert is_backpressure(_pushback(429, "10011", {}))
-    assert is_backpressure(_pushback(400, "40318", {}))
-    assert not is_backpressure(_pushback(400, "40310", {}))
-    assert not is_backpressure(ValueError("no"))
 
 
 async def test_a_daily_cap_counts_only_ten_dlc_sends() -> None:
