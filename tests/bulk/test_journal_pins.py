@@ -258,3 +258,15 @@ def test_a_close_that_cannot_fold_the_log_back_loses_nothing(tmp_path: Path) -> 
     entries = again.lookup(0, 499)
     again.close()
     assert [entries[n].message_id for n in range(500)] == [f"m-{n}" for n in range(500)]
+
+
+def test_a_journal_that_cannot_be_read_says_why(tmp_path: Path) -> None:
+    """A link to a file that is gone: refused, naming the journal and the system's reason."""
+    path = tmp_path / "j.db"
+    path.symlink_to(tmp_path / "moved-away.db")
+    with pytest.raises(JournalError) as caught:
+        Journal(path, via="send")
+    assert re.fullmatch(
+        rf"cannot read the journal {re.escape(repr(str(path)))}: \[Errno 2\] No such file.*",
+        str(caught.value),
+    )
