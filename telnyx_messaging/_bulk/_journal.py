@@ -307,11 +307,18 @@ class Journal:
                 f"tables are {sorted(tables) or 'none'}); nothing was written to it. Pass a new "
                 "file name for the journal."
             )
-        problems = [r[0] for r in db.execute("PRAGMA quick_check")]
+        # SQLite may answer with one row of many lines (up to 100 problems): a message names
+        # the first three.
+        problems = [
+            line
+            for (answer,) in db.execute("PRAGMA quick_check")
+            for line in str(answer).splitlines()
+            if not line.startswith("*** in database")
+        ]
         if problems != ["ok"]:
+            shown = "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
             raise JournalError(
-                f"the journal {self.path!r} is damaged ({'; '.join(problems[:3])}). "
-                f"{_what_to_do(self.path)}"
+                f"the journal {self.path!r} is damaged ({shown}). {_what_to_do(self.path)}"
             )
         meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
         if meta.get("format") != FORMAT:

@@ -270,3 +270,80 @@ def test_a_journal_that_cannot_be_read_says_why(tmp_path: Path) -> None:
         rf"cannot read the journal {re.escape(repr(str(path)))}: \[Errno 2\] No such file.*",
         str(caught.value),
     )
+
+
+def with_null_hashes(path: Path, count: int) -> None:
+    """A journal with ``count`` rows whose hash is NULL: SQLite's check finds one problem
+    per row (its schema says NOT NULL), in a single answer of many lines."""
+    Journal(path, via="send").close()
+    db = sqlite3.connect(path, isolation_level=None)
+    (schema,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'rows'").fetchone()
+    lax = schema.replace("params_hash TEXT NOT NULL", "params_hash TEXT")
+    for sql in (lax, schema):
+        db.execute("PRAGMA writable_schema = ON")
+        db.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'rows'", (sql,))
+        db.close()
+        db = sqlite3.connect(path, isolation_level=None)
+        if sql is lax:
+            db.executemany(
+                "INSERT INTO rows (idx, params_hash, idempotency_key, state, updated_at) "
+                "VALUES (?, NULL, 'k', 0, 0)",
+                [(n,) for n in range(count)],
+            )
+    db.close()
+
+
+@pytest.mark.parametrize("count", [1, 3, 4, 150])
+def test_a_damaged_journal_names_three_problems_at_most(tmp_path: Path, count: int) -> None:
+    """SQLite's check can find a hundred problems: the message names the first three, on
+    one line, and says what to do."""
+    path = tmp_path / "j.db"
+    with_null_hashes(path, count)
+    with pytest.raises(JournalError) as caught:
+        Journal(path, via="send")
+    shown = ["NULL value in rows.params_hash"] * min(count, 3) + ["..."] * (count > 3)
+    assert str(caught.value) == (
+        f"the journal {str(path)!r} is damaged ({'; '.join(shown)}). "
+        + WHAT_TO_DO.format(path=str(path))
+    )
+
+
+def test_a_journal_with_damaged_pages_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal(path, via="send")
+    started(journal, 3000)
+    journal.close()
+    with path.open("r+b") as file:
+        for page in (5, 9, 13, 17):  # their cell pointers: a hundred problems
+            file.seek(page * 4096 + 8)
+            file.write(b"\xff" * 64)
+    with pytest.raises(JournalError) as caught:
+        Journal(path, via="send")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert re.search(r"is damaged \(([^;]+; ){3}\.\.\.\)\. Move ", message), message
+
+
+@pytest.mark.parametrize(
+    ("make", "tables"),
+    [
+        (
+            "CREATE TABLE users (id INTEGER); CREATE TABLE orders (id INTEGER)",
+            "['orders', 'users']",
+        ),
+        ("CREATE TABLE t (id INTEGER); DROP TABLE t", "none"),
+    ],
+)
+def test_an_sqlite_file_of_another_program_is_refused_naming_its_tables(
+    tmp_path: Path, make: str, tables: str
+) -> None:
+    path = tmp_path / "app.db"
+    db = sqlite3.connect(path)
+    db.executescript(make)
+    db.close()
+    with pytest.raises(JournalError) as caught:
+        Journal(path, via="send")
+    assert str(caught.value) == (
+        f"{str(path)!r} is an SQLite file but not a journal of telnyx-messaging (its tables "
+        f"are {tables}); nothing was written to it. Pass a new file name for the journal."
+    )
