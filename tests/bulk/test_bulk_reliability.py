@@ -55,6 +55,9 @@ def wanted(source: Sequence[Mapping[str, Any]]) -> collections.Counter[tuple[str
 async def send_all(
     client: AsyncClient, source: Any, **options: Any
 ) -> tuple[list[SendResult], BulkSend]:
+    # What is under test here is the record of a campaign, not its pace (tests/bulk/
+    # test_pacing.py): unpaced, a 300-row campaign takes a second, not fifteen.
+    options.setdefault("pacing", "unpaced")
     async with client.messages.send_many(source, **options) as run:
         results = [r async for r in run]
     return results, run
@@ -147,7 +150,9 @@ async def test_a_damaged_journal_never_sends_a_row_twice(
         # What a crash leaves: the file and its -wal; then only the .db is copied elsewhere.
         copy = tmp_path / "copied" / "campaign.db"
         copy.parent.mkdir()
-        async with client.messages.send_many(source, journal=journal, concurrency=10) as run:
+        async with client.messages.send_many(
+            source, journal=journal, concurrency=10, pacing="unpaced"
+        ) as run:
             async for result in run:
                 if result.index == 150:
                     shutil.copy(journal, copy)
@@ -618,7 +623,9 @@ async def test_outcomes_are_committed_while_the_run_goes(
     """Outcomes reach the file during the run, FLUSH_ROWS at a time at most: a copy taken
     before the run closes (what a crash would leave) holds them."""
     journal = tmp_path / "j.db"
-    async with client.messages.send_many(rows(600), journal=journal, concurrency=20) as run:
+    async with client.messages.send_many(
+        rows(600), journal=journal, concurrency=20, pacing="unpaced"
+    ) as run:
         async for _ in run:
             pass
         for suffix in ("", "-wal"):
