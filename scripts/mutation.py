@@ -256,10 +256,14 @@ TARGETS = {
     ),
     "journal": Target(
         "telnyx_messaging/_bulk/_journal.py",
-        ("tests/bulk/test_journal_pins.py", "tests/bulk", "tests/cli"),
+        ("tests/bulk/test_journal_pins.py", "tests/bulk/test_bulk_reliability.py"),
+        # SIGKILL-and-resume in child processes, send-bulk's journal, and the rest of bulk's
+        # tests (paced on real clocks: minutes for every mutant of a widely used function).
         child_process_tests=(
-            "tests/bulk/test_bulk.py::test_a_run_killed_halfway_and_resumed_sends_every_message_once",
+            "tests/bulk/test_bulk.py",
+            "tests/bulk/test_bulk_crash_property.py",
             "tests/cli/test_send_bulk_cli.py",
+            "tests/cli/test_send_bulk_campaign_identity.py",
         ),
         # SQLite reads its keywords and names without regard to case (not its 'strings').
         case_blind=r'"(SELECT|INSERT|UPDATE|BEGIN|COMMIT|ROLLBACK|PRAGMA)\b|\bWHERE idx\b',
