@@ -266,7 +266,9 @@ TARGETS = {
             "tests/cli/test_send_bulk_campaign_identity.py",
         ),
         # SQLite reads its keywords and names without regard to case (not its 'strings').
-        case_blind=r'"(SELECT|INSERT|UPDATE|BEGIN|COMMIT|ROLLBACK|PRAGMA)\b|\bWHERE idx\b',
+        case_blind=(
+            r'"(SELECT|INSERT|UPDATE|BEGIN|COMMIT|ROLLBACK|PRAGMA)\b|\bWHERE idx\b|\) VALUES \('
+        ),
         equivalent=(
             # The temporary file's random part: any length names a file nobody else makes.
             (
@@ -275,8 +277,19 @@ TARGETS = {
                 '{uuid.uuid4().hex[:9]}.new"',
             ),
             # Python's implicit transactions never start: every statement that writes runs
-            # inside the explicit BEGIN IMMEDIATE ... COMMIT.
+            # inside an explicit BEGIN ... COMMIT.
             ("Journal._create", "db = sqlite3.connect(temporary, )"),
+            ("Journal.__init__", "db = sqlite3.connect(self.path, timeout=0, )"),
+            # Codec names ignore case; json.dumps reads ensure_ascii for its truth.
+            ("encode_row", '"UTF-8", "surrogatepass"'),
+            (
+                "encode_row",
+                'return json.dumps(data, sort_keys=True, separators=(",", ":"), '
+                "ensure_ascii=None).encode(",
+            ),
+            # Deliberate: a file Python could read but SQLite cannot open, which a test run
+            # as root cannot make (permissions do not stop root); the message is kept.
+            ("Journal.__init__", "raise JournalError(None) from None"),
         ),
         constants=(
             ('FORMAT = "2"', 'FORMAT = "3"'),

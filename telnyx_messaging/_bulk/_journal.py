@@ -333,7 +333,13 @@ class Journal:
                 f"messages.{meta.get('via')}, not messages.{via}; resume it with the same "
                 "method, or pass a new journal"
             )
-        recorded = meta.get("campaign", "")
+        recorded = meta.get("campaign")
+        if not recorded:
+            # Every key is derived from it: a journal without one cannot be resumed safely.
+            raise JournalError(
+                f"the journal {self.path!r} is damaged (it records no campaign id). "
+                f"{_what_to_do(self.path)}"
+            )
         if campaign is not None and campaign != recorded:
             raise InvalidArgumentError(
                 f"the journal {self.path!r} belongs to campaign {recorded!r}, not {campaign!r}; "

@@ -7,6 +7,7 @@ outcomes reach the file, the file's contents, and the campaign id keys are deriv
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import resource
@@ -14,15 +15,22 @@ import shutil
 import signal
 import sqlite3
 import time
+from datetime import date, datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from telnyx_messaging import JournalError
+from telnyx_messaging import ConfigurationError, InvalidArgumentError, JournalError
 from telnyx_messaging._bulk import _journal
-from telnyx_messaging._bulk._journal import Journal, campaign_of_path, derive_key
+from telnyx_messaging._bulk._journal import (
+    Journal,
+    campaign_of_path,
+    derive_key,
+    encode_row,
+    row_hash,
+)
 
 WHAT_TO_DO = (
     "Move {path!r} aside and run the same input again with journal= the same path (or the "
@@ -321,6 +329,7 @@ def test_a_journal_with_damaged_pages_is_refused_in_one_line(tmp_path: Path) -> 
         Journal(path, via="send")
     message = str(caught.value)
     assert "\n" not in message
+    assert "***" not in message  # SQLite's heading, not a problem
     assert re.search(r"is damaged \(([^;]+; ){3}\.\.\.\)\. Move ", message), message
 
 
@@ -347,3 +356,197 @@ def test_an_sqlite_file_of_another_program_is_refused_naming_its_tables(
         f"{str(path)!r} is an SQLite file but not a journal of telnyx-messaging (its tables "
         f"are {tables}); nothing was written to it. Pass a new file name for the journal."
     )
+
+
+# -- what a row's key is made from ---------------------------------------------------------------
+
+
+def test_a_rows_encoding_is_pinned() -> None:
+    """The bytes a row's key and hash are made from: keys of running campaigns must not
+    change between releases. Sorted keys at every level, no spaces, UTF-8 as it is."""
+    row = {
+        "to": "+13125550001",
+        "text": "Grüße",
+        "media_urls": ["https://x/b.png", "https://x/a.png"],
+        "send_at": datetime(2026, 5, 1, 9, 30, tzinfo=timezone.utc),
+        "on": date(2026, 5, 1),
+        "whatsapp_message": {"type": "text", "body": None, "n": 1.5, "ok": True},
+    }
+    encoded = (
+        '["send",{"media_urls":["https://x/b.png","https://x/a.png"],'
+        '"on":{"$date":"2026-05-01"},"send_at":{"$datetime":"2026-05-01T09:30:00+00:00"},'
+        '"text":"Grüße","to":"+13125550001",'
+        '"whatsapp_message":{"body":null,"n":1.5,"ok":true,"type":"text"}}]'
+    ).encode()
+    assert encode_row("send", row) == encoded
+    # The hash is the first 32 hex digits of the encoding's SHA-256.
+    assert row_hash("send", row) == hashlib.sha256(encoded).hexdigest()[:32]
+    assert row_hash("send_long_code", row) != row_hash("send", row)
+
+
+def test_rows_differing_inside_a_list_differ() -> None:
+    one = {"to": "+13125550001", "media_urls": ["https://x/a.png"]}
+    other = {"to": "+13125550001", "media_urls": ["https://x/b.png"]}
+    assert row_hash("send", one) != row_hash("send", other)
+
+
+def test_a_value_with_no_stable_encoding_names_its_place() -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        encode_row("send", {"media_urls": ["https://x/a.png", {"https://x/b.png"}]})
+    assert str(caught.value) == (
+        "'media_urls'[1] is a set, which has no stable encoding; use strings, numbers, "
+        "booleans, None, lists, mappings and datetimes"
+    )
+
+
+def test_a_lone_surrogate_still_gets_a_key() -> None:
+    """What a CSV decoded with errors="surrogateescape" leaves in a cell: encoded as it is,
+    so the row is sent (and fails or not at Telnyx) rather than break the run."""
+    one, other = {"text": "caf\udce9"}, {"text": "caf\udce8"}
+    assert row_hash("send", one) != row_hash("send", other)
+    assert row_hash("send", one) == row_hash("send", dict(one))
+
+
+# -- opening -------------------------------------------------------------------------------------
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(JournalError) as caught:
+        Journal(tmp_path, via="send")
+    assert str(caught.value) == f"the journal {str(tmp_path)!r} is a directory; pass a file name"
+
+
+def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text("to,text\n+13125550001,Hi\n")
+    with pytest.raises(JournalError) as caught:
+        Journal(path, via="send")
+    assert str(caught.value) == (
+        f"{str(path)!r} is not a journal of telnyx-messaging (not an SQLite file, or its first "
+        "page is damaged). If it is not yours to replace, pass another file name; if it was a "
+        "journal: " + WHAT_TO_DO.format(path=str(path))
+    )
+
+
+def test_a_journal_in_use_is_refused_saying_why(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    first = Journal(path, via="send")
+    try:
+        with pytest.raises(ConfigurationError) as caught:
+            Journal(path, via="send")
+    finally:
+        first.close()
+    assert str(caught.value) == (
+        f"the journal {str(path)!r} is in use by another run; wait for it to end (two runs "
+        "on one journal would send every row twice)"
+    )
+
+
+def test_a_journal_for_another_method_or_format_says_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    Journal(path, via="send_long_code").close()
+    with pytest.raises(InvalidArgumentError) as caught:
+        Journal(path, via="send")
+    assert str(caught.value) == (
+        f"the journal {str(path)!r} belongs to a run that sent with messages.send_long_code, "
+        "not messages.send; resume it with the same method, or pass a new journal"
+    )
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE meta SET value = '1' WHERE name = 'format'")
+    db.close()
+    with pytest.raises(JournalError) as refused:
+        Journal(path, via="send_long_code")
+    assert str(refused.value) == (
+        f"the journal {str(path)!r} has format '1', written by another version of "
+        "telnyx-messaging; this one reads format '2'. Finish that campaign with the version "
+        "that started it, or pass a new journal."
+    )
+
+
+def test_a_journal_that_records_no_campaign_is_refused_as_damaged(tmp_path: Path) -> None:
+    """Every key is derived from the campaign id: without it, a resume would re-key rows."""
+    path = tmp_path / "j.db"
+    Journal(path, via="send").close()
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("DELETE FROM meta WHERE name = 'campaign'")
+    db.close()
+    with pytest.raises(JournalError) as caught:
+        Journal(path, via="send")
+    assert str(caught.value) == (
+        f"the journal {str(path)!r} is damaged (it records no campaign id). "
+        + WHAT_TO_DO.format(path=str(path))
+    )
+    with pytest.raises(JournalError, match="no campaign id"):
+        Journal(path, via="send", campaign="spring")
+
+
+def test_a_journal_sqlite_cannot_read_says_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal(path, via="send")
+    started(journal, 3000)
+    journal.close()
+    with path.open("r+b") as file:
+        file.seek(5 * 4096 + 8)
+        file.write(b"\xff\xff")  # SQLite stops reading: "malformed", not a list of problems
+    with pytest.raises(JournalError) as caught:
+        Journal(path, via="send")
+    assert re.fullmatch(
+        rf"the journal {re.escape(repr(str(path)))} is damaged \([^)]+\)\. "
+        + re.escape(WHAT_TO_DO.format(path=str(path))),
+        str(caught.value),
+    )
+
+
+class FileSizeLimit:
+    """Files may not grow past ``limit`` bytes while inside: a full disk, for this process."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def __enter__(self) -> None:
+        self._signal = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail, do not die
+        self._soft, self._hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.limit, self._hard))
+
+    def __exit__(self, *_: object) -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self._soft, self._hard))
+        signal.signal(signal.SIGXFSZ, self._signal)
+
+
+def test_a_journal_that_cannot_be_made_leaves_nothing_behind(tmp_path: Path) -> None:
+    """The disk fills while the new file is built: its -wal and -shm are removed with it."""
+    path = tmp_path / "j.db"
+    with FileSizeLimit(9000), pytest.raises(JournalError) as caught:
+        Journal(path, via="send")
+    assert str(caught.value).startswith(f"cannot create the journal {str(path)!r}: ")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_journal_that_cannot_be_written_when_opened_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    Journal(path, via="send").close()
+    with FileSizeLimit(100), pytest.raises(JournalError) as caught:
+        Journal(path, via="send")
+    assert re.fullmatch(
+        rf"cannot use the journal {re.escape(repr(str(path)))}: \w.*", str(caught.value)
+    )
+    Journal(path, via="send").close()  # nothing was damaged
+
+
+def test_an_outcome_for_a_row_started_by_an_earlier_run_is_recorded(tmp_path: Path) -> None:
+    """A resumed run sends again a row the last one started; its outcome is noted without
+    a new start."""
+    path = tmp_path / "j.db"
+    crashed = Journal(path, via="send")
+    started(crashed, 2)
+    crashed.close()
+    resumed = Journal(path, via="send")
+    finish(resumed, 1)
+    resumed.close()
+    again = Journal(path, via="send")
+    entries = again.lookup(0, 1)
+    again.close()
+    assert (entries[0].state, entries[1].state) == (_journal.STARTED, _journal.SENT)
+    assert entries[1].message_id == "m-1"
