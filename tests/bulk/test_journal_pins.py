@@ -550,3 +550,28 @@ def test_an_outcome_for_a_row_started_by_an_earlier_run_is_recorded(tmp_path: Pa
     again.close()
     assert (entries[0].state, entries[1].state) == (_journal.STARTED, _journal.SENT)
     assert entries[1].message_id == "m-1"
+
+
+def test_a_journal_whose_header_is_damaged_says_what_to_do(tmp_path: Path) -> None:
+    """SQLite's magic, then garbage: SQLite refuses to read it at all."""
+    path = tmp_path / "j.db"
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
+    with pytest.raises(JournalError) as caught:
+        Journal(path, via="send")
+    assert str(caught.value) == (
+        f"the journal {str(path)!r} is damaged (file is not a database). "
+        + WHAT_TO_DO.format(path=str(path))
+    )
+
+
+def test_a_journal_of_another_campaign_says_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    Journal(path, via="send", campaign="spring").close()
+    with pytest.raises(InvalidArgumentError) as caught:
+        Journal(path, via="send", campaign="autumn")
+    assert str(caught.value) == (
+        f"the journal {str(path)!r} belongs to campaign 'spring', not 'autumn'; resume it with "
+        "the same campaign=, or pass a new journal"
+    )
+    Journal(path, via="send", campaign="spring").close()
+    Journal(path, via="send").close()  # the campaign recorded is used
