@@ -575,3 +575,20 @@ def test_a_journal_of_another_campaign_says_what_to_do(tmp_path: Path) -> None:
     )
     Journal(path, via="send", campaign="spring").close()
     Journal(path, via="send").close()  # the campaign recorded is used
+
+
+def test_a_row_started_again_is_recorded_once(tmp_path: Path) -> None:
+    """A failed row sent again (retry_failed=True) is started again: the file keeps one
+    record per input row, as docs/bulk.md says, with the latest key and state."""
+    path = tmp_path / "j.db"
+    journal = Journal(path, via="send")
+    journal.start([(0, "0" * 32, "key-a")])
+    journal.finish(0, ok=False, message_id=None, error_code="40300", error_title="x", attempts=1)
+    journal.start([(0, "0" * 32, "key-b")])
+    journal.close()
+    db = sqlite3.connect(path)
+    try:
+        records = db.execute("SELECT idx, idempotency_key, state FROM rows").fetchall()
+    finally:
+        db.close()
+    assert records == [(0, "key-b", _journal.STARTED)]
