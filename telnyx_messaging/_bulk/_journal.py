@@ -381,18 +381,19 @@ class Journal:
     def start(self, rows: Sequence[tuple[int, str, str]]) -> None:
         """Commit ``(index, params_hash, key)`` for rows about to be tried for the first time.
 
-        Pending outcomes ride along in the same transaction.
+        Pending outcomes ride along in the same transaction, first: they were noted before,
+        and a row started again (a failed row resent) must end up started.
         """
         db = self._db
         now = time.time()
         try:
             db.execute("BEGIN")
+            self._write_outcomes()
             db.executemany(
                 "INSERT OR REPLACE INTO rows (idx, params_hash, idempotency_key, state, "
                 "updated_at) VALUES (?, ?, ?, 0, ?)",
                 [(i, h, k, now) for i, h, k in rows],
             )
-            self._write_outcomes()
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             raise self._failed(exc, "be written") from None
