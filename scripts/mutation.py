@@ -23,6 +23,7 @@ Two things a plain ``mutmut run`` gets wrong here, handled below:
 from __future__ import annotations
 
 import argparse
+import fcntl
 import fnmatch
 import json
 import os
@@ -34,6 +35,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import tomllib
 
@@ -381,6 +383,9 @@ TARGETS = {
     ),
 }
 
+# The lock files of the modules this process runs (see `run`), open until it ends.
+_LOCKS: list[IO[str]] = []
+
 # What mutmut's exit codes mean for the score: a timeout or a type error is a caught mutant.
 CAUGHT = {"killed", "timeout", "caught by type check", "segfault"}
 
@@ -539,7 +544,14 @@ def _pytest(work: Path, tests: Sequence[str], mutant: str = "") -> int:
     done = subprocess.run(  # noqa: S603 - our own interpreter and pytest
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
         cwd=mutants,
-        env={**os.environ, "PYTHONPATH": str(mutants), "MUTANT_UNDER_TEST": mutant},
+        # No bytecode: a constant edited and put back within one second, at the same size,
+        # would leave a cached module Python still takes for the source.
+        env={
+            **os.environ,
+            "PYTHONPATH": str(mutants),
+            "MUTANT_UNDER_TEST": mutant,
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         check=False,
@@ -586,6 +598,15 @@ def run(
     """
     print(f"\n=== {name}: {target.path}", flush=True)
     work = WORK / name
+    # Two runs of one module share its directory: the second would rebuild it, or edit its
+    # constants, under the first one's tests. Held until this process ends.
+    WORK.mkdir(parents=True, exist_ok=True)
+    lock = (WORK / f"{name}.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"another run of {name} is going in {work}; wait for it") from None
+    _LOCKS.append(lock)
     if recheck:
         if not (work / "mutants" / "mutmut-stats.json").exists():
             raise SystemExit(f"no earlier run of {name} in {work}: run it without --recheck")
