@@ -3,7 +3,8 @@
 For each module, mutmut (configured under ``[tool.mutmut]`` in pyproject.toml) mutates that
 one file and runs the test files that exercise it; this prints the score and every mutant the
 tests let live, with its diff. Survivors judged equivalent (no test could tell them apart) are
-listed in ``EQUIVALENT`` below and in docs/testing.md, and are left out of the score.
+listed in each target's ``equivalent=`` below and in docs/testing.md, and are left out of
+the score.
 
 Run it on one module while writing its tests; each module works in its own directory under
 ``.nox/mutation/``, so runs do not disturb the worktree or each other.
@@ -481,7 +482,7 @@ def _report(work: Path) -> dict[str, tuple[str, str]]:
 
 
 def _added_line(diff: str) -> str:
-    """The mutated line of a mutant's diff, stripped (how EQUIVALENT names a mutant)."""
+    """The mutated line of a mutant's diff, stripped (how ``equivalent=`` names a mutant)."""
     return " / ".join(line.strip() for line in _changed_lines(diff, "+"))
 
 
@@ -649,6 +650,13 @@ def run(
         survivors.append((mutant, status, diff))
     for mutant, status, diff in survivors:
         print(f"\n--- {status}: {mutant}\n{diff.strip()}")
+    if survivors:
+        print(
+            "\nEach survivor: write a test that fails with it (a behaviour a user would notice), "
+            f"then `--recheck TEST_FILE` ({name} unchanged) or run {name} again; or, if no "
+            "test could tell it apart, add it to the target's equivalent= with the reason, "
+            "and to docs/testing.md (see its 'Mutation testing' section)."
+        )
     score = 100.0 * caught / counted if counted else 100.0
     print(
         f"\n{name}: {score:.1f}% ({caught} of {counted} mutants caught; "
