@@ -176,6 +176,10 @@ TARGETS = {
             # OrderedDict.popitem reads `last` for its truth: None pops the oldest, as False does.
             ("MemoryDuplicateGuard.claim", "done.popitem(last=None)"),
         ),
+        constants=(
+            ("DEFAULT_MIN_AGE = 300.0", "DEFAULT_MIN_AGE = 301.0"),
+            ("DEFAULT_MIN_AGE = 300.0", "DEFAULT_MIN_AGE = 299.0"),
+        ),
     ),
     # The webhook gate (the receiver's sans-I/O checks). Every mutant runs the gate's own
     # tests (pure, driven through its calls) and the adapters'; the rest of tests/webhooks
