@@ -23,22 +23,22 @@ instructions a send (callgrind), more than everything else here together.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar, Token
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from multidict import CIMultiDict
 from opentelemetry import context, propagate, trace
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Link, SpanKind, Status, StatusCode
 
 from telnyx_messaging._errors import APIConnectionError, APIError, APIStatusError, Attempt
 from telnyx_messaging._http.loop import Connection, OnRetry, RequestLoop
 from telnyx_messaging._telemetry import BulkRun, bulk_run, instruments_for
 from telnyx_messaging._telemetry import _instruments as names
 from telnyx_messaging._telemetry._inbound import remember_send
-from telnyx_messaging._telemetry._routes import Route, route
+from telnyx_messaging._telemetry._routes import Route, is_static, route
 from telnyx_messaging._wire import Request, Response
 
 if TYPE_CHECKING:
@@ -51,23 +51,71 @@ __all__ = ["TracedRequestLoop", "sender_type"]
 T = TypeVar("T")
 
 
+class _Report:
+    """What every call of one route reports with, made once per loop: ``url.template``, the
+    attempt span's name, and the attribute mappings its metrics are recorded with.
+
+    The mappings are shared by every call and never changed once made (an OpenTelemetry SDK
+    keeps the mapping it is given for its data point): a send builds no dict for its metrics.
+    """
+
+    __slots__ = ("_answered", "_attempt", "_sent", "_unanswered", "operation", "route", "span_name")
+
+    def __init__(self, found: Route, method: str, attempt: dict[str, Any]) -> None:
+        self.route = found
+        self.operation = found.operation
+        self.span_name = f"{method} {attempt[names.URL_TEMPLATE]}"
+        #: An attempt's attributes before its outcome: method, server, url.template.
+        self._attempt = attempt
+        self._answered: dict[int, dict[str, Any]] = {}
+        self._unanswered: dict[str, dict[str, Any]] = {}
+        self._sent: dict[str, dict[str, Any]] = {}
+
+    def attempt_attributes(self) -> dict[str, Any]:
+        """An attempt span's attributes to start with: a copy of its own."""
+        return dict(self._attempt)
+
+    def answered(self, status: int) -> Mapping[str, Any]:
+        """A duration's attributes for an attempt answered with ``status``."""
+        found = self._answered.get(status)
+        if found is None:
+            found = {**self._attempt, names.HTTP_RESPONSE_STATUS_CODE: status}
+            if status >= 400:
+                found[names.ERROR_TYPE] = str(status)
+            self._answered[status] = found
+        return found
+
+    def unanswered(self, error_type: str) -> Mapping[str, Any]:
+        """A duration's attributes for an attempt that got no answer (``error_type``)."""
+        found = self._unanswered.get(error_type)
+        if found is None:
+            found = self._unanswered[error_type] = {**self._attempt, names.ERROR_TYPE: error_type}
+        return found
+
+    def sent(self, kind: str) -> Mapping[str, Any]:
+        """``telnyx.messages.sent``'s attributes for a message from a ``kind`` sender."""
+        found = self._sent.get(kind)
+        if found is None:
+            found = self._sent[kind] = {names.OPERATION: self.operation, names.SENDER_TYPE: kind}
+        return found
+
+
 class _Call:
     """The SDK call under way in this task, and its attempt in flight, if any."""
 
     __slots__ = (
         "attached",
-        "attempt_attributes",
         "attempt_span",
         "body",
         "parent",
-        "route",
+        "report",
         "span",
         "started",
         "token",
     )
 
-    def __init__(self, found: Route, span: trace.Span, body: Mapping[str, Any] | None) -> None:
-        self.route = found
+    def __init__(self, report: _Report, span: trace.Span, body: Mapping[str, Any] | None) -> None:
+        self.report = report
         self.span = span
         self.body = body
         #: The context the attempt spans are children in; None when there is no trace to
@@ -75,9 +123,8 @@ class _Call:
         self.parent: context.Context | None = None
         self.attached: object = None
         self.token: Token[_Call | None] | None = None
-        #: The attempt in flight: when it started, its duration attributes and its span.
+        #: The attempt in flight: when it started, and its span.
         self.started: float | None = None
-        self.attempt_attributes: dict[str, Any] = {}
         self.attempt_span: trace.Span | None = None
 
 
@@ -131,12 +178,13 @@ class TracedRequestLoop(RequestLoop):
     __slots__ = (
         "_address",
         "_base_path",
+        "_by_operation",
+        "_by_path",
         "_caller_on_retry",
         "_instruments",
         "_port",
         "_send",
         "_telemetry",
-        "_templates",
     )
 
     def __init__(
@@ -163,8 +211,10 @@ class TracedRequestLoop(RequestLoop):
         self._address = parts.hostname or ""
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self._base_path = parts.path.rstrip("/")
-        #: url.template by route: the base URL's path and the route's template, made once.
-        self._templates: dict[Route, str] = {}
+        #: What each route reports with, made on its first call: by operation, and by method
+        #: and path for the fixed paths (one look-up per call; a path with an id is not kept).
+        self._by_operation: dict[str, _Report] = {}
+        self._by_path: dict[tuple[str, str], _Report] = {}
         self._send = self.send_attempt  # the transport
         self.send_attempt = self._open_attempt
 
@@ -195,7 +245,7 @@ class TracedRequestLoop(RequestLoop):
         idempotency_key: str | None = None,
         envelope: bool = True,
     ) -> Coroutine[Any, Any, T]:
-        call = self._start(route(method, path), body, idempotency_key)
+        call = self._start(method, path, body, idempotency_key)
         running = RequestLoop.call(
             self,
             method,
@@ -220,7 +270,7 @@ class TracedRequestLoop(RequestLoop):
         *,
         query: Sequence[tuple[str, str]] | None = None,
     ) -> Coroutine[Any, Any, T]:
-        call = self._start(route(method, path), None, None)
+        call = self._start(method, path, None, None)
         running = RequestLoop.call_with(self, method, path, decode, query=query)
         return running if call.parent is None else self._traced(call, running)
 
@@ -234,29 +284,60 @@ class TracedRequestLoop(RequestLoop):
         self._end(call, None, getattr(result, "id", None))
         return result
 
+    def _report(self, method: str, path: str) -> _Report:
+        """What calls of ``method path`` report with (made on the route's first call)."""
+        report = self._by_path.get((method, path))
+        if report is not None:
+            return report
+        found = route(method, path)
+        report = self._by_operation.get(found.operation)
+        if report is None:
+            attempt = {
+                names.HTTP_REQUEST_METHOD: method,
+                names.SERVER_ADDRESS: self._address,
+                names.SERVER_PORT: self._port,
+                names.URL_TEMPLATE: self._base_path + found.template,
+            }
+            report = self._by_operation[found.operation] = _Report(found, method, attempt)
+        if is_static(method, path):
+            self._by_path[(method, path)] = report
+        return report
+
     def _start(
-        self, found: Route, body: Mapping[str, Any] | None, idempotency_key: str | None
+        self, method: str, path: str, body: Mapping[str, Any] | None, idempotency_key: str | None
     ) -> _Call:
         """Open the call's span (a child of the current one) and make it current."""
+        report = self._report(method, path)
         run = bulk_run.get()
         if run is None:
-            # Positional: the API's proxy tracer forwards **kwargs, a dict per call.
-            span = self._instruments.tracer.start_span(found.operation, None, SpanKind.INTERNAL)
+            # The defaults (the current context, INTERNAL), and no keyword: the API's proxy
+            # tracer forwards **kwargs, a dict per call.
+            span = self._instruments.tracer.start_span(report.operation)
         else:
-            span = self._row_span(run, found)
-        call = _Call(found, span, body)
-        if span.get_span_context().is_valid:  # a trace to extend
-            if span.is_recording():
-                span.set_attributes(self._call_attributes(found, body, idempotency_key))
-            call.parent = trace.set_span_in_context(span)
-            # Callbacks and transports under it see it as the current span.
-            call.attached = context.attach(call.parent)
-        token = _current.set(call)
-        if call.parent is not None:
-            call.token = token  # _end resets it
-        # An untraced call stays set in the caller's task until the next call replaces it
-        # (there is no frame of ours to reset it in). Its token is dropped: a token holds the
-        # value it replaced, so keeping it would chain every call of the task together.
+            span = self._row_span(run, report.route)
+        # INVALID_SPAN is what the no-op tracer gives when there is no trace: asked first, as
+        # it is the common case with no SDK and costs one comparison.
+        if span is INVALID_SPAN or not span.get_span_context().is_valid:
+            return self._untraced(report, span, body)
+        call = _Call(report, span, body)
+        if span.is_recording():
+            span.set_attributes(self._call_attributes(report.route, body, idempotency_key))
+        call.parent = trace.set_span_in_context(span)
+        # Callbacks and transports under it see it as the current span.
+        call.attached = context.attach(call.parent)
+        call.token = _current.set(call)  # _end resets it
+        return call
+
+    @staticmethod
+    def _untraced(report: _Report, span: trace.Span, body: Mapping[str, Any] | None) -> _Call:
+        """An untraced call's record, made current.
+
+        It stays set in the caller's task until the next call replaces it (there is no frame
+        of ours to reset it in). Its token is dropped: a token holds the value it replaced, so
+        keeping it would chain every call of the task together.
+        """
+        call = _Call(report, span, body)
+        _current.set(call)
         return call
 
     def _row_span(self, run: BulkRun, found: Route) -> trace.Span:
@@ -286,15 +367,13 @@ class TracedRequestLoop(RequestLoop):
             context.detach(call.attached)  # type: ignore[arg-type]
         if call.started is not None and failure is not None:  # cancelled mid-attempt
             self._close_attempt(call, failure, None)
-        found = call.route
+        report = call.report
+        found = report.route
         span = call.span
         if failure is not None:
             self._call_failed(span, found, call.body, failure)
         elif found.creates_message:
-            kind = sender_type(found, call.body)
-            self._instruments.messages_sent.add(
-                1, {names.OPERATION: found.operation, names.SENDER_TYPE: kind}
-            )
+            self._instruments.messages_sent.add(1, report.sent(sender_type(found, call.body)))
             if message_id is not None and call.parent is not None:
                 span.set_attribute(names.MESSAGE_ID, message_id)
                 remember_send(message_id, span.get_span_context())  # for a delivery wait
@@ -349,31 +428,19 @@ class TracedRequestLoop(RequestLoop):
         call = _current.get()
         if call is None:  # a bare request() outside call()/call_with(): nothing to report to
             return self._send(request)
-        found = call.route
-        template = self._templates.get(found)
-        if template is None:
-            template = self._templates[found] = self._base_path + found.template
-        method = request.method
-        attributes = {
-            names.HTTP_REQUEST_METHOD: method,
-            names.SERVER_ADDRESS: self._address,
-            names.SERVER_PORT: self._port,
-            names.URL_TEMPLATE: template,
-        }
-        call.attempt_attributes = attributes
         if call.parent is not None:
-            self._attempt_span(call, request, f"{method} {template}", dict(attributes))
-        call.started = time.perf_counter()
+            self._attempt_span(call, request)
+        call.started = perf_counter()
         return self._send(request)
 
-    def _attempt_span(
-        self, call: _Call, request: Request, name: str, attributes: dict[str, Any]
-    ) -> None:
+    def _attempt_span(self, call: _Call, request: Request) -> None:
         """The attempt's CLIENT span, and its ``traceparent`` on the request."""
+        report = call.report
+        attributes = report.attempt_attributes()
         if request.attempt > 1:
             attributes[names.HTTP_REQUEST_RESEND_COUNT] = request.attempt - 1
         span = self._instruments.tracer.start_span(
-            name, context=call.parent, kind=SpanKind.CLIENT, attributes=attributes
+            report.span_name, context=call.parent, kind=SpanKind.CLIENT, attributes=attributes
         )
         call.attempt_span = span
         # A copy: the loop's headers are shared by every call of the client.
@@ -381,7 +448,7 @@ class TracedRequestLoop(RequestLoop):
         propagate.inject(headers, context=trace.set_span_in_context(span, call.parent))
         request.headers = headers
         if span.is_recording():
-            span.set_attribute(names.URL_FULL, self._full_url(request, call.route))
+            span.set_attribute(names.URL_FULL, self._full_url(request, call.report.route))
             key = headers.get("Idempotency-Key")
             if key is not None:
                 span.set_attribute(names.HTTP_REQUEST_HEADER_IDEMPOTENCY_KEY, (key,))
@@ -390,11 +457,11 @@ class TracedRequestLoop(RequestLoop):
         call = _current.get()
         if call is not None and call.started is not None:
             self._close_attempt(call, None, response)
-            if call.parent is None and response.status < 300 and call.route.creates_message:
-                found = call.route  # untraced: counted here, as there is no _end
-                kind = sender_type(found, call.body)
+            found = call.report.route
+            if call.parent is None and response.status < 300 and found.creates_message:
+                # Untraced: counted here, as there is no _end.
                 self._instruments.messages_sent.add(
-                    1, {names.OPERATION: found.operation, names.SENDER_TYPE: kind}
+                    1, call.report.sent(sender_type(found, call.body))
                 )
         return RequestLoop._finish(self, response)
 
@@ -403,21 +470,17 @@ class TracedRequestLoop(RequestLoop):
     ) -> None:
         """End the attempt in flight: its duration, and its span with the answer or failure."""
         assert call.started is not None
-        elapsed = time.perf_counter() - call.started
+        elapsed = perf_counter() - call.started
         call.started = None
-        attributes = call.attempt_attributes
-        span = call.attempt_span
-        call.attempt_span = None
         if response is not None:
-            status = response.status
-            attributes[names.HTTP_RESPONSE_STATUS_CODE] = status
-            if status >= 400:
-                attributes[names.ERROR_TYPE] = str(status)
+            attributes = call.report.answered(response.status)
         else:
-            attributes[names.ERROR_TYPE] = _attempt_error_type(failure)  # type: ignore[arg-type]
+            attributes = call.report.unanswered(_attempt_error_type(failure))  # type: ignore[arg-type]
         self._instruments.request_duration.record(elapsed, attributes)
+        span = call.attempt_span
         if span is None:
             return
+        call.attempt_span = None
         if response is not None:
             span.set_attribute(names.HTTP_RESPONSE_STATUS_CODE, response.status)
             request_id = response.headers.get("x-request-id")
@@ -449,8 +512,8 @@ class TracedRequestLoop(RequestLoop):
         if call is not None and call.started is not None:  # the last attempt got no answer
             self._close_attempt(call, failure, None)
         concluded = RequestLoop._conclude(self, failure, method, history, idempotency_key)
-        if call is not None and call.parent is None and call.route.creates_message:
-            self._count_failed(call.route, call.body, _failure_attributes(concluded))
+        if call is not None and call.parent is None and call.report.route.creates_message:
+            self._count_failed(call.report.route, call.body, _failure_attributes(concluded))
         return concluded
 
     # -- waits -------------------------------------------------------------------------------
@@ -461,7 +524,7 @@ class TracedRequestLoop(RequestLoop):
         call = _current.get()
         if call is not None and call.started is not None:  # the attempt got no answer
             self._close_attempt(call, failure, None)
-        operation = call.route.operation if call is not None else "unknown"
+        operation = call.report.operation if call is not None else "unknown"
         status = getattr(failure, "status", None)
         error_type = str(status) if status is not None else _attempt_error_type(failure)
         if status == 429:
