@@ -107,6 +107,7 @@ class _Call:
         "attached",
         "attempt_span",
         "body",
+        "busy",
         "parent",
         "report",
         "span",
@@ -123,6 +124,9 @@ class _Call:
         self.parent: context.Context | None = None
         self.attached: object = None
         self.token: Token[_Call | None] | None = None
+        #: Whether a call is under way with this record. An untraced call's record is used
+        #: again by the next untraced call of the task once this is False (see _untraced).
+        self.busy = True
         #: The attempt in flight: when it started, and its span.
         self.started: float | None = None
         self.attempt_span: trace.Span | None = None
@@ -330,14 +334,28 @@ class TracedRequestLoop(RequestLoop):
 
     @staticmethod
     def _untraced(report: _Report, span: trace.Span, body: Mapping[str, Any] | None) -> _Call:
-        """An untraced call's record, made current.
+        """An untraced call's record: the one this task used for its last untraced call, filled
+        in again, or a new one made current.
 
-        It stays set in the caller's task until the next call replaces it (there is no frame
-        of ours to reset it in). Its token is dropped: a token holds the value it replaced, so
-        keeping it would chain every call of the task together.
+        There is no frame of ours around an untraced call to reset the context variable in, so
+        a record stays set until it is replaced. Setting a new one per call (a record and a
+        new context mapping per send, each living on past its call) doubled the garbage
+        collector's runs per send over loopback (benchmarks/README.md). ``busy`` keeps a
+        record to one call at a time: a task started from another (its context a copy of the
+        other's) that finds the record busy makes its own.
         """
-        call = _Call(report, span, body)
-        _current.set(call)
+        call = _current.get()
+        if call is None or call.busy:
+            call = _Call(report, span, body)
+            # The token is dropped: it holds the value this one replaced, so keeping it would
+            # chain every record of the task together.
+            _current.set(call)
+            return call
+        call.report = report
+        call.span = span
+        call.body = body
+        call.started = None
+        call.busy = True
         return call
 
     def _row_span(self, run: BulkRun, found: Route) -> trace.Span:
@@ -426,7 +444,8 @@ class TracedRequestLoop(RequestLoop):
     def _open_attempt(self, request: Request) -> Coroutine[Any, Any, Response]:
         """Start an attempt's clock (and span), then hand the request to the transport."""
         call = _current.get()
-        if call is None:  # a bare request() outside call()/call_with(): nothing to report to
+        if call is None or not call.busy:
+            # A bare request() outside call()/call_with(): nothing to report to.
             return self._send(request)
         if call.parent is not None:
             self._attempt_span(call, request)
@@ -457,12 +476,15 @@ class TracedRequestLoop(RequestLoop):
         call = _current.get()
         if call is not None and call.started is not None:
             self._close_attempt(call, None, response)
-            found = call.report.route
-            if call.parent is None and response.status < 300 and found.creates_message:
-                # Untraced: counted here, as there is no _end.
-                self._instruments.messages_sent.add(
-                    1, call.report.sent(sender_type(found, call.body))
-                )
+            if call.parent is None and response.status < 300:
+                # Untraced, there is no _end: a 2xx is the call's last attempt, counted here.
+                # (If it does not structure, _conclude follows at once, with no await between.)
+                call.busy = False
+                found = call.report.route
+                if found.creates_message:
+                    self._instruments.messages_sent.add(
+                        1, call.report.sent(sender_type(found, call.body))
+                    )
         return RequestLoop._finish(self, response)
 
     def _close_attempt(
@@ -512,8 +534,10 @@ class TracedRequestLoop(RequestLoop):
         if call is not None and call.started is not None:  # the last attempt got no answer
             self._close_attempt(call, failure, None)
         concluded = RequestLoop._conclude(self, failure, method, history, idempotency_key)
-        if call is not None and call.parent is None and call.report.route.creates_message:
-            self._count_failed(call.report.route, call.body, _failure_attributes(concluded))
+        if call is not None and call.parent is None:  # untraced: counted here, with no _end
+            call.busy = False
+            if call.report.route.creates_message:
+                self._count_failed(call.report.route, call.body, _failure_attributes(concluded))
         return concluded
 
     # -- waits -------------------------------------------------------------------------------

@@ -516,3 +516,45 @@ async def test_untraced_calls_are_not_kept(exported: Exported) -> None:
         for _ in range(5):
             await client.messages.send(**SMS)
         assert alive() <= before + 1
+
+
+async def test_untraced_calls_in_concurrent_tasks_report_their_own(exported: Exported) -> None:
+    """Tasks started after an untraced call inherit the context it was made in; calls they
+    make at the same time still report each its own route, status and duration."""
+    import asyncio
+
+    from telnyx_messaging import MockTransport
+
+    example = Path(__file__).parents[1] / "spec" / "webhook-examples" / "message.sent.json"
+    answer = {"data": json.loads(example.read_text())["data"]["payload"]}
+    both_in = asyncio.Event()
+    arrived: list[str] = []
+
+    async def handler(request: Any) -> Any:
+        arrived.append(request.method)
+        if len(arrived) == 3:  # the first send, then the two at once
+            both_in.set()
+        if len(arrived) > 1:
+            await both_in.wait()  # both calls are in flight before either is answered
+        if request.method == "GET":
+            return request.respond(404, json={"errors": [{"code": "10005"}]})
+        return request.respond(json=answer)
+
+    telemetry = Telemetry(meter_provider=exported.meter_provider)  # the global no-op tracer
+    async with AsyncClient(
+        api_key="k", transport=MockTransport(handler), max_retries=0, telemetry=telemetry
+    ) as client:
+        await client.messages.send(**SMS)
+        sent, missing = await asyncio.gather(
+            client.messages.send(**SMS), client.messages.retrieve("m-1"), return_exceptions=True
+        )
+    assert not isinstance(sent, BaseException)
+    assert isinstance(missing, NotFoundError)
+    durations = {
+        (p.attributes[TEMPLATE], p.attributes[STATUS]): p.count
+        for p in exported.points(http_metrics.HTTP_CLIENT_REQUEST_DURATION)
+    }
+    assert durations == {("/v2/messages", 200): 2, ("/v2/messages/{id}", 404): 1}
+    (counted,) = exported.points(names.MESSAGES_SENT)
+    assert counted.value == 2
+    assert counted.attributes[names.OPERATION] == "messages.send"
