@@ -25,8 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar, Token
+from functools import partial
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from multidict import CIMultiDict
@@ -49,6 +50,22 @@ if TYPE_CHECKING:
 __all__ = ["TracedRequestLoop", "sender_type"]
 
 T = TypeVar("T")
+K = TypeVar("K")
+
+
+class _Made(dict[K, dict[str, Any]], Generic[K]):
+    """Attribute mappings by key, each made by ``make`` on its first use and kept: a hit is
+    one dict look-up, with no call of ours."""
+
+    __slots__ = ("_make",)
+
+    def __init__(self, make: Callable[[K], dict[str, Any]]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key: K) -> dict[str, Any]:
+        made = self[key] = self._make(key)
+        return made
 
 
 class _Report:
@@ -59,7 +76,7 @@ class _Report:
     keeps the mapping it is given for its data point): a send builds no dict for its metrics.
     """
 
-    __slots__ = ("_answered", "_attempt", "_sent", "_unanswered", "operation", "route", "span_name")
+    __slots__ = ("_attempt", "answered", "operation", "route", "sent", "span_name", "unanswered")
 
     def __init__(self, found: Route, method: str, attempt: dict[str, Any]) -> None:
         self.route = found
@@ -67,37 +84,32 @@ class _Report:
         self.span_name = f"{method} {attempt[names.URL_TEMPLATE]}"
         #: An attempt's attributes before its outcome: method, server, url.template.
         self._attempt = attempt
-        self._answered: dict[int, dict[str, Any]] = {}
-        self._unanswered: dict[str, dict[str, Any]] = {}
-        self._sent: dict[str, dict[str, Any]] = {}
+        # Made by functions of the attempt's attributes, not by methods: no reference cycle.
+        #: A duration's attributes, by the status that answered the attempt.
+        self.answered: _Made[int] = _Made(partial(_answered, attempt))
+        #: A duration's attributes, by what an attempt with no answer met (``error.type``).
+        self.unanswered: _Made[str] = _Made(partial(_unanswered, attempt))
+        #: ``telnyx.messages.sent``'s attributes, by the kind of sender.
+        self.sent: _Made[str] = _Made(partial(_sent, found.operation))
 
     def attempt_attributes(self) -> dict[str, Any]:
         """An attempt span's attributes to start with: a copy of its own."""
         return dict(self._attempt)
 
-    def answered(self, status: int) -> Mapping[str, Any]:
-        """A duration's attributes for an attempt answered with ``status``."""
-        found = self._answered.get(status)
-        if found is None:
-            found = {**self._attempt, names.HTTP_RESPONSE_STATUS_CODE: status}
-            if status >= 400:
-                found[names.ERROR_TYPE] = str(status)
-            self._answered[status] = found
-        return found
 
-    def unanswered(self, error_type: str) -> Mapping[str, Any]:
-        """A duration's attributes for an attempt that got no answer (``error_type``)."""
-        found = self._unanswered.get(error_type)
-        if found is None:
-            found = self._unanswered[error_type] = {**self._attempt, names.ERROR_TYPE: error_type}
-        return found
+def _answered(attempt: dict[str, Any], status: int) -> dict[str, Any]:
+    attributes = {**attempt, names.HTTP_RESPONSE_STATUS_CODE: status}
+    if status >= 400:
+        attributes[names.ERROR_TYPE] = str(status)
+    return attributes
 
-    def sent(self, kind: str) -> Mapping[str, Any]:
-        """``telnyx.messages.sent``'s attributes for a message from a ``kind`` sender."""
-        found = self._sent.get(kind)
-        if found is None:
-            found = self._sent[kind] = {names.OPERATION: self.operation, names.SENDER_TYPE: kind}
-        return found
+
+def _unanswered(attempt: dict[str, Any], error_type: str) -> dict[str, Any]:
+    return {**attempt, names.ERROR_TYPE: error_type}
+
+
+def _sent(operation: str, kind: str) -> dict[str, Any]:
+    return {names.OPERATION: operation, names.SENDER_TYPE: kind}
 
 
 class _Call:
@@ -289,10 +301,8 @@ class TracedRequestLoop(RequestLoop):
         return result
 
     def _report(self, method: str, path: str) -> _Report:
-        """What calls of ``method path`` report with (made on the route's first call)."""
-        report = self._by_path.get((method, path))
-        if report is not None:
-            return report
+        """What calls of ``method path`` report with, for a path not found in ``_by_path``
+        (made on the route's first call)."""
         found = route(method, path)
         report = self._by_operation.get(found.operation)
         if report is None:
@@ -311,7 +321,7 @@ class TracedRequestLoop(RequestLoop):
         self, method: str, path: str, body: Mapping[str, Any] | None, idempotency_key: str | None
     ) -> _Call:
         """Open the call's span (a child of the current one) and make it current."""
-        report = self._report(method, path)
+        report = self._by_path.get((method, path)) or self._report(method, path)
         run = bulk_run.get()
         if run is None:
             # The defaults (the current context, INTERNAL), and no keyword: the API's proxy
@@ -322,7 +332,16 @@ class TracedRequestLoop(RequestLoop):
         # INVALID_SPAN is what the no-op tracer gives when there is no trace: asked first, as
         # it is the common case with no SDK and costs one comparison.
         if span is INVALID_SPAN or not span.get_span_context().is_valid:
-            return self._untraced(report, span, body)
+            call = _current.get()
+            if call is None or call.busy:
+                return self._untraced(report, span, body)
+            # The record this task's last untraced call left current, filled in again.
+            call.report = report
+            call.span = span
+            call.body = body
+            call.started = None
+            call.busy = True
+            return call
         call = _Call(report, span, body)
         if span.is_recording():
             span.set_attributes(self._call_attributes(report.route, body, idempotency_key))
@@ -334,8 +353,8 @@ class TracedRequestLoop(RequestLoop):
 
     @staticmethod
     def _untraced(report: _Report, span: trace.Span, body: Mapping[str, Any] | None) -> _Call:
-        """An untraced call's record: the one this task used for its last untraced call, filled
-        in again, or a new one made current.
+        """A new record for an untraced call, made current, for _start to fill in again for the
+        task's next untraced calls.
 
         There is no frame of ours around an untraced call to reset the context variable in, so
         a record stays set until it is replaced. Setting a new one per call (a record and a
@@ -344,18 +363,10 @@ class TracedRequestLoop(RequestLoop):
         record to one call at a time: a task started from another (its context a copy of the
         other's) that finds the record busy makes its own.
         """
-        call = _current.get()
-        if call is None or call.busy:
-            call = _Call(report, span, body)
-            # The token is dropped: it holds the value this one replaced, so keeping it would
-            # chain every record of the task together.
-            _current.set(call)
-            return call
-        call.report = report
-        call.span = span
-        call.body = body
-        call.started = None
-        call.busy = True
+        call = _Call(report, span, body)
+        # The token is dropped: it holds the value this one replaced, so keeping it would chain
+        # every record of the task together.
+        _current.set(call)
         return call
 
     def _row_span(self, run: BulkRun, found: Route) -> trace.Span:
@@ -391,7 +402,7 @@ class TracedRequestLoop(RequestLoop):
         if failure is not None:
             self._call_failed(span, found, call.body, failure)
         elif found.creates_message:
-            self._instruments.messages_sent.add(1, report.sent(sender_type(found, call.body)))
+            self._instruments.messages_sent.add(1, report.sent[sender_type(found, call.body)])
             if message_id is not None and call.parent is not None:
                 span.set_attribute(names.MESSAGE_ID, message_id)
                 remember_send(message_id, span.get_span_context())  # for a delivery wait
@@ -474,17 +485,24 @@ class TracedRequestLoop(RequestLoop):
 
     def _finish(self, response: Response) -> Response:
         call = _current.get()
-        if call is not None and call.started is not None:
+        if call is None or call.started is None:
+            return RequestLoop._finish(self, response)
+        if call.parent is not None:
             self._close_attempt(call, None, response)
-            if call.parent is None and response.status < 300:
-                # Untraced, there is no _end: a 2xx is the call's last attempt, counted here.
-                # (If it does not structure, _conclude follows at once, with no await between.)
-                call.busy = False
-                found = call.report.route
-                if found.creates_message:
-                    self._instruments.messages_sent.add(
-                        1, call.report.sent(sender_type(found, call.body))
-                    )
+            return RequestLoop._finish(self, response)
+        # Untraced: no attempt span to end (_close_attempt's work, inline), and no _end: a 2xx
+        # is the call's last attempt, counted here. (If it does not structure, _conclude
+        # follows at once, with no await between.)
+        elapsed = perf_counter() - call.started
+        call.started = None
+        status = response.status
+        report = call.report
+        self._instruments.request_duration.record(elapsed, report.answered[status])
+        if status < 300:
+            call.busy = False
+            if report.route.creates_message:
+                kind = sender_type(report.route, call.body)
+                self._instruments.messages_sent.add(1, report.sent[kind])
         return RequestLoop._finish(self, response)
 
     def _close_attempt(
@@ -495,9 +513,9 @@ class TracedRequestLoop(RequestLoop):
         elapsed = perf_counter() - call.started
         call.started = None
         if response is not None:
-            attributes = call.report.answered(response.status)
+            attributes = call.report.answered[response.status]
         else:
-            attributes = call.report.unanswered(_attempt_error_type(failure))  # type: ignore[arg-type]
+            attributes = call.report.unanswered[_attempt_error_type(failure)]  # type: ignore[arg-type]
         self._instruments.request_duration.record(elapsed, attributes)
         span = call.attempt_span
         if span is None:
