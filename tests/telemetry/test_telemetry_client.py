@@ -495,6 +495,37 @@ async def test_metrics_without_traces(fake: FakeTelnyx, exported: Exported) -> N
     assert all("traceparent" not in r.headers for r in fake.requests)
 
 
+async def test_untraced_lost_answers_and_ids_are_reported(
+    fake: FakeTelnyx, exported: Exported
+) -> None:
+    """Without a tracer, an attempt that got no answer is timed under what it met, and calls
+    of one route with different ids are one `url.template`."""
+    telemetry = Telemetry(meter_provider=exported.meter_provider)  # the global no-op tracer
+    fake.fail_next(Disconnect(after_processing=True))
+    async with AsyncClient(
+        api_key=fake.api_key, base_url=fake.base_url, max_retries=0, telemetry=telemetry
+    ) as client:
+        with pytest.raises(Exception, match="outcome is unknown"):
+            await client.messages.send(**SMS)
+        sent = await client.messages.send(**SMS)
+        await client.messages.retrieve(sent.id)
+        with pytest.raises(NotFoundError):
+            await client.messages.retrieve("m-1")
+    durations = {
+        (p.attributes[TEMPLATE], p.attributes.get(STATUS), p.attributes.get(ERROR_TYPE)): p.count
+        for p in exported.points(http_metrics.HTTP_CLIENT_REQUEST_DURATION)
+    }
+    assert durations == {
+        ("/v2/messages", None, "ServerDisconnectedError"): 1,
+        ("/v2/messages", 200, None): 1,
+        ("/v2/messages/{id}", 200, None): 1,
+        ("/v2/messages/{id}", 404, "404"): 1,
+    }
+    (failed,) = exported.points(names.MESSAGES_FAILED)
+    assert failed.attributes[names.OUTCOME_UNKNOWN] is True
+    assert sum(p.value for p in exported.points(names.MESSAGES_SENT)) == 1
+
+
 async def test_untraced_calls_are_not_kept(exported: Exported) -> None:
     """Calls made without a trace leave nothing behind them but the last one (a leak once:
     each kept the token of the one before, chaining every call of the task)."""
