@@ -15,6 +15,12 @@ With ``--telemetry`` it also counts our client with OpenTelemetry switched on: w
 default no-op provider (no SDK configured: what a service that installed the extra but exports
 nothing pays), and with the SDK recording every span and metric into its in-memory exporter
 and reader (what recording costs, before any network exporter).
+
+    python benchmarks/count_instructions.py --in-process --telemetry
+
+With ``--in-process`` our client answers itself through a ``MockTransport`` (the loopback
+server's very answer; no socket, no aiohttp, no floor): what is left is the client's own code,
+for telling our instructions apart from the network path's and the garbage collector's.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -55,6 +62,17 @@ def _telemetry(client: str) -> object:
     return None
 
 
+def _answering_in_process() -> object:
+    """A transport answering every send as the loopback server does (``--in-process``)."""
+    from _server import answer_body
+
+    from telnyx_messaging import MockTransport
+
+    body = answer_body()
+    headers = {"Content-Type": "application/json"}
+    return MockTransport(lambda request: request.respond(body=body, headers=headers))
+
+
 async def _run(client: str, port: int, sends: int) -> None:
     import aiohttp
 
@@ -62,7 +80,10 @@ async def _run(client: str, port: int, sends: int) -> None:
 
     base = f"http://127.0.0.1:{port}/v2"
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
-    ours = AsyncClient(api_key=KEY, base_url=base, telemetry=_telemetry(client))
+    transport: Any = _answering_in_process() if port == 0 else None  # port 0: --in-process
+    ours = AsyncClient(
+        api_key=KEY, base_url=base, telemetry=_telemetry(client), transport=transport
+    )
     headers = {
         "Authorization": f"Bearer {KEY}",
         "Content-Type": "application/json",
@@ -122,6 +143,11 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs per client, in turns; the median is shown"
     )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="our client over a MockTransport: no network, no floor",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args, _ = parser.parse_known_args()
     if args.child:
@@ -131,14 +157,17 @@ def main() -> None:
     if shutil.which("valgrind") is None:
         print("valgrind is not installed: skipping (apt-get install valgrind)")
         return
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603 - our own script
-        [sys.executable, str(HERE / "_server.py"), str(port)], stdout=subprocess.PIPE
-    )
+    port = 0 if args.in_process else free_port()
+    server = None
+    if not args.in_process:
+        server = subprocess.Popen(  # noqa: S603 - our own script
+            [sys.executable, str(HERE / "_server.py"), str(port)], stdout=subprocess.PIPE
+        )
     try:
-        assert server.stdout is not None
-        server.stdout.readline()
-        clients = ["floor", "telnyx-messaging"]
+        if server is not None:
+            assert server.stdout is not None
+            server.stdout.readline()
+        clients = ["telnyx-messaging"] if args.in_process else ["floor", "telnyx-messaging"]
         if args.telemetry:
             clients += ["telemetry-noop", "telemetry-in-memory"]
         counts: dict[str, list[float]] = {}
@@ -149,13 +178,14 @@ def main() -> None:
                 counts.setdefault(client, []).append((long - short) / args.sends)
         per_send = {client: statistics.median(c) for client, c in counts.items()}
     finally:
-        server.terminate()
-        server.wait()
+        if server is not None:
+            server.terminate()
+            server.wait()
     floor = per_send.get("floor")
     ours = per_send.get("telnyx-messaging")
     print(
         f"\ninstructions per send (callgrind, {args.sends} sends at concurrency 100, "
-        f"median of {args.repeat})"
+        f"median of {args.repeat}{', in-process' if args.in_process else ''})"
     )
     for client, count in per_send.items():
         line = f"{client:<22}{count / 1000:>10.1f}K"

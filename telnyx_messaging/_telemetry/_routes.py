@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from attrs import frozen
 
-__all__ = ["Route", "route"]
+__all__ = ["Route", "is_static", "route"]
 
 
 @frozen
@@ -69,6 +69,12 @@ _WITH_ID: dict[tuple[str, str, int, str | None], Route] = {
         "messaging_numbers_bulk_updates.retrieve", "/messaging_numbers_bulk_updates/{order_id}"
     ),
 }
+
+
+def is_static(method: str, path: str) -> bool:
+    """Whether ``method path`` is a fixed path of the table (no id in it): one a caller may
+    remember by the path itself without keeping a row per id."""
+    return (method, path) in _STATIC
 
 
 def route(method: str, path: str) -> Route:

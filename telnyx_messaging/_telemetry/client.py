@@ -19,26 +19,32 @@ Why attempts are opened and closed from plain methods rather than wrapped in a c
 their own: aiohttp resumes a request's coroutine chain dozens of times, and every frame in
 that chain is walked again on each resume. A wrapper frame per attempt cost about 40K
 instructions a send (callgrind), more than everything else here together.
+
+With no trace to extend (OpenTelemetry's no-op tracer and no incoming trace) a call only
+counts: it fills in the record its task's last such call left current instead of setting a new
+one (new objects per send doubled the garbage collector's runs), and records its metrics with
+attribute mappings made once per route. benchmarks/README.md has the figures.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING, Any, TypeVar
+from functools import partial
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from multidict import CIMultiDict
 from opentelemetry import context, propagate, trace
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Link, SpanKind, Status, StatusCode
 
 from telnyx_messaging._errors import APIConnectionError, APIError, APIStatusError, Attempt
 from telnyx_messaging._http.loop import Connection, OnRetry, RequestLoop
 from telnyx_messaging._telemetry import BulkRun, bulk_run, instruments_for
 from telnyx_messaging._telemetry import _instruments as names
 from telnyx_messaging._telemetry._inbound import remember_send
-from telnyx_messaging._telemetry._routes import Route, route
+from telnyx_messaging._telemetry._routes import Route, is_static, route
 from telnyx_messaging._wire import Request, Response
 
 if TYPE_CHECKING:
@@ -49,6 +55,66 @@ if TYPE_CHECKING:
 __all__ = ["TracedRequestLoop", "sender_type"]
 
 T = TypeVar("T")
+K = TypeVar("K")
+
+
+class _Made(dict[K, dict[str, Any]], Generic[K]):
+    """Attribute mappings by key, each made by ``make`` on its first use and kept: a hit is
+    one dict look-up, with no call of ours."""
+
+    __slots__ = ("_make",)
+
+    def __init__(self, make: Callable[[K], dict[str, Any]]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key: K) -> dict[str, Any]:
+        made = self[key] = self._make(key)
+        return made
+
+
+class _Report:
+    """What every call of one route reports with, made once per loop: ``url.template``, the
+    attempt span's name, and the attribute mappings its metrics are recorded with.
+
+    The mappings are shared by every call and never changed once made (an OpenTelemetry SDK
+    keeps the mapping it is given for its data point): a send builds no dict for its metrics.
+    """
+
+    __slots__ = ("_attempt", "answered", "operation", "route", "sent", "span_name", "unanswered")
+
+    def __init__(self, found: Route, method: str, attempt: dict[str, Any]) -> None:
+        self.route = found
+        self.operation = found.operation
+        self.span_name = f"{method} {attempt[names.URL_TEMPLATE]}"
+        #: An attempt's attributes before its outcome: method, server, url.template.
+        self._attempt = attempt
+        # Made by functions of the attempt's attributes, not by methods: no reference cycle.
+        #: A duration's attributes, by the status that answered the attempt.
+        self.answered: _Made[int] = _Made(partial(_answered, attempt))
+        #: A duration's attributes, by what an attempt with no answer met (``error.type``).
+        self.unanswered: _Made[str] = _Made(partial(_unanswered, attempt))
+        #: ``telnyx.messages.sent``'s attributes, by the kind of sender.
+        self.sent: _Made[str] = _Made(partial(_sent, found.operation))
+
+    def attempt_attributes(self) -> dict[str, Any]:
+        """An attempt span's attributes to start with: a copy of its own."""
+        return dict(self._attempt)
+
+
+def _answered(attempt: dict[str, Any], status: int) -> dict[str, Any]:
+    attributes = {**attempt, names.HTTP_RESPONSE_STATUS_CODE: status}
+    if status >= 400:
+        attributes[names.ERROR_TYPE] = str(status)
+    return attributes
+
+
+def _unanswered(attempt: dict[str, Any], error_type: str) -> dict[str, Any]:
+    return {**attempt, names.ERROR_TYPE: error_type}
+
+
+def _sent(operation: str, kind: str) -> dict[str, Any]:
+    return {names.OPERATION: operation, names.SENDER_TYPE: kind}
 
 
 class _Call:
@@ -56,18 +122,18 @@ class _Call:
 
     __slots__ = (
         "attached",
-        "attempt_attributes",
         "attempt_span",
         "body",
+        "busy",
         "parent",
-        "route",
+        "report",
         "span",
         "started",
         "token",
     )
 
-    def __init__(self, found: Route, span: trace.Span, body: Mapping[str, Any] | None) -> None:
-        self.route = found
+    def __init__(self, report: _Report, span: trace.Span, body: Mapping[str, Any] | None) -> None:
+        self.report = report
         self.span = span
         self.body = body
         #: The context the attempt spans are children in; None when there is no trace to
@@ -75,9 +141,11 @@ class _Call:
         self.parent: context.Context | None = None
         self.attached: object = None
         self.token: Token[_Call | None] | None = None
-        #: The attempt in flight: when it started, its duration attributes and its span.
+        #: Whether a call is under way with this record. An untraced call's record is used
+        #: again by the next untraced call of the task once this is False (see _untraced).
+        self.busy = True
+        #: The attempt in flight: when it started, and its span.
         self.started: float | None = None
-        self.attempt_attributes: dict[str, Any] = {}
         self.attempt_span: trace.Span | None = None
 
 
@@ -131,12 +199,13 @@ class TracedRequestLoop(RequestLoop):
     __slots__ = (
         "_address",
         "_base_path",
+        "_by_operation",
+        "_by_path",
         "_caller_on_retry",
         "_instruments",
         "_port",
         "_send",
         "_telemetry",
-        "_templates",
     )
 
     def __init__(
@@ -163,8 +232,10 @@ class TracedRequestLoop(RequestLoop):
         self._address = parts.hostname or ""
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self._base_path = parts.path.rstrip("/")
-        #: url.template by route: the base URL's path and the route's template, made once.
-        self._templates: dict[Route, str] = {}
+        #: What each route reports with, made on its first call: by operation, and by method
+        #: and path for the fixed paths (one look-up per call; a path with an id is not kept).
+        self._by_operation: dict[str, _Report] = {}
+        self._by_path: dict[tuple[str, str], _Report] = {}
         self._send = self.send_attempt  # the transport
         self.send_attempt = self._open_attempt
 
@@ -195,7 +266,7 @@ class TracedRequestLoop(RequestLoop):
         idempotency_key: str | None = None,
         envelope: bool = True,
     ) -> Coroutine[Any, Any, T]:
-        call = self._start(route(method, path), body, idempotency_key)
+        call = self._start(method, path, body, idempotency_key)
         running = RequestLoop.call(
             self,
             method,
@@ -220,7 +291,7 @@ class TracedRequestLoop(RequestLoop):
         *,
         query: Sequence[tuple[str, str]] | None = None,
     ) -> Coroutine[Any, Any, T]:
-        call = self._start(route(method, path), None, None)
+        call = self._start(method, path, None, None)
         running = RequestLoop.call_with(self, method, path, decode, query=query)
         return running if call.parent is None else self._traced(call, running)
 
@@ -234,29 +305,73 @@ class TracedRequestLoop(RequestLoop):
         self._end(call, None, getattr(result, "id", None))
         return result
 
+    def _report(self, method: str, path: str) -> _Report:
+        """What calls of ``method path`` report with, for a path not found in ``_by_path``
+        (made on the route's first call)."""
+        found = route(method, path)
+        report = self._by_operation.get(found.operation)
+        if report is None:
+            attempt = {
+                names.HTTP_REQUEST_METHOD: method,
+                names.SERVER_ADDRESS: self._address,
+                names.SERVER_PORT: self._port,
+                names.URL_TEMPLATE: self._base_path + found.template,
+            }
+            report = self._by_operation[found.operation] = _Report(found, method, attempt)
+        if is_static(method, path):
+            self._by_path[(method, path)] = report
+        return report
+
     def _start(
-        self, found: Route, body: Mapping[str, Any] | None, idempotency_key: str | None
+        self, method: str, path: str, body: Mapping[str, Any] | None, idempotency_key: str | None
     ) -> _Call:
         """Open the call's span (a child of the current one) and make it current."""
+        report = self._by_path.get((method, path)) or self._report(method, path)
         run = bulk_run.get()
         if run is None:
-            # Positional: the API's proxy tracer forwards **kwargs, a dict per call.
-            span = self._instruments.tracer.start_span(found.operation, None, SpanKind.INTERNAL)
+            # The defaults (the current context, INTERNAL), and no keyword: the API's proxy
+            # tracer forwards **kwargs, a dict per call.
+            span = self._instruments.tracer.start_span(report.operation)
         else:
-            span = self._row_span(run, found)
-        call = _Call(found, span, body)
-        if span.get_span_context().is_valid:  # a trace to extend
-            if span.is_recording():
-                span.set_attributes(self._call_attributes(found, body, idempotency_key))
-            call.parent = trace.set_span_in_context(span)
-            # Callbacks and transports under it see it as the current span.
-            call.attached = context.attach(call.parent)
-        token = _current.set(call)
-        if call.parent is not None:
-            call.token = token  # _end resets it
-        # An untraced call stays set in the caller's task until the next call replaces it
-        # (there is no frame of ours to reset it in). Its token is dropped: a token holds the
-        # value it replaced, so keeping it would chain every call of the task together.
+            span = self._row_span(run, report.route)
+        # INVALID_SPAN is what the no-op tracer gives when there is no trace: asked first, as
+        # it is the common case with no SDK and costs one comparison.
+        if span is INVALID_SPAN or not span.get_span_context().is_valid:
+            call = _current.get()
+            if call is None or call.busy:
+                return self._untraced(report, span, body)
+            # The record this task's last untraced call left current, filled in again.
+            call.report = report
+            call.span = span
+            call.body = body
+            call.started = None
+            call.busy = True
+            return call
+        call = _Call(report, span, body)
+        if span.is_recording():
+            span.set_attributes(self._call_attributes(report.route, body, idempotency_key))
+        call.parent = trace.set_span_in_context(span)
+        # Callbacks and transports under it see it as the current span.
+        call.attached = context.attach(call.parent)
+        call.token = _current.set(call)  # _end resets it
+        return call
+
+    @staticmethod
+    def _untraced(report: _Report, span: trace.Span, body: Mapping[str, Any] | None) -> _Call:
+        """A new record for an untraced call, made current, for _start to fill in again for the
+        task's next untraced calls.
+
+        There is no frame of ours around an untraced call to reset the context variable in, so
+        a record stays set until it is replaced. Setting a new one per call (a record and a
+        new context mapping per send, each living on past its call) doubled the garbage
+        collector's runs per send over loopback (benchmarks/README.md). ``busy`` keeps a
+        record to one call at a time: a task started from another (its context a copy of the
+        other's) that finds the record busy makes its own.
+        """
+        call = _Call(report, span, body)
+        # The token is dropped: it holds the value this one replaced, so keeping it would chain
+        # every record of the task together.
+        _current.set(call)
         return call
 
     def _row_span(self, run: BulkRun, found: Route) -> trace.Span:
@@ -286,15 +401,13 @@ class TracedRequestLoop(RequestLoop):
             context.detach(call.attached)  # type: ignore[arg-type]
         if call.started is not None and failure is not None:  # cancelled mid-attempt
             self._close_attempt(call, failure, None)
-        found = call.route
+        report = call.report
+        found = report.route
         span = call.span
         if failure is not None:
             self._call_failed(span, found, call.body, failure)
         elif found.creates_message:
-            kind = sender_type(found, call.body)
-            self._instruments.messages_sent.add(
-                1, {names.OPERATION: found.operation, names.SENDER_TYPE: kind}
-            )
+            self._instruments.messages_sent.add(1, report.sent[sender_type(found, call.body)])
             if message_id is not None and call.parent is not None:
                 span.set_attribute(names.MESSAGE_ID, message_id)
                 remember_send(message_id, span.get_span_context())  # for a delivery wait
@@ -347,33 +460,22 @@ class TracedRequestLoop(RequestLoop):
     def _open_attempt(self, request: Request) -> Coroutine[Any, Any, Response]:
         """Start an attempt's clock (and span), then hand the request to the transport."""
         call = _current.get()
-        if call is None:  # a bare request() outside call()/call_with(): nothing to report to
+        if call is None or not call.busy:
+            # A bare request() outside call()/call_with(): nothing to report to.
             return self._send(request)
-        found = call.route
-        template = self._templates.get(found)
-        if template is None:
-            template = self._templates[found] = self._base_path + found.template
-        method = request.method
-        attributes = {
-            names.HTTP_REQUEST_METHOD: method,
-            names.SERVER_ADDRESS: self._address,
-            names.SERVER_PORT: self._port,
-            names.URL_TEMPLATE: template,
-        }
-        call.attempt_attributes = attributes
         if call.parent is not None:
-            self._attempt_span(call, request, f"{method} {template}", dict(attributes))
-        call.started = time.perf_counter()
+            self._attempt_span(call, request)
+        call.started = perf_counter()
         return self._send(request)
 
-    def _attempt_span(
-        self, call: _Call, request: Request, name: str, attributes: dict[str, Any]
-    ) -> None:
+    def _attempt_span(self, call: _Call, request: Request) -> None:
         """The attempt's CLIENT span, and its ``traceparent`` on the request."""
+        report = call.report
+        attributes = report.attempt_attributes()
         if request.attempt > 1:
             attributes[names.HTTP_REQUEST_RESEND_COUNT] = request.attempt - 1
         span = self._instruments.tracer.start_span(
-            name, context=call.parent, kind=SpanKind.CLIENT, attributes=attributes
+            report.span_name, context=call.parent, kind=SpanKind.CLIENT, attributes=attributes
         )
         call.attempt_span = span
         # A copy: the loop's headers are shared by every call of the client.
@@ -381,21 +483,31 @@ class TracedRequestLoop(RequestLoop):
         propagate.inject(headers, context=trace.set_span_in_context(span, call.parent))
         request.headers = headers
         if span.is_recording():
-            span.set_attribute(names.URL_FULL, self._full_url(request, call.route))
+            span.set_attribute(names.URL_FULL, self._full_url(request, call.report.route))
             key = headers.get("Idempotency-Key")
             if key is not None:
                 span.set_attribute(names.HTTP_REQUEST_HEADER_IDEMPOTENCY_KEY, (key,))
 
     def _finish(self, response: Response) -> Response:
         call = _current.get()
-        if call is not None and call.started is not None:
+        if call is None or call.started is None:
+            return RequestLoop._finish(self, response)
+        if call.parent is not None:
             self._close_attempt(call, None, response)
-            if call.parent is None and response.status < 300 and call.route.creates_message:
-                found = call.route  # untraced: counted here, as there is no _end
-                kind = sender_type(found, call.body)
-                self._instruments.messages_sent.add(
-                    1, {names.OPERATION: found.operation, names.SENDER_TYPE: kind}
-                )
+            return RequestLoop._finish(self, response)
+        # Untraced: no attempt span to end (_close_attempt's work, inline), and no _end: a 2xx
+        # is the call's last attempt, counted here. (If it does not structure, _conclude
+        # follows at once, with no await between.)
+        elapsed = perf_counter() - call.started
+        call.started = None
+        status = response.status
+        report = call.report
+        self._instruments.request_duration.record(elapsed, report.answered[status])
+        if status < 300:
+            call.busy = False
+            if report.route.creates_message:
+                kind = sender_type(report.route, call.body)
+                self._instruments.messages_sent.add(1, report.sent[kind])
         return RequestLoop._finish(self, response)
 
     def _close_attempt(
@@ -403,21 +515,17 @@ class TracedRequestLoop(RequestLoop):
     ) -> None:
         """End the attempt in flight: its duration, and its span with the answer or failure."""
         assert call.started is not None
-        elapsed = time.perf_counter() - call.started
+        elapsed = perf_counter() - call.started
         call.started = None
-        attributes = call.attempt_attributes
-        span = call.attempt_span
-        call.attempt_span = None
         if response is not None:
-            status = response.status
-            attributes[names.HTTP_RESPONSE_STATUS_CODE] = status
-            if status >= 400:
-                attributes[names.ERROR_TYPE] = str(status)
+            attributes = call.report.answered[response.status]
         else:
-            attributes[names.ERROR_TYPE] = _attempt_error_type(failure)  # type: ignore[arg-type]
+            attributes = call.report.unanswered[_attempt_error_type(failure)]  # type: ignore[arg-type]
         self._instruments.request_duration.record(elapsed, attributes)
+        span = call.attempt_span
         if span is None:
             return
+        call.attempt_span = None
         if response is not None:
             span.set_attribute(names.HTTP_RESPONSE_STATUS_CODE, response.status)
             request_id = response.headers.get("x-request-id")
@@ -449,8 +557,10 @@ class TracedRequestLoop(RequestLoop):
         if call is not None and call.started is not None:  # the last attempt got no answer
             self._close_attempt(call, failure, None)
         concluded = RequestLoop._conclude(self, failure, method, history, idempotency_key)
-        if call is not None and call.parent is None and call.route.creates_message:
-            self._count_failed(call.route, call.body, _failure_attributes(concluded))
+        if call is not None and call.parent is None:  # untraced: counted here, with no _end
+            call.busy = False
+            if call.report.route.creates_message:
+                self._count_failed(call.report.route, call.body, _failure_attributes(concluded))
         return concluded
 
     # -- waits -------------------------------------------------------------------------------
@@ -461,7 +571,7 @@ class TracedRequestLoop(RequestLoop):
         call = _current.get()
         if call is not None and call.started is not None:  # the attempt got no answer
             self._close_attempt(call, failure, None)
-        operation = call.route.operation if call is not None else "unknown"
+        operation = call.report.operation if call is not None else "unknown"
         status = getattr(failure, "status", None)
         error_type = str(status) if status is not None else _attempt_error_type(failure)
         if status == 429:

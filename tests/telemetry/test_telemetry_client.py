@@ -495,6 +495,37 @@ async def test_metrics_without_traces(fake: FakeTelnyx, exported: Exported) -> N
     assert all("traceparent" not in r.headers for r in fake.requests)
 
 
+async def test_untraced_lost_answers_and_ids_are_reported(
+    fake: FakeTelnyx, exported: Exported
+) -> None:
+    """Without a tracer, an attempt that got no answer is timed under what it met, and calls
+    of one route with different ids are one `url.template`."""
+    telemetry = Telemetry(meter_provider=exported.meter_provider)  # the global no-op tracer
+    fake.fail_next(Disconnect(after_processing=True))
+    async with AsyncClient(
+        api_key=fake.api_key, base_url=fake.base_url, max_retries=0, telemetry=telemetry
+    ) as client:
+        with pytest.raises(Exception, match="outcome is unknown"):
+            await client.messages.send(**SMS)
+        sent = await client.messages.send(**SMS)
+        await client.messages.retrieve(sent.id)
+        with pytest.raises(NotFoundError):
+            await client.messages.retrieve("m-1")
+    durations = {
+        (p.attributes[TEMPLATE], p.attributes.get(STATUS), p.attributes.get(ERROR_TYPE)): p.count
+        for p in exported.points(http_metrics.HTTP_CLIENT_REQUEST_DURATION)
+    }
+    assert durations == {
+        ("/v2/messages", None, "ServerDisconnectedError"): 1,
+        ("/v2/messages", 200, None): 1,
+        ("/v2/messages/{id}", 200, None): 1,
+        ("/v2/messages/{id}", 404, "404"): 1,
+    }
+    (failed,) = exported.points(names.MESSAGES_FAILED)
+    assert failed.attributes[names.OUTCOME_UNKNOWN] is True
+    assert sum(p.value for p in exported.points(names.MESSAGES_SENT)) == 1
+
+
 async def test_untraced_calls_are_not_kept(exported: Exported) -> None:
     """Calls made without a trace leave nothing behind them but the last one (a leak once:
     each kept the token of the one before, chaining every call of the task)."""
@@ -516,3 +547,45 @@ async def test_untraced_calls_are_not_kept(exported: Exported) -> None:
         for _ in range(5):
             await client.messages.send(**SMS)
         assert alive() <= before + 1
+
+
+async def test_untraced_calls_in_concurrent_tasks_report_their_own(exported: Exported) -> None:
+    """Tasks started after an untraced call inherit the context it was made in; calls they
+    make at the same time still report each its own route, status and duration."""
+    import asyncio
+
+    from telnyx_messaging import MockTransport
+
+    example = Path(__file__).parents[1] / "spec" / "webhook-examples" / "message.sent.json"
+    answer = {"data": json.loads(example.read_text())["data"]["payload"]}
+    both_in = asyncio.Event()
+    arrived: list[str] = []
+
+    async def handler(request: Any) -> Any:
+        arrived.append(request.method)
+        if len(arrived) == 3:  # the first send, then the two at once
+            both_in.set()
+        if len(arrived) > 1:
+            await both_in.wait()  # both calls are in flight before either is answered
+        if request.method == "GET":
+            return request.respond(404, json={"errors": [{"code": "10005"}]})
+        return request.respond(json=answer)
+
+    telemetry = Telemetry(meter_provider=exported.meter_provider)  # the global no-op tracer
+    async with AsyncClient(
+        api_key="k", transport=MockTransport(handler), max_retries=0, telemetry=telemetry
+    ) as client:
+        await client.messages.send(**SMS)
+        sent, missing = await asyncio.gather(
+            client.messages.send(**SMS), client.messages.retrieve("m-1"), return_exceptions=True
+        )
+    assert not isinstance(sent, BaseException)
+    assert isinstance(missing, NotFoundError)
+    durations = {
+        (p.attributes[TEMPLATE], p.attributes[STATUS]): p.count
+        for p in exported.points(http_metrics.HTTP_CLIENT_REQUEST_DURATION)
+    }
+    assert durations == {("/v2/messages", 200): 2, ("/v2/messages/{id}", 404): 1}
+    (counted,) = exported.points(names.MESSAGES_SENT)
+    assert counted.value == 2
+    assert counted.attributes[names.OPERATION] == "messages.send"
