@@ -76,6 +76,41 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
     return frozen
 
 
+class FileSizeLimit:
+    """Files may not grow past ``limit`` bytes while inside: a full disk, for this process."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def __enter__(self) -> None:
+        self._signal = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail, do not die
+        self._soft, self._hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.limit, self._hard))
+
+    def __exit__(self, *_: object) -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self._soft, self._hard))
+        signal.signal(signal.SIGXFSZ, self._signal)
+
+
+def overwritten(path: Path, pages: tuple[int, ...], width: int) -> None:
+    """A closed journal of 3,000 rows, then ``width`` bytes of each of ``pages``' cell
+    pointers overwritten."""
+    journal = Journal(path, via="send")
+    started(journal, 3000)
+    journal.close()
+    with path.open("r+b") as file:
+        for page in pages:
+            file.seek(page * 4096 + 8)
+            file.write(b"\xff" * width)
+
+
+def refusal(path: Path, error: type[Exception] = JournalError, **options: Any) -> str:
+    """The message of opening ``path`` as a journal, which must fail with ``error``."""
+    with pytest.raises(error) as caught:
+        Journal(path, **{"via": "send", **options})
+    return str(caught.value)
+
+
 def started(journal: Journal, count: int) -> None:
     journal.start([(n, f"{n:032x}", f"key-{n}") for n in range(count)])
 
@@ -129,9 +164,7 @@ def test_outcomes_wait_half_a_second_at_most(clock: FrozenClock, tmp_path: Path)
 def test_an_empty_journal_says_what_it_is_and_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     path.write_bytes(b"")
-    with pytest.raises(JournalError) as caught:
-        Journal(path, via="send")
-    assert str(caught.value) == (
+    assert refusal(path) == (
         f"the journal {str(path)!r} is empty (0 bytes): it was truncated, or is not a journal. "
         + WHAT_TO_DO.format(path=str(path))
     )
@@ -254,14 +287,8 @@ def test_a_close_that_cannot_fold_the_log_back_loses_nothing(tmp_path: Path) -> 
     for index in range(500):
         finish(journal, index)
     journal.flush()
-    ignored = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (path.stat().st_size, hard))
-    try:
+    with FileSizeLimit(path.stat().st_size):
         journal.close()
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, ignored)
     again = Journal(path, via="send")
     entries = again.lookup(0, 499)
     again.close()
@@ -318,13 +345,7 @@ def test_a_damaged_journal_names_three_problems_at_most(tmp_path: Path, count: i
 
 def test_a_journal_with_damaged_pages_is_refused_in_one_line(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
-    journal = Journal(path, via="send")
-    started(journal, 3000)
-    journal.close()
-    with path.open("r+b") as file:
-        for page in (5, 9, 13, 17):  # their cell pointers: a hundred problems
-            file.seek(page * 4096 + 8)
-            file.write(b"\xff" * 64)
+    overwritten(path, (5, 9, 13, 17), 64)  # their cell pointers: a hundred problems
     with pytest.raises(JournalError) as caught:
         Journal(path, via="send")
     message = str(caught.value)
@@ -350,9 +371,7 @@ def test_an_sqlite_file_of_another_program_is_refused_naming_its_tables(
     db = sqlite3.connect(path)
     db.executescript(make)
     db.close()
-    with pytest.raises(JournalError) as caught:
-        Journal(path, via="send")
-    assert str(caught.value) == (
+    assert refusal(path) == (
         f"{str(path)!r} is an SQLite file but not a journal of telnyx-messaging (its tables "
         f"are {tables}); nothing was written to it. Pass a new file name for the journal."
     )
@@ -419,9 +438,7 @@ def test_a_directory_is_refused(tmp_path: Path) -> None:
 def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "rows.csv"
     path.write_text("to,text\n+13125550001,Hi\n")
-    with pytest.raises(JournalError) as caught:
-        Journal(path, via="send")
-    assert str(caught.value) == (
+    assert refusal(path) == (
         f"{str(path)!r} is not a journal of telnyx-messaging (not an SQLite file, or its first "
         "page is damaged). If it is not yours to replace, pass another file name; if it was a "
         "journal: " + WHAT_TO_DO.format(path=str(path))
@@ -472,9 +489,7 @@ def test_a_journal_that_records_no_campaign_is_refused_as_damaged(tmp_path: Path
     with db:
         db.execute("DELETE FROM meta WHERE name = 'campaign'")
     db.close()
-    with pytest.raises(JournalError) as caught:
-        Journal(path, via="send")
-    assert str(caught.value) == (
+    assert refusal(path) == (
         f"the journal {str(path)!r} is damaged (it records no campaign id). "
         + WHAT_TO_DO.format(path=str(path))
     )
@@ -484,12 +499,7 @@ def test_a_journal_that_records_no_campaign_is_refused_as_damaged(tmp_path: Path
 
 def test_a_journal_sqlite_cannot_read_says_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
-    journal = Journal(path, via="send")
-    started(journal, 3000)
-    journal.close()
-    with path.open("r+b") as file:
-        file.seek(5 * 4096 + 8)
-        file.write(b"\xff\xff")  # SQLite stops reading: "malformed", not a list of problems
+    overwritten(path, (5,), 2)  # SQLite stops reading: "malformed", not a list of problems
     with pytest.raises(JournalError) as caught:
         Journal(path, via="send")
     assert re.fullmatch(
@@ -497,22 +507,6 @@ def test_a_journal_sqlite_cannot_read_says_what_to_do(tmp_path: Path) -> None:
         + re.escape(WHAT_TO_DO.format(path=str(path))),
         str(caught.value),
     )
-
-
-class FileSizeLimit:
-    """Files may not grow past ``limit`` bytes while inside: a full disk, for this process."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-
-    def __enter__(self) -> None:
-        self._signal = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail, do not die
-        self._soft, self._hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (self.limit, self._hard))
-
-    def __exit__(self, *_: object) -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (self._soft, self._hard))
-        signal.signal(signal.SIGXFSZ, self._signal)
 
 
 def test_a_journal_that_cannot_be_made_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -556,9 +550,7 @@ def test_a_journal_whose_header_is_damaged_says_what_to_do(tmp_path: Path) -> No
     """SQLite's magic, then garbage: SQLite refuses to read it at all."""
     path = tmp_path / "j.db"
     path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
-    with pytest.raises(JournalError) as caught:
-        Journal(path, via="send")
-    assert str(caught.value) == (
+    assert refusal(path) == (
         f"the journal {str(path)!r} is damaged (file is not a database). "
         + WHAT_TO_DO.format(path=str(path))
     )

@@ -743,16 +743,22 @@ async def test_a_budget_with_no_pace_is_cut_from_the_tightest_other_budget_of_th
         assert pace_of(pacer, f"sender:{TOLL_FREE}") == pytest.approx(start / 2)
 
 
-async def test_with_no_pace_anywhere_a_cut_starts_from_what_was_sent() -> None:
-    """Unpaced: 3 sends in the budget's first 0.25 s are 12 a second, cut to half of it; a
-    send refused over a second after it left, at least one a second."""
-    clock = VirtualTime()
-    pacer, _ = pacer_on(clock, PROFILES["unpaced"])
+async def unpaced_cut_after_three(clock: VirtualTime) -> tuple[Pacer, RecordingBudget]:
+    """Unpaced: 3 sends 0.1 s apart, the last refused by a bare 429 0.25 s in."""
+    pacer, budget = pacer_on(clock, PROFILES["unpaced"])
     for _ in range(3):
         turn = await pacer.wait_turn(TOLL_FREE, "sms")
         clock.now += 0.1
     clock.now -= 0.05
     await pacer.pushed_back(turn, refusal())
+    return pacer, budget
+
+
+async def test_with_no_pace_anywhere_a_cut_starts_from_what_was_sent() -> None:
+    """Unpaced: 3 sends in the budget's first 0.25 s are 12 a second, cut to half of it; a
+    send refused over a second after it left, at least one a second."""
+    clock = VirtualTime()
+    pacer, _ = await unpaced_cut_after_three(clock)
     assert pace_of(pacer, f"sender:{TOLL_FREE}") == pytest.approx(6.0)
 
     pacer, _ = pacer_on(clock, PROFILES["unpaced"])
@@ -877,12 +883,7 @@ async def test_a_budget_with_no_ceiling_ramps_without_end() -> None:
     """Unpaced, cut to half of the 12 a second it sent: +0.6 a second for as long as it is
     quiet."""
     clock = VirtualTime()
-    pacer, budget = pacer_on(clock, PROFILES["unpaced"])
-    for _ in range(3):
-        turn = await pacer.wait_turn(TOLL_FREE, "sms")
-        clock.now += 0.1
-    clock.now -= 0.05
-    await pacer.pushed_back(turn, refusal())
+    pacer, budget = await unpaced_cut_after_three(clock)
     clock.now += 100
     await pacer.wait_turn(TOLL_FREE, "sms")
     assert budget.pace(f"sender:{TOLL_FREE}") == pytest.approx(6.0 + 60.0)
