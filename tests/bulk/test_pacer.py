@@ -735,7 +735,8 @@ async def test_a_cut_never_goes_below_one_message_an_hour() -> None:
 async def test_a_budget_with_no_pace_is_cut_from_the_tightest_other_budget_of_the_turn() -> None:
     """A sender of unknown type has no pace: its cut starts from the run's 10 a second (the
     account's 47.5 is looser), and without rate= from the account's."""
-    for options, start in (({"rate": 10}, 10.0), ({}, 47.5)):
+    cases: tuple[tuple[dict[str, Any], float], ...] = (({"rate": 10}, 10.0), ({}, 47.5))
+    for options, start in cases:
         clock = VirtualTime()
         pacer, _ = pacer_on(clock, **options)
         turn = await pacer.wait_turn(TOLL_FREE, "sms")
@@ -861,7 +862,8 @@ async def test_a_cut_pace_ramps_back_a_tenth_a_second_up_to_the_ceiling() -> Non
     clock.now = start + 11
     await pacer.wait_turn(TOLL_FREE, "sms")
     assert budget.pace(key) == pytest.approx(19.0)
-    assert (reason_of(pacer, key), pace_of(pacer, key)) == ("ramped up", pytest.approx(19.0))
+    assert reason_of(pacer, key) == "ramped up"
+    assert pace_of(pacer, key) == pytest.approx(19.0)
     assert pacer.snapshot().changes[-1].at == pytest.approx(start + 11 - 100)
     clock.now = start + 60
     await pacer.wait_turn(TOLL_FREE, "sms")
