@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar, Token
 from functools import partial
+from threading import get_ident
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
@@ -125,6 +126,7 @@ class _Call:
         "attempt_span",
         "body",
         "busy",
+        "owner",
         "parent",
         "report",
         "span",
@@ -144,6 +146,9 @@ class _Call:
         #: Whether a call is under way with this record. An untraced call's record is used
         #: again by the next untraced call of the task once this is False (see _untraced).
         self.busy = True
+        #: The thread it was made in, the only one to use it again: a thread started with a
+        #: copy of the context sees it too, and ``busy`` is checked and set without a lock.
+        self.owner = get_ident()
         #: The attempt in flight: when it started, and its span.
         self.started: float | None = None
         self.attempt_span: trace.Span | None = None
@@ -338,7 +343,7 @@ class TracedRequestLoop(RequestLoop):
         # it is the common case with no SDK and costs one comparison.
         if span is INVALID_SPAN or not span.get_span_context().is_valid:
             call = _current.get()
-            if call is None or call.busy:
+            if call is None or call.busy or call.owner != get_ident():
                 return self._untraced(report, span, body)
             # The record this task's last untraced call left current, filled in again.
             call.report = report
@@ -366,7 +371,7 @@ class TracedRequestLoop(RequestLoop):
         new context mapping per send, each living on past its call) doubled the garbage
         collector's runs per send over loopback (benchmarks/README.md). ``busy`` keeps a
         record to one call at a time: a task started from another (its context a copy of the
-        other's) that finds the record busy makes its own.
+        other's) that finds the record busy makes its own; so does a thread (``owner``).
         """
         call = _Call(report, span, body)
         # The token is dropped: it holds the value this one replaced, so keeping it would chain

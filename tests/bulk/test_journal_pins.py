@@ -289,6 +289,7 @@ def test_a_close_that_cannot_fold_the_log_back_loses_nothing(tmp_path: Path) -> 
     journal.flush()
     with FileSizeLimit(path.stat().st_size):
         journal.close()
+    assert Path(f"{path}-wal").exists()  # the log could not be folded back: the pair remains
     again = Journal(path, via="send")
     entries = again.lookup(0, 499)
     again.close()
@@ -570,8 +571,10 @@ def test_a_journal_of_another_campaign_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_a_row_started_again_is_recorded_once(tmp_path: Path) -> None:
-    """A failed row sent again (retry_failed=True) is started again: the file keeps one
-    record per input row, as docs/bulk.md says, with the latest key and state."""
+    """Outcomes noted before a start are written before it: a row started again after its
+    outcome was noted ends up started, with its latest key, one record per input row (as
+    docs/bulk.md says). A run starts each row once, so this is the order any caller of the
+    interface would expect rather than something send_many reaches."""
     path = tmp_path / "j.db"
     journal = Journal(path, via="send")
     journal.start([(0, "0" * 32, "key-a")])
@@ -584,3 +587,18 @@ def test_a_row_started_again_is_recorded_once(tmp_path: Path) -> None:
     finally:
         db.close()
     assert records == [(0, "key-b", _journal.STARTED)]
+
+
+def test_a_journal_sqlite_cannot_open_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file Python reads but SQLite cannot open (what permissions would do to a user
+    other than root): refused, naming the journal and SQLite's reason."""
+    path = tmp_path / "j.db"
+    Journal(path, via="send").close()
+
+    def refuse(*_: object, **__: object) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(sqlite3, "connect", refuse)  # the module the journal uses
+    assert refusal(path) == (f"cannot open the journal {str(path)!r}: unable to open database file")

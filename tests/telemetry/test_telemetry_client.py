@@ -536,7 +536,9 @@ async def test_untraced_calls_are_not_kept(exported: Exported) -> None:
 
     def alive() -> int:
         gc.collect()
-        return sum(isinstance(o, traced_module._Call) for o in gc.get_objects())
+        # By exact type: isinstance asks some objects for their class, which can raise
+        # (Django's lazy settings objects, alive once the webhooks tests ran).
+        return sum(type(o) is traced_module._Call for o in gc.get_objects())
 
     example = Path(__file__).parents[1] / "spec" / "webhook-examples" / "message.sent.json"
     answer = {"data": json.loads(example.read_text())["data"]["payload"]}
@@ -589,3 +591,37 @@ async def test_untraced_calls_in_concurrent_tasks_report_their_own(exported: Exp
     (counted,) = exported.points(names.MESSAGES_SENT)
     assert counted.value == 2
     assert counted.attributes[names.OPERATION] == "messages.send"
+
+
+async def test_an_untraced_record_is_never_taken_by_another_thread(exported: Exported) -> None:
+    """A thread started with a copy of this context (``asyncio.to_thread``, the sync client's
+    loop) sees this task's idle record: it makes its own, as the two threads could otherwise
+    both find the record free at once and mix their calls' routes and durations."""
+    import asyncio
+    import contextvars
+
+    from telnyx_messaging import MockTransport
+    from telnyx_messaging._telemetry import client as traced_module
+
+    example = Path(__file__).parents[1] / "spec" / "webhook-examples" / "message.sent.json"
+    answer = {"data": json.loads(example.read_text())["data"]["payload"]}
+    transport = MockTransport(lambda request: request.respond(json=answer))
+    telemetry = Telemetry(meter_provider=exported.meter_provider)  # the global no-op tracer
+
+    async def retrieve() -> None:
+        async with AsyncClient(api_key="k", transport=transport, telemetry=telemetry) as other:
+            await other.messages.retrieve("m-1")
+
+    async with AsyncClient(api_key="k", transport=transport, telemetry=telemetry) as client:
+        await client.messages.send(**SMS)
+        mine = traced_module._current.get()
+        assert mine is not None
+        copied = contextvars.copy_context()
+        await asyncio.to_thread(copied.run, asyncio.run, retrieve())
+        assert traced_module._current.get() is mine
+        assert mine.report.route.operation == "messages.send"
+    durations = {
+        p.attributes[TEMPLATE]: p.count
+        for p in exported.points(http_metrics.HTTP_CLIENT_REQUEST_DURATION)
+    }
+    assert durations == {"/v2/messages": 1, "/v2/messages/{id}": 1}
