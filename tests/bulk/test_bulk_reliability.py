@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from journal_files import sent_in_a_copy
 
 from telnyx_messaging import (
     AlreadySentError,
@@ -628,11 +629,7 @@ async def test_outcomes_are_committed_while_the_run_goes(
     ) as run:
         async for _ in run:
             pass
-        for suffix in ("", "-wal"):
-            shutil.copy(f"{journal}{suffix}", tmp_path / f"crash.db{suffix}")
-    with sqlite3.connect(tmp_path / "crash.db") as db:
-        (sent,) = db.execute("SELECT count(*) FROM rows WHERE state = 1").fetchone()
-    db.close()
+        sent = sent_in_a_copy(journal, tmp_path)
     assert sent >= 600 - _journal.FLUSH_ROWS
 
 
@@ -643,11 +640,7 @@ async def test_outcomes_wait_at_most_flush_seconds(client: AsyncClient, tmp_path
     async with client.messages.send_many(rows(8), journal=journal, rate=rate, concurrency=1) as run:
         async for _ in run:
             pass
-        for suffix in ("", "-wal"):
-            shutil.copy(f"{journal}{suffix}", tmp_path / f"crash.db{suffix}")
-    with sqlite3.connect(tmp_path / "crash.db") as db:
-        (sent,) = db.execute("SELECT count(*) FROM rows WHERE state = 1").fetchone()
-    db.close()
+        sent = sent_in_a_copy(journal, tmp_path)
     assert sent >= 1  # written during the run, not only when it closes
 
 

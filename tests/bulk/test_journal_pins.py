@@ -11,7 +11,6 @@ import hashlib
 import os
 import re
 import resource
-import shutil
 import signal
 import sqlite3
 import time
@@ -21,6 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from journal_files import sent_in_a_copy
 
 from telnyx_messaging import ConfigurationError, InvalidArgumentError, JournalError
 from telnyx_messaging._bulk import _journal
@@ -37,21 +37,6 @@ WHAT_TO_DO = (
     "same campaign=): each row's key is derived from the campaign, so Telnyx does not create "
     "again what it created in the last 24 hours."
 )
-
-
-def sent_in_a_copy(journal: Path, tmp_path: Path) -> int:
-    """Rows recorded as sent in a copy of the journal's files: what a crash would leave."""
-    for suffix in ("", "-wal"):
-        if Path(f"{journal}{suffix}").exists():
-            shutil.copy(f"{journal}{suffix}", tmp_path / f"crash.db{suffix}")
-    db = sqlite3.connect(tmp_path / "crash.db")
-    try:
-        (sent,) = db.execute("SELECT count(*) FROM rows WHERE state = 1").fetchone()
-    finally:
-        db.close()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{tmp_path / 'crash.db'}{suffix}").unlink(missing_ok=True)
-    return int(sent)
 
 
 class FrozenClock:
