@@ -16,14 +16,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from pacing_doubles import VirtualTime, refusal
 
 from telnyx_messaging import (
-    APIStatusError,
     InvalidArgumentError,
     MemoryBudget,
     PacingProfile,
     PauseTooLongError,
-    RateLimitError,
     set_instant_retries,
 )
 from telnyx_messaging._bulk import PROFILES
@@ -34,7 +33,6 @@ from telnyx_messaging._bulk._pacing import (
     is_backpressure,
     message_kind,
 )
-from telnyx_messaging._models import ErrorDetail
 
 TOLL_FREE = "+18885550100"  # Telnyx: 20 a second, paced at 19
 OTHER_TOLL_FREE = "+18885550199"
@@ -42,51 +40,6 @@ US_LONG_CODE = "+13125550100"  # 10DLC
 UK_LONG_CODE = "+447700900123"  # a long code outside the US: 0.1 a second
 #: What a budget with no pace is taken at (docs: "a microsecond apart").
 UNPACED = 1_000_000.0
-
-
-class VirtualTime:
-    """A clock that moves only when the test moves it or a sleeper wakes.
-
-    ``sleep`` waits until the clock reaches its end: for one sleeper at a time (a turn on a
-    budget), that is at once; with ``manual=True`` sleepers wait for ``advance``, so several
-    turns can wait side by side.
-    """
-
-    def __init__(self, *, manual: bool = False) -> None:
-        self.now = 100.0  # not 0: a budget born at 0 hides sums that should be differences
-        self.manual = manual
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        if not self.manual:
-            self.now += seconds
-            await asyncio.sleep(0)
-            return
-        wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._sleepers.append((self.now + seconds, len(self._sleepers), wake))
-        await wake
-
-    async def settle(self) -> None:
-        for _ in range(20):
-            await asyncio.sleep(0)
-
-    async def advance(self, seconds: float) -> None:
-        """Move on ``seconds``, waking each sleeper at its time, in order."""
-        end = self.now + seconds
-        while True:
-            await self.settle()
-            due = sorted(s for s in self._sleepers if s[0] <= end and not s[2].done())
-            if not due:
-                break
-            at, _, wake = due[0]
-            self._sleepers.remove(due[0])
-            self.now = max(self.now, at)
-            wake.set_result(None)
-        self.now = end
-        await self.settle()
 
 
 class RecordingBudget(MemoryBudget):
@@ -116,20 +69,6 @@ def pacer_on(
     budget = RecordingBudget(clock)
     pacer = Pacer(profile=profile, budget=budget, clock=clock, sleep=clock.sleep, **options)
     return pacer, budget
-
-
-def refusal(
-    *codes: str, headers: dict[str, str] | None = None, status: int = 429
-) -> APIStatusError:
-    cls = RateLimitError if status == 429 else APIStatusError
-    return cls(
-        "slower",
-        method="POST",
-        url="https://api.telnyx.com/v2/messages",
-        status=status,
-        headers=headers or {},
-        errors=[ErrorDetail(code=code, title="slower") for code in codes or ("10011",)],
-    )
 
 
 def pace_of(pacer: Pacer, key: str) -> float | None:

@@ -16,9 +16,9 @@ from typing import Any
 
 import attrs
 import pytest
+from pacing_doubles import VirtualTime, refusal
 
 from telnyx_messaging import (
-    APIStatusError,
     AsyncClient,
     InvalidArgumentError,
     MemoryBudget,
@@ -483,25 +483,11 @@ async def test_a_budget_of_the_callers_own_is_used_for_every_turn_and_hold() -> 
 # -- the units, on a virtual clock ---------------------------------------------------------------
 
 
-class VirtualTime:
-    """A clock that only moves when something sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
 async def test_per_sender_rate_is_a_budget_per_sender() -> None:
     """per_sender_rate=5, turns alternating between two senders: each sender's turns are a
     fifth of a second apart, and both senders go at the same instants, which one bucket
     shared by the senders could not do."""
-    clock = VirtualTime()
+    clock = VirtualTime(0.0)
     pacer = Pacer(profile=PROFILES["unpaced"], per_sender_rate=5, clock=clock, sleep=clock.sleep)
     times: dict[str, list[float]] = {"A": [], "B": []}
     for _ in range(5):
@@ -515,7 +501,7 @@ async def test_per_sender_rate_is_a_budget_per_sender() -> None:
 
 async def test_several_pauses_are_counted_and_summed() -> None:
     """Three holds, two of them overlapping: two pauses, their seconds summed once each."""
-    clock = VirtualTime()
+    clock = VirtualTime(0.0)
     gate = PauseGate(clock)
     gate.pause(1.0)  # 0 - 1
     clock.now = 0.5
@@ -535,7 +521,7 @@ async def test_several_pauses_are_counted_and_summed() -> None:
 async def test_the_budget_keeps_at_most_4096_keys_but_never_one_still_metering() -> None:
     """docs/bulk.md: 4,096 budgets kept. Past that, keys with nothing left to meter are
     dropped, and one whose next send is still ahead keeps its place and its pace."""
-    clock = VirtualTime()
+    clock = VirtualTime(0.0)
     budget = MemoryBudget(clock=clock)
     assert await budget.take("sender:busy", 1 / 3600) == 0  # next one due in an hour
     for n in range(5000):
@@ -548,7 +534,7 @@ async def test_the_budget_keeps_at_most_4096_keys_but_never_one_still_metering()
 async def test_the_budget_paces_and_holds_one_key_at_a_time() -> None:
     """take() gives a turn per interval and says how long until the next; hold() pushes the
     next turn out and never shortens an earlier hold; a late turn keeps its slot."""
-    clock = VirtualTime()
+    clock = VirtualTime(0.0)
     budget = MemoryBudget(clock=clock)
     assert await budget.take("k", 4) == 0
     assert await budget.take("k", 4) == pytest.approx(0.25)
@@ -565,7 +551,7 @@ async def test_the_budget_paces_and_holds_one_key_at_a_time() -> None:
 async def test_the_pacer_forgets_idle_senders_past_4096() -> None:
     """A run over more distinct senders than it remembers keeps memory bounded: the paces
     and the sender types it read from their form, the latest kept."""
-    clock = VirtualTime()
+    clock = VirtualTime(0.0)
     pacer = Pacer(profile=PROFILES["telnyx"], clock=clock, sleep=clock.sleep)
     for n in range(4200):
         await pacer.wait_turn(f"ACME{n}", "sms")
@@ -579,37 +565,23 @@ async def test_the_pacer_forgets_idle_senders_past_4096() -> None:
     assert pacer.snapshot().rates["sender:ACME200"].reason == "profile: alphanumeric"
 
 
-def _pushback(status: int, code: str, headers: dict[str, str]) -> APIStatusError:
-    from telnyx_messaging._models import ErrorDetail
-
-    cls = RateLimitError if status == 429 else APIStatusError
-    return cls(
-        "slower",
-        method="POST",
-        url="https://api.telnyx.com/v2/messages",
-        status=status,
-        headers=headers,
-        errors=[ErrorDetail(code=code, title="Too many requests")],
-    )
-
-
 async def test_a_429_without_a_sender_slows_the_accounts_budget() -> None:
     """A number-pool send (no from_) refused: the account's budget is cut, to just under the
     limit named; a second 429 within the second naming a lower limit cuts again."""
-    clock = VirtualTime()
+    clock = VirtualTime(0.0)
     pacer = Pacer(profile=PROFILES["telnyx"], clock=clock, sleep=clock.sleep)
     turn = await pacer.wait_turn(None, "sms")
     clock.now += 0.01
-    await pacer.pushed_back(turn, _pushback(429, "10011", {"x-ratelimit-limit": "30"}))
+    await pacer.pushed_back(turn, refusal("10011", headers={"x-ratelimit-limit": "30"}))
     assert pacer.snapshot().rates["account:sms"].rate == pytest.approx(28.5)
     turn = await pacer.wait_turn(None, "sms")
     clock.now += 0.01
-    await pacer.pushed_back(turn, _pushback(429, "10011", {"X-RateLimit-Limit": "10"}))
+    await pacer.pushed_back(turn, refusal("10011", headers={"X-RateLimit-Limit": "10"}))
     assert pacer.snapshot().rates["account:sms"].rate == pytest.approx(9.5)
     turn = await pacer.wait_turn(None, "sms")
     clock.now += 0.01
     # Within the second and naming nothing lower: the same event, no further cut.
-    await pacer.pushed_back(turn, _pushback(429, "10011", {"x-ratelimit-limit": "lots"}))
+    await pacer.pushed_back(turn, refusal("10011", headers={"x-ratelimit-limit": "lots"}))
     assert pacer.snapshot().rates["account:sms"].rate == pytest.approx(9.5)
     assert pacer.refusals == 3
 
@@ -618,7 +590,7 @@ async def test_a_cut_pace_ramps_back_to_its_ceiling_and_probes_past_a_learned_li
     """After a header-less cut the pace grows back a tenth of the cut pace a second, up to
     its ceiling; at a limit learned from a header it stays just under it until PROBE_AFTER
     quiet seconds, then tries past it."""
-    clock = VirtualTime()
+    clock = VirtualTime(0.0)
     pacer = Pacer(
         profile=PROFILES["telnyx"],
         sender_types={TOLL_FREE: "tollfree"},
@@ -627,7 +599,7 @@ async def test_a_cut_pace_ramps_back_to_its_ceiling_and_probes_past_a_learned_li
     )
     turn = await pacer.wait_turn(TOLL_FREE, "sms")
     clock.now += 0.01
-    await pacer.pushed_back(turn, _pushback(429, "10011", {}))
+    await pacer.pushed_back(turn, refusal("10011", headers={}))
     cut = pacer.snapshot().rates[f"sender:{TOLL_FREE}"].rate
     assert cut == pytest.approx(19 / 2)  # nothing went through: the deepest cut
     clock.now += 60
@@ -641,7 +613,7 @@ async def test_a_cut_pace_ramps_back_to_its_ceiling_and_probes_past_a_learned_li
     for _ in range(4):  # this sender's own sends reach the limit the 429 names: its own
         turn = await pacer.wait_turn("+15550001111", "sms")
     clock.now += 0.01
-    await pacer.pushed_back(turn, _pushback(429, "10011", {"x-ratelimit-limit": "4"}))
+    await pacer.pushed_back(turn, refusal("10011", headers={"x-ratelimit-limit": "4"}))
     scope = pacer._scopes["sender:+15550001111"]
     assert scope.cap() == pytest.approx(3.8)
     clock.now += 31
@@ -662,7 +634,7 @@ async def test_a_daily_cap_counts_only_ten_dlc_sends() -> None:
 
 async def test_a_hold_on_a_new_key_makes_room_too() -> None:
     """hold() on a key the budget has not seen keeps the 4,096 bound like take()."""
-    clock = VirtualTime()
+    clock = VirtualTime(0.0)
     budget = MemoryBudget(clock=clock)
     for n in range(4096):
         await budget.take(f"k{n}", 1000)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from pacing_doubles import VirtualTime, refusal
 
-from telnyx_messaging import APIStatusError, RateLimitError
 from telnyx_messaging._bulk import PROFILES
 from telnyx_messaging._bulk._pacing import Pacer, PauseGate
-from telnyx_messaging._models import ErrorDetail
 
 
 class Clock:
@@ -46,31 +45,7 @@ def test_a_hold_ending_exactly_now_is_over() -> None:
     assert gate.paused_seconds == pytest.approx(2.0)
 
 
-class VirtualTime:
-    """A clock that only moves when something sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 100.0  # not 0: a budget born at 0 hides sums that should be differences
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 TOLL_FREE = "+18885550100"
-
-
-def _refused(headers: dict[str, str] | None = None) -> APIStatusError:
-    return RateLimitError(
-        "slower",
-        method="POST",
-        url="https://api.telnyx.com/v2/messages",
-        status=429,
-        headers=headers or {},
-        errors=[ErrorDetail(code="10011", title="Too many requests")],
-    )
 
 
 async def _cut_after(sends: int, gap: float) -> float:
@@ -88,7 +63,7 @@ async def _cut_after(sends: int, gap: float) -> float:
         clock.now += gap
     turn = await pacer.wait_turn(TOLL_FREE, "sms")
     clock.now += 0.01
-    await pacer.pushed_back(turn, _refused())
+    await pacer.pushed_back(turn, refusal())
     rate = pacer.snapshot().rates[f"sender:{TOLL_FREE}"].rate
     assert rate is not None
     return rate
@@ -127,5 +102,5 @@ async def test_a_429_naming_a_limit_of_zero_or_less_is_as_if_it_named_none(
     )
     turn = await pacer.wait_turn(TOLL_FREE, "sms")
     clock.now += 0.01
-    await pacer.pushed_back(turn, _refused({"x-ratelimit-limit": limit}))
+    await pacer.pushed_back(turn, refusal(headers={"x-ratelimit-limit": limit}))
     assert pacer.snapshot().rates[f"sender:{TOLL_FREE}"].rate == pytest.approx(rate)
